@@ -1,0 +1,79 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/store"
+)
+
+const principalKey = "principal"
+
+// authenticate checks Basic credentials (api_id:api_token) and stores who
+// the request acts as.
+func (s *server) authenticate(c *gin.Context) {
+	apiID, token, ok := c.Request.BasicAuth()
+	if !ok {
+		c.Header("WWW-Authenticate", `Basic realm="switchboard"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "send HTTP Basic credentials: your api_id as user name and api_token as password")
+		return
+	}
+	p, err := s.Store.Authenticate(c, apiID, token)
+	if errors.Is(err, store.ErrBadCredentials) {
+		c.Header("WWW-Authenticate", `Basic realm="switchboard"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "unknown api_id or wrong api_token")
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Set(principalKey, p)
+	c.Next()
+}
+
+func principal(c *gin.Context) store.Principal {
+	return c.MustGet(principalKey).(store.Principal)
+}
+
+// Who may do what. Admins do everything; supervisors read configuration;
+// agents read and change only their own user and availability; the owner
+// permission (on any role) manages API keys and company settings.
+var (
+	readConfig = allow(func(p store.Principal) bool { return p.Role == dialplan.RoleAdmin || p.Role == dialplan.RoleSupervisor },
+		"agents cannot read the company's configuration")
+	admin = allow(func(p store.Principal) bool { return p.Role == dialplan.RoleAdmin },
+		"only admins can change configuration")
+	owner = allow(func(p store.Principal) bool { return p.Owner },
+		"only an owner can do this")
+)
+
+func allow(may func(store.Principal) bool, why string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !may(principal(c)) {
+			abort(c, http.StatusForbidden, "forbidden", why)
+			return
+		}
+		c.Next()
+	}
+}
+
+// selfOrReader lets admins and supervisors read any user, agents only
+// themselves.
+func selfOrReader(p store.Principal, id dialplan.UserID) error {
+	if p.Role == dialplan.RoleAgent && p.User != id {
+		return forbidden("agents can only see their own user")
+	}
+	return nil
+}
+
+// selfOrAdmin lets admins change any user, others only themselves.
+func selfOrAdmin(p store.Principal, id dialplan.UserID) error {
+	if p.Role != dialplan.RoleAdmin && p.User != id {
+		return forbidden("only admins can change another user")
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+type blockedJSON struct {
+	dialplan.BlockedNumber
+	DirectLink string `json:"direct_link"`
+}
+
+func newBlockedJSON(b dialplan.BlockedNumber) blockedJSON {
+	return blockedJSON{BlockedNumber: b, DirectLink: fmt.Sprintf("/v1/blocked_numbers/%d", b.ID)}
+}
+
+func (s *server) listBlockedNumbers(c *gin.Context) {
+	p, err := page(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	blocked, total, err := s.Store.BlockedNumbers(c, principal(c).Company, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]blockedJSON, len(blocked))
+	for i, b := range blocked {
+		out[i] = newBlockedJSON(b)
+	}
+	list(c, "blocked_numbers", out, total, p)
+}
+
+func (s *server) blockNumber(c *gin.Context) {
+	me := principal(c)
+	company, err := s.Store.Company(c, me.Company)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b dialplan.BlockedNumber
+	if err := decode(c, &struct {
+		*dialplan.BlockedNumber
+		readOnly
+	}{BlockedNumber: &b}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	b.ID = 0
+	if err := b.Normalize(company); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.BlockNumber(c, me.Company, &b); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusCreated, gin.H{"blocked_number": newBlockedJSON(b)})
+}
+
+func (s *server) unblockNumber(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.UnblockNumber(c, principal(c).Company, dialplan.BlockedNumberID(id)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+type numberJSON struct {
+	dialplan.Number
+	DirectLink string `json:"direct_link"`
+	Open       bool   `json:"open"`
+}
+
+func (s *server) numberJSON(n dialplan.Number) numberJSON {
+	return numberJSON{Number: n, DirectLink: fmt.Sprintf("/v1/numbers/%d", n.ID), Open: n.OpenAt(s.Now())}
+}
+
+type numberInput struct {
+	*dialplan.Number
+	readOnly
+	Open any `json:"open,omitempty"`
+}
+
+func (s *server) listNumbers(c *gin.Context) {
+	p, err := page(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	numbers, total, err := s.Store.Numbers(c, principal(c).Company, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]numberJSON, len(numbers))
+	for i, n := range numbers {
+		out[i] = s.numberJSON(n)
+	}
+	list(c, "numbers", out, total, p)
+}
+
+func (s *server) createNumber(c *gin.Context) {
+	me := principal(c)
+	company, err := s.Store.Company(c, me.Company)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	n := dialplan.NewNumber()
+	if err := decode(c, &numberInput{Number: &n}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	n.ID = 0
+	if err := n.Normalize(company); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.CreateNumber(c, me.Company, &n); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusCreated, gin.H{"number": s.numberJSON(n)})
+}
+
+func (s *server) number(c *gin.Context) (dialplan.Number, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return dialplan.Number{}, err
+	}
+	return s.Store.Number(c, principal(c).Company, dialplan.NumberID(id))
+}
+
+func (s *server) getNumber(c *gin.Context) {
+	n, err := s.number(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusOK, gin.H{"number": s.numberJSON(n)})
+}
+
+func (s *server) updateNumber(c *gin.Context) {
+	me := principal(c)
+	n, err := s.number(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	company, err := s.Store.Company(c, me.Company)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	orig := n
+	if err := decode(c, &numberInput{Number: &n}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	n.ID, n.CreatedAt = orig.ID, orig.CreatedAt
+	if err := n.Normalize(company); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.UpdateNumber(c, me.Company, &n); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusOK, gin.H{"number": s.numberJSON(n)})
+}
+
+func (s *server) deleteNumber(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.DeleteNumber(c, principal(c).Company, dialplan.NumberID(id)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,53 @@
+package api
+
+import "github.com/gin-gonic/gin"
+
+// routes lists every route of the API. openapi.go describes each of them,
+// and a test checks that the two agree.
+func (s *server) routes(r *gin.Engine) {
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/v1/openapi.json", s.openAPI)
+
+	v1 := r.Group("/v1", s.authenticate)
+
+	v1.GET("/company", s.getCompany)
+	v1.PUT("/company", owner, s.updateCompany)
+
+	v1.GET("/users", readConfig, s.listUsers)
+	v1.POST("/users", admin, s.createUser)
+	v1.GET("/users/availabilities", readConfig, s.listAvailabilities)
+	v1.GET("/users/:id", s.getUser)
+	v1.PUT("/users/:id", s.updateUser)
+	v1.DELETE("/users/:id", admin, s.deleteUser)
+	v1.GET("/users/:id/availability", s.getAvailability)
+	v1.PUT("/users/:id/availability", s.updateAvailability)
+
+	v1.GET("/teams", readConfig, s.listTeams)
+	v1.POST("/teams", admin, s.createTeam)
+	v1.GET("/teams/:id", readConfig, s.getTeam)
+	v1.PUT("/teams/:id", admin, s.updateTeam)
+	v1.DELETE("/teams/:id", admin, s.deleteTeam)
+	v1.POST("/teams/:id/users/:user_id", admin, s.addTeamMember)
+	v1.DELETE("/teams/:id/users/:user_id", admin, s.removeTeamMember)
+
+	v1.GET("/numbers", readConfig, s.listNumbers)
+	v1.POST("/numbers", admin, s.createNumber)
+	v1.GET("/numbers/:id", readConfig, s.getNumber)
+	v1.PUT("/numbers/:id", admin, s.updateNumber)
+	v1.DELETE("/numbers/:id", admin, s.deleteNumber)
+
+	v1.GET("/tags", readConfig, s.listTags)
+	v1.POST("/tags", admin, s.createTag)
+	v1.GET("/tags/:id", readConfig, s.getTag)
+	v1.PUT("/tags/:id", admin, s.updateTag)
+	v1.DELETE("/tags/:id", admin, s.deleteTag)
+
+	v1.GET("/blocked_numbers", readConfig, s.listBlockedNumbers)
+	v1.POST("/blocked_numbers", admin, s.blockNumber)
+	v1.DELETE("/blocked_numbers/:id", admin, s.unblockNumber)
+
+	v1.GET("/api_keys", owner, s.listAPIKeys)
+	v1.POST("/api_keys", owner, s.createAPIKey)
+	v1.DELETE("/api_keys/:id", owner, s.deleteAPIKey)
+}

@@ -1,0 +1,98 @@
+// Package api is Switchboard's HTTP API, shaped like the public Aircall API
+// v1: Basic auth with API keys, roles, company isolation, Aircall paging
+// and JSON errors. Every route is listed in routes.go.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/store"
+)
+
+// Deps are what the API needs from the rest of Switchboard.
+type Deps struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock (tests fix it); time.Now when nil.
+	Now func() time.Time
+	// MediaReady reports whether the media server is reachable, for
+	// /readyz; nil while no media server is configured.
+	MediaReady func(ctx context.Context) error
+}
+
+type server struct {
+	Deps
+}
+
+// NewServer builds the HTTP handler of the whole API.
+func NewServer(deps Deps) http.Handler {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	s := &server{Deps: deps}
+	r.Use(s.recoverAndLog)
+	r.NoRoute(func(c *gin.Context) {
+		abort(c, http.StatusNotFound, "not found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
+	})
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, "method not allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+	s.routes(r)
+	return r
+}
+
+// recoverAndLog logs every request and turns a panic into a 500.
+func (s *server) recoverAndLog(c *gin.Context) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			s.Logger.Error("panic in handler", "path", c.Request.URL.Path, "panic", p)
+			abort(c, http.StatusInternalServerError, "internal error", "the server failed; see its log")
+		}
+		s.Logger.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "duration", time.Since(start))
+	}()
+	c.Next()
+}
+
+func (s *server) healthz(c *gin.Context) {
+	c.PureJSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 only when the database (and the media server, once one
+// is configured) answer.
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c, 2*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["database"], ready = err.Error(), false
+	} else {
+		checks["database"] = "ok"
+	}
+	if s.MediaReady != nil {
+		if err := s.MediaReady(ctx); err != nil {
+			checks["media_server"], ready = err.Error(), false
+		} else {
+			checks["media_server"] = "ok"
+		}
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	c.PureJSON(status, gin.H{"ready": ready, "checks": checks})
+}

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+type tagJSON struct {
+	dialplan.Tag
+	DirectLink string `json:"direct_link"`
+}
+
+func newTagJSON(t dialplan.Tag) tagJSON {
+	return tagJSON{Tag: t, DirectLink: fmt.Sprintf("/v1/tags/%d", t.ID)}
+}
+
+func (s *server) listTags(c *gin.Context) {
+	p, err := page(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	tags, total, err := s.Store.Tags(c, principal(c).Company, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]tagJSON, len(tags))
+	for i, t := range tags {
+		out[i] = newTagJSON(t)
+	}
+	list(c, "tags", out, total, p)
+}
+
+func (s *server) createTag(c *gin.Context) {
+	var t dialplan.Tag
+	if err := decode(c, &struct {
+		*dialplan.Tag
+		readOnly
+	}{Tag: &t}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t.ID, t.System = 0, false
+	if err := t.Normalize(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.CreateTag(c, principal(c).Company, &t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusCreated, gin.H{"tag": newTagJSON(t)})
+}
+
+func (s *server) tag(c *gin.Context) (dialplan.Tag, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return dialplan.Tag{}, err
+	}
+	return s.Store.Tag(c, principal(c).Company, dialplan.TagID(id))
+}
+
+func (s *server) getTag(c *gin.Context) {
+	t, err := s.tag(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusOK, gin.H{"tag": newTagJSON(t)})
+}
+
+func (s *server) updateTag(c *gin.Context) {
+	t, err := s.tag(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	orig := t
+	if err := decode(c, &struct {
+		*dialplan.Tag
+		readOnly
+	}{Tag: &t}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t.ID, t.CreatedAt, t.System = orig.ID, orig.CreatedAt, orig.System
+	if err := t.Normalize(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.UpdateTag(c, principal(c).Company, &t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusOK, gin.H{"tag": newTagJSON(t)})
+}
+
+func (s *server) deleteTag(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.DeleteTag(c, principal(c).Company, dialplan.TagID(id)); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/store"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func newRootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cfg, cfgErr := loadConfig(getenv)
+	root := &cobra.Command{
+		Use:           "switchboard",
+		Short:         "Switchboard: the control plane of a self-hosted business phone system",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return cfgErr
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cfg.flags(root.PersistentFlags())
+	logger := func() *slog.Logger {
+		level, _ := cfg.level()
+		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	}
+
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(stdout, "switchboard %s (%s)\n", version, runtime.Version())
+			return nil
+		},
+	})
+
+	root.AddCommand(&cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations (safe to run again)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := store.Migrate(cmd.Context(), st.DB().DB); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "database schema is up to date")
+			return nil
+		},
+	})
+
+	root.AddCommand(newBootstrapCommand(&cfg, stdout))
+
+	root.AddCommand(&cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := store.CheckSchema(cmd.Context(), st.DB().DB); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, st, logger())
+		},
+	})
+
+	root.AddCommand(newDevCommand(&cfg, stdout, logger))
+	return root
+}
+
+func openStore(ctx context.Context, cfg config) (*store.Store, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, cfg.DatabaseURL)
+}
+
+type bootstrapFlags struct {
+	company, email, first, last, timeZone, language, country string
+}
+
+func newBootstrapCommand(cfg *config, stdout io.Writer) *cobra.Command {
+	var f bootstrapFlags
+	cmd := &cobra.Command{
+		Use:   "bootstrap --company NAME --admin-email EMAIL",
+		Short: "Create a company, its first admin (an owner) and an API key",
+		Long: "Create a company, its first admin (an owner) and an API key, and print the key as\n" +
+			"api_id=<id> api_token=<token>. Nothing is created if the email is already used.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), *cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			creds, err := bootstrap(cmd.Context(), st, f)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "api_id=%s api_token=%s\n", creds.APIID, creds.APIToken)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.company, "company", "", "company name (required)")
+	fs.StringVar(&f.email, "admin-email", "", "email of the first admin (required)")
+	fs.StringVar(&f.first, "admin-first-name", "Admin", "first name of the admin")
+	fs.StringVar(&f.last, "admin-last-name", "", "last name of the admin")
+	fs.StringVar(&f.timeZone, "time-zone", "UTC", "the company's default IANA time zone")
+	fs.StringVar(&f.language, "language", "en-US", "the company's default language")
+	fs.StringVar(&f.country, "country", "US", "the company's country (ISO 3166), for national phone numbers")
+	cmd.MarkFlagRequired("company")
+	cmd.MarkFlagRequired("admin-email")
+	return cmd
+}
+
+func bootstrap(ctx context.Context, st *store.Store, f bootstrapFlags) (store.Credentials, error) {
+	company := dialplan.Company{Name: f.company, TimeZone: f.timeZone, Language: f.language, Country: f.country, SLASeconds: 20}
+	if err := company.Normalize(); err != nil {
+		return store.Credentials{}, fmt.Errorf("bootstrap: %w", err)
+	}
+	admin := dialplan.User{FirstName: f.first, LastName: f.last, Email: f.email, Role: dialplan.RoleAdmin, Owner: true}
+	if err := admin.Normalize(company); err != nil {
+		return store.Credentials{}, fmt.Errorf("bootstrap: admin %w", err)
+	}
+	creds, err := st.Bootstrap(ctx, &company, &admin)
+	if errors.Is(err, store.ErrConflict) {
+		return creds, fmt.Errorf("bootstrap: %s already has a user; nothing was created", admin.Email)
+	}
+	if err != nil {
+		return creds, fmt.Errorf("bootstrap: %w", err)
+	}
+	return creds, nil
+}
+
+// serve runs the HTTP API until ctx ends, then drains requests.
+func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api.NewServer(api.Deps{Store: st, Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	logger.Info("switchboard serving", "addr", ln.Addr().String(), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	logger.Info("switchboard stopping")
+	return srv.Shutdown(shutdown)
+}
