@@ -28,7 +28,7 @@ func (s *server) listAPIKeys(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	keys, total, err := s.Store.APIKeys(c, principal(c).Company, p)
+	keys, total, err := s.Store.APIKeys(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -60,7 +60,7 @@ func (s *server) createAPIKey(c *gin.Context) {
 	if in.UserID != nil {
 		user = *in.UserID
 	}
-	creds, err := s.Store.CreateAPIKey(c, me.Company, user, in.Name)
+	creds, err := s.Store.CreateAPIKey(c.Request.Context(), me.Company, user, in.Name)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -76,7 +76,7 @@ func (s *server) deleteAPIKey(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.DeleteAPIKey(c, principal(c).Company, id); err != nil {
+	if err := s.Store.DeleteAPIKey(c.Request.Context(), principal(c).Company, id); err != nil {
 		s.fail(c, err)
 		return
 	}

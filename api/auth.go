@@ -21,7 +21,7 @@ func (s *server) authenticate(c *gin.Context) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "send HTTP Basic credentials: your api_id as user name and api_token as password")
 		return
 	}
-	p, err := s.Store.Authenticate(c, apiID, token)
+	p, err := s.Store.Authenticate(c.Request.Context(), apiID, token)
 	if errors.Is(err, store.ErrBadCredentials) {
 		c.Header("WWW-Authenticate", `Basic realm="switchboard"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "unknown api_id or wrong api_token")

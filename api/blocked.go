@@ -24,7 +24,7 @@ func (s *server) listBlockedNumbers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	blocked, total, err := s.Store.BlockedNumbers(c, principal(c).Company, p)
+	blocked, total, err := s.Store.BlockedNumbers(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -38,7 +38,7 @@ func (s *server) listBlockedNumbers(c *gin.Context) {
 
 func (s *server) blockNumber(c *gin.Context) {
 	me := principal(c)
-	company, err := s.Store.Company(c, me.Company)
+	company, err := s.Store.Company(c.Request.Context(), me.Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -56,7 +56,7 @@ func (s *server) blockNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.BlockNumber(c, me.Company, &b); err != nil {
+	if err := s.Store.BlockNumber(c.Request.Context(), me.Company, &b); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -69,7 +69,7 @@ func (s *server) unblockNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.UnblockNumber(c, principal(c).Company, dialplan.BlockedNumberID(id)); err != nil {
+	if err := s.Store.UnblockNumber(c.Request.Context(), principal(c).Company, dialplan.BlockedNumberID(id)); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -23,7 +23,7 @@ type companyJSON struct {
 }
 
 func (s *server) getCompany(c *gin.Context) {
-	company, err := s.Store.Company(c, principal(c).Company)
+	company, err := s.Store.Company(c.Request.Context(), principal(c).Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -32,7 +32,7 @@ func (s *server) getCompany(c *gin.Context) {
 }
 
 func (s *server) updateCompany(c *gin.Context) {
-	company, err := s.Store.Company(c, principal(c).Company)
+	company, err := s.Store.Company(c.Request.Context(), principal(c).Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -51,7 +51,7 @@ func (s *server) updateCompany(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.UpdateCompany(c, company); err != nil {
+	if err := s.Store.UpdateCompany(c.Request.Context(), company); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -31,7 +31,7 @@ func (s *server) listNumbers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	numbers, total, err := s.Store.Numbers(c, principal(c).Company, p)
+	numbers, total, err := s.Store.Numbers(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -45,7 +45,7 @@ func (s *server) listNumbers(c *gin.Context) {
 
 func (s *server) createNumber(c *gin.Context) {
 	me := principal(c)
-	company, err := s.Store.Company(c, me.Company)
+	company, err := s.Store.Company(c.Request.Context(), me.Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -60,7 +60,7 @@ func (s *server) createNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.CreateNumber(c, me.Company, &n); err != nil {
+	if err := s.Store.CreateNumber(c.Request.Context(), me.Company, &n); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -72,7 +72,7 @@ func (s *server) number(c *gin.Context) (dialplan.Number, error) {
 	if err != nil {
 		return dialplan.Number{}, err
 	}
-	return s.Store.Number(c, principal(c).Company, dialplan.NumberID(id))
+	return s.Store.Number(c.Request.Context(), principal(c).Company, dialplan.NumberID(id))
 }
 
 func (s *server) getNumber(c *gin.Context) {
@@ -91,7 +91,7 @@ func (s *server) updateNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	company, err := s.Store.Company(c, me.Company)
+	company, err := s.Store.Company(c.Request.Context(), me.Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -106,7 +106,7 @@ func (s *server) updateNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.UpdateNumber(c, me.Company, &n); err != nil {
+	if err := s.Store.UpdateNumber(c.Request.Context(), me.Company, &n); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -119,7 +119,7 @@ func (s *server) deleteNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.DeleteNumber(c, principal(c).Company, dialplan.NumberID(id)); err != nil {
+	if err := s.Store.DeleteNumber(c.Request.Context(), principal(c).Company, dialplan.NumberID(id)); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -1,11 +1,721 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 )
 
+// openAPI serves the OpenAPI 3.0.3 document of the API. It needs no
+// credentials: the document says nothing about any company.
 func (s *server) openAPI(c *gin.Context) {
-	c.PureJSON(http.StatusOK, gin.H{})
+	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIJSON())
+}
+
+// openAPIJSON is the served document, built and encoded once.
+var openAPIJSON = sync.OnceValue(func() []byte {
+	b, err := json.Marshal(openAPIDoc())
+	if err != nil {
+		panic(fmt.Sprintf("api: encode the OpenAPI document: %v", err)) // a bug in openAPIDoc; its test catches it
+	}
+	return b
+})
+
+// Who may call an operation, as auth.go and the middleware in routes.go
+// decide; each operation's description starts with one of these.
+const (
+	openAPIPublic   = "**Access:** public, no credentials."
+	openAPIAnyRole  = "**Roles:** any key (admin, supervisor or agent; owner or not)."
+	openAPIReaders  = "**Roles:** admin, supervisor. Agents get 403."
+	openAPIAdmins   = "**Roles:** admin only. Supervisors and agents get 403."
+	openAPIOwners   = "**Roles:** owner permission, with any role (admin, supervisor or agent). Keys of non-owners get 403."
+	openAPISelfRead = "**Roles:** admin and supervisor for any user; an agent only for their own user (403 otherwise)."
+	openAPISelfEdit = "**Roles:** admin for any user; a supervisor or an agent only for their own user (403 otherwise)."
+)
+
+// openAPIDoc builds the document describing every route in routes.go (a
+// test checks both directions).
+//
+// Resources are component schemas shared by requests and responses. The
+// fields the server computes are readOnly, and required: in OpenAPI 3.0
+// that binds responses only. A client may send them back unchanged, as
+// read (the handlers accept and ignore them). Every object is closed
+// (additionalProperties: false), as the handlers refuse unknown fields.
+func openAPIDoc() *openapi3.T {
+	b := &openAPIBuilder{schemas: openapi3.Schemas{}}
+	b.defineSchemas()
+
+	doc := &openapi3.T{
+		OpenAPI: "3.0.3",
+		Info: &openapi3.Info{
+			Title:   "Switchboard API",
+			Version: "1.0.0",
+			Description: "Switchboard is a self-hosted business phone system; its API is shaped like the public Aircall API v1.\n\n" +
+				"**Authentication:** HTTP Basic with an API key: user name `api_id`, password `api_token`. A key acts as the user it " +
+				"belongs to, with that user's role (`admin`, `supervisor`, `agent`) and `owner` permission, inside that user's company. " +
+				"Missing or wrong credentials get 401, a role that may not act 403, another company's resource 404.\n\n" +
+				"**Errors:** `{\"error\": \"<short>\", \"troubleshoot\": \"<what to fix>\"}`: 400 for malformed JSON, 422 for a field " +
+				"that fails validation (the message names the field; unknown fields included), 409 for a conflict, 413 for a body over 1 MiB.\n\n" +
+				"**Lists:** `page`, `per_page` (1 to 50), `order` (`asc|desc`, by creation), `from`/`to` (UNIX seconds, on creation time); " +
+				"the body is `{\"<resources>\": [...], \"meta\": {...}}`.\n\n" +
+				"**Objects:** single objects come wrapped (`{\"user\": {...}}`). PUT changes only the fields sent. Output-only " +
+				"(readOnly) fields may be sent back unchanged, as read; they are ignored.",
+		},
+		Tags: openapi3.Tags{
+			{Name: "health", Description: "Liveness and readiness probes."},
+			{Name: "meta", Description: "This document."},
+			{Name: "company", Description: "The caller's company."},
+			{Name: "users", Description: "Users (agents, supervisors, admins) and their availability."},
+			{Name: "teams", Description: "Teams and their ordered members."},
+			{Name: "numbers", Description: "Phone numbers and their call flow."},
+			{Name: "tags", Description: "Call tags."},
+			{Name: "blocked_numbers", Description: "Callers whose calls are refused."},
+			{Name: "api_keys", Description: "API keys (owner only)."},
+		},
+		Paths: openapi3.NewPaths(),
+		Components: &openapi3.Components{
+			Schemas:   b.schemas,
+			Responses: b.errorResponses(),
+			SecuritySchemes: openapi3.SecuritySchemes{
+				"basicAuth": {Value: openapi3.NewSecurityScheme().WithType("http").WithScheme("basic").
+					WithDescription("HTTP Basic: user name `api_id`, password `api_token` of an API key.")},
+			},
+		},
+	}
+	for _, o := range b.operations() {
+		doc.AddOperation(o.path, o.method, b.operation(o))
+	}
+	return doc
+}
+
+// openAPIBuilder holds the component schemas while the document is built;
+// its small constructors (methods, so as not to take common names in the
+// package) make the schemas below read like the Go types.
+type openAPIBuilder struct {
+	schemas openapi3.Schemas
+}
+
+// ref names a component schema, which must be defined already.
+func (b *openAPIBuilder) ref(name string) *openapi3.SchemaRef {
+	s, ok := b.schemas[name]
+	if !ok {
+		panic("api: OpenAPI schema " + name + " used before it is defined")
+	}
+	return &openapi3.SchemaRef{Ref: "#/components/schemas/" + name, Value: s.Value}
+}
+
+func (b *openAPIBuilder) define(name string, s *openapi3.Schema) { b.schemas[name] = s.NewRef() }
+
+// openAPIProp is one property of an object schema.
+type openAPIProp struct {
+	name   string
+	schema *openapi3.SchemaRef
+}
+
+func (b *openAPIBuilder) p(name string, s *openapi3.Schema) openAPIProp {
+	return openAPIProp{name, s.NewRef()}
+}
+
+func (b *openAPIBuilder) pRef(name string, ref *openapi3.SchemaRef) openAPIProp {
+	return openAPIProp{name, ref}
+}
+
+// object is a closed object whose readOnly properties are required.
+func (b *openAPIBuilder) object(desc string, props ...openAPIProp) *openapi3.Schema {
+	s := openapi3.NewObjectSchema().WithoutAdditionalProperties()
+	s.Description = desc
+	for _, x := range props {
+		s.Properties[x.name] = x.schema
+		if x.schema.Ref == "" && x.schema.Value.ReadOnly {
+			s.Required = append(s.Required, x.name)
+		}
+	}
+	return s
+}
+
+// ro marks an output-only field.
+func (b *openAPIBuilder) ro(s *openapi3.Schema) *openapi3.Schema { s.ReadOnly = true; return s }
+
+func (b *openAPIBuilder) described(s *openapi3.Schema, desc string) *openapi3.Schema {
+	s.Description = desc
+	return s
+}
+
+func (b *openAPIBuilder) str(desc string) *openapi3.Schema {
+	return b.described(openapi3.NewStringSchema(), desc)
+}
+
+func (b *openAPIBuilder) strMax(desc string, max int64) *openapi3.Schema {
+	return b.str(desc).WithMaxLength(max)
+}
+
+func (b *openAPIBuilder) nonEmpty(desc string, max int64) *openapi3.Schema {
+	return b.str(desc).WithMinLength(1).WithMaxLength(max)
+}
+
+func (b *openAPIBuilder) enum(desc string, values ...string) *openapi3.Schema {
+	s := b.str(desc)
+	for _, v := range values {
+		s.Enum = append(s.Enum, v)
+	}
+	return s
+}
+
+func (b *openAPIBuilder) boolean(desc string) *openapi3.Schema {
+	return b.described(openapi3.NewBoolSchema(), desc)
+}
+
+func (b *openAPIBuilder) integer(desc string, min, max float64) *openapi3.Schema {
+	return b.described(openapi3.NewIntegerSchema(), desc).WithMin(min).WithMax(max)
+}
+
+func (b *openAPIBuilder) id(desc string) *openapi3.Schema {
+	return b.described(openapi3.NewInt64Schema(), desc).WithMin(1)
+}
+
+func (b *openAPIBuilder) dateTime(desc string) *openapi3.Schema {
+	return b.described(openapi3.NewDateTimeSchema(), desc)
+}
+
+func (b *openAPIBuilder) array(desc string, items *openapi3.SchemaRef) *openapi3.Schema {
+	s := b.described(openapi3.NewArraySchema(), desc)
+	s.Items = items
+	return s
+}
+
+// nullableRef is a component schema or null (in OpenAPI 3.0 a $ref cannot
+// carry nullable itself).
+func (b *openAPIBuilder) nullableRef(desc, name string) *openapi3.Schema {
+	return &openapi3.Schema{Description: desc, Nullable: true, AllOf: openapi3.SchemaRefs{b.ref(name)}}
+}
+
+// The fields every resource has.
+
+func (b *openAPIBuilder) idField(what string) openAPIProp {
+	return b.p("id", b.ro(b.id("The "+what+"'s id.")))
+}
+
+func (b *openAPIBuilder) linkField(path string) openAPIProp {
+	return b.p("direct_link", b.ro(b.str("URL path of the object, such as `"+path+"`.")))
+}
+
+func (b *openAPIBuilder) createdField() openAPIProp {
+	return b.p("created_at", b.ro(b.dateTime("When it was created (RFC 3339).")))
+}
+
+// Formats checked by dialplan's Normalize methods.
+const (
+	openAPIClock     = `^([01][0-9]|2[0-4]):[0-5][0-9]$`
+	openAPIDate      = `^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	openAPILanguage  = `^[a-z]{2,3}(-[A-Z]{2})?$`
+	openAPICountry   = `^[A-Za-z]{2}$`
+	openAPIExtension = `^([0-9]{3,6})?$`
+	openAPIDevice    = `^[A-Za-z][A-Za-z0-9_]*/[^\s/][^\s]{0,126}$`
+	openAPIColor     = `^#[0-9A-Fa-f]{6}$`
+)
+
+func (b *openAPIBuilder) timeZone(desc string) *openapi3.Schema {
+	return b.str(desc + " IANA time zone name, such as `Europe/Paris`.")
+}
+
+func (b *openAPIBuilder) language(desc string) *openapi3.Schema {
+	return b.str(desc + " Language tag, such as `fr-FR` or `en`.").WithPattern(openAPILanguage)
+}
+
+func (b *openAPIBuilder) country(desc string) *openapi3.Schema {
+	return b.str(desc + " ISO 3166 alpha-2 code such as `FR` (upper-cased by the server).").WithPattern(openAPICountry)
+}
+
+func (b *openAPIBuilder) phone(desc string) *openapi3.Schema {
+	return b.str(desc + " Accepted with spaces, dashes or dots, or in national form; returned in E.164 (`+33176390861`).")
+}
+
+// defineSchemas writes the component schemas, each after those it uses.
+// They follow the JSON tags of the dialplan and store types as the
+// handlers encode and decode them.
+func (b *openAPIBuilder) defineSchemas() {
+	b.define("Error", b.object("An error answer.",
+		b.p("error", b.str("Short description, such as `not found` or `invalid email`.")),
+		b.p("troubleshoot", b.str("What to fix."))).WithRequired([]string{"error", "troubleshoot"}))
+
+	b.define("Meta", b.object("Aircall's paging block.",
+		b.p("count", b.integer("Items on this page.", 0, maxPerPage)),
+		b.p("total", b.described(openapi3.NewIntegerSchema().WithMin(0), "Items matching the filters, on all pages.")),
+		b.p("current_page", b.described(openapi3.NewIntegerSchema().WithMin(1), "This page's number.")),
+		b.p("per_page", b.integer("Page size.", 1, maxPerPage)),
+		b.p("next_page_link", b.str("Request URI of the next page; null on the last page.").WithNullable()),
+		b.p("previous_page_link", b.str("Request URI of the previous page; null on the first page.").WithNullable())).
+		WithRequired([]string{"count", "total", "current_page", "per_page", "next_page_link", "previous_page_link"}))
+
+	b.define("Slot", b.object("Opening hours on some days of the week.",
+		b.p("days", b.array("Days the slot applies to.",
+			b.enum("A day.", "mon", "tue", "wed", "thu", "fri", "sat", "sun").NewRef()).WithMinItems(1)),
+		b.p("from", b.str("Start, HH:MM (00:00 to 24:00).").WithPattern(openAPIClock)),
+		b.p("to", b.str("End, HH:MM, after `from`.").WithPattern(openAPIClock))))
+
+	b.define("SpecialDate", b.object("Dates that override the weekly slots (holidays, exceptional openings).",
+		b.p("from_date", b.str("First day, YYYY-MM-DD.").WithFormat("date").WithPattern(openAPIDate)),
+		b.p("to_date", b.str("Last day (included), YYYY-MM-DD, not before `from_date`.").WithFormat("date").WithPattern(openAPIDate)),
+		b.p("open", b.boolean("Whether the line is open on those dates: during `from`-`to` when given, else all day.")),
+		b.p("from", b.str("Optional start hour, HH:MM; left out of answers when empty.").WithPattern(openAPIClock)),
+		b.p("to", b.str("Optional end hour, HH:MM; left out of answers when empty.").WithPattern(openAPIClock))))
+
+	b.define("BusinessHours", b.object("When a number whose `availability_status` is `custom` is open.",
+		b.p("slots", b.array("Weekly slots; slots of one day may not overlap.", b.ref("Slot"))),
+		b.p("special_dates", b.array("Exceptions, applied in order over the weekly slots.", b.ref("SpecialDate")))))
+
+	b.define("Company", b.object("The caller's company.",
+		b.idField("company"),
+		b.p("name", b.nonEmpty("Company name.", 128)),
+		b.p("time_zone", b.timeZone("Default time zone of users and numbers.")),
+		b.p("language", b.language("Default language of users and messages.")),
+		b.p("country", b.country("Default country of phone numbers.")),
+		b.p("sla_seconds", b.integer("Service level: seconds within which a call should be answered.", 1, 3600)),
+		b.createdField(),
+		b.p("direct_link", b.ro(b.enum("Always `/v1/company`.", "/v1/company")))))
+
+	liveStatus := func(desc string) *openapi3.Schema {
+		return b.ro(b.enum(desc, "available", "offline", "do_not_disturb", "in_call", "after_call_work", "pending_tag"))
+	}
+	availabilityStatus := func() *openapi3.Schema {
+		return b.enum("The user's setting: `available`, `custom` (follows `working_hours`) or `unavailable`. Default `available`.",
+			"available", "custom", "unavailable")
+	}
+
+	b.define("User", b.object("A user of the company.",
+		b.idField("user"),
+		b.p("first_name", b.nonEmpty("First name; required on creation.", 64)),
+		b.p("last_name", b.strMax("Last name.", 64)),
+		b.p("email", b.str("Email address, unique across Switchboard; required on creation, stored lower-case.").WithFormat("email")),
+		b.p("role", b.enum("Role; default `agent`. Only admins change it, and not on themselves.", "admin", "supervisor", "agent")),
+		b.p("owner", b.boolean("Owner permission (API keys, company settings). Only an owner grants or removes it.")),
+		b.p("language", b.language("Language; default the company's.")),
+		b.p("time_zone", b.timeZone("Time zone of `working_hours`; default the company's.")),
+		b.p("extension", b.str("Internal extension, 3 to 6 digits, unique in the company; empty for none. Only admins change it.").
+			WithPattern(openAPIExtension)),
+		b.p("availability_status", availabilityStatus()),
+		b.p("unavailable_reason", b.strMax("Why the user is unavailable.", 128)),
+		b.p("working_hours", b.array("Working hours, followed when `availability_status` is `custom`.", b.ref("Slot"))),
+		b.p("wrap_up_time", b.integer("Seconds of after-call work before the next call. Only admins change it.", 0, 3600)),
+		b.p("external_number", b.phone("Number to ring outside the PBX; null (or empty, on input) for none.").WithNullable()),
+		b.p("devices", b.array("Dial strings of the user's phones on the PBX, such as `PJSIP/alice` or `user/1001`, each unique. "+
+			"Only admins change them.", b.str("A dial string, TECH/resource.").WithPattern(openAPIDevice).NewRef()).WithUniqueItems(true)),
+		b.createdField(),
+		b.linkField("/v1/users/1"),
+		b.p("name", b.ro(b.str("First and last name."))),
+		b.p("availability", liveStatus("Status the configuration gives now: `available`, `offline` (outside working hours) "+
+			"or `do_not_disturb` (unavailable)."))))
+
+	b.define("Availability", b.object("A user's availability.",
+		b.p("id", b.ro(b.id("The user's id."))),
+		b.p("availability", liveStatus("Status now, as Aircall shows it.")),
+		b.p("availability_status", availabilityStatus()),
+		b.p("unavailable_reason", b.strMax("Why the user is unavailable; empty unless `availability_status` is `unavailable`.", 128))))
+
+	b.define("AvailabilityInput", b.object("A new availability setting. `id` and `availability` may be sent back as read; they are ignored.",
+		b.p("availability_status", availabilityStatus()),
+		b.p("unavailable_reason", b.strMax("Why the user is unavailable; kept only with `unavailable`.", 128)),
+		b.p("id", b.ro(b.id("Ignored."))),
+		b.p("availability", b.ro(b.str("Ignored.")))).WithRequired([]string{"availability_status"}))
+
+	b.define("TeamMember", b.object("A team member as a team shows them.",
+		b.p("id", b.id("The user's id.")),
+		b.p("direct_link", b.str("URL path of the user.")),
+		b.p("name", b.str("First and last name.")),
+		b.p("email", b.str("Email address.")),
+		b.p("availability_status", availabilityStatus())).
+		WithRequired([]string{"id", "direct_link", "name", "email", "availability_status"}))
+
+	ringingRule := func() *openapi3.Schema {
+		return b.enum("How members are rung: all at once, in random order, longest idle first, or in turn. Default `simultaneous`.",
+			"simultaneous", "random", "longest_idle", "round_robin")
+	}
+	ringSlice := func() *openapi3.Schema {
+		return b.integer("Seconds each member rings before the next, for rules other than `simultaneous`. Default 20.", 5, 3600)
+	}
+
+	b.define("Team", b.object("A team.",
+		b.idField("team"),
+		b.p("name", b.nonEmpty("Team name, unique in the company.", 64)),
+		b.p("users", b.array("Members, in ringing order.", b.ref("TeamMember"))),
+		b.p("ringing_rule", ringingRule()),
+		b.p("ring_slice_seconds", ringSlice()),
+		b.createdField(),
+		b.linkField("/v1/teams/1")))
+
+	member := &openapi3.Schema{Description: "A user id, or an object with the user's `id` (a member as a team shows them).",
+		OneOf: openapi3.SchemaRefs{
+			b.id("A user id.").NewRef(),
+			openapi3.NewObjectSchema().WithProperty("id", b.id("A user id.")).WithRequired([]string{"id"}).NewRef(),
+		}}
+	b.define("TeamInput", b.object("A team as a client sends it: members are ids, or the member objects a team shows.",
+		b.p("id", b.ro(b.id("Ignored."))),
+		b.p("name", b.nonEmpty("Team name, unique in the company; required on creation.", 64)),
+		b.p("users", b.array("Members, in ringing order, each once; when sent, replaces the list.", member.NewRef())),
+		b.p("ringing_rule", ringingRule()),
+		b.p("ring_slice_seconds", ringSlice()),
+		b.p("created_at", b.ro(b.dateTime("Ignored."))),
+		b.p("direct_link", b.ro(b.str("Ignored.")))))
+
+	b.define("Step", b.object("A step of a number's distribution: ring a user or a team.",
+		b.p("type", b.enum("What to ring.", "user", "team")),
+		b.p("id", b.id("The user's or team's id.")),
+		b.p("ring_seconds", b.integer("How long this step rings.", 5, 3600))))
+
+	b.define("Target", b.object("Where an IVR option sends the call.",
+		b.p("type", b.enum("Kind of target.", "team", "user", "number", "external", "voicemail")),
+		b.p("id", b.id("Team, user or number id, for those types; left out of answers otherwise.")),
+		b.p("digits", b.phone("External number, for type `external`; left out of answers otherwise."))))
+
+	b.define("IVROption", b.object("A key of an IVR menu.",
+		b.p("key", b.str("The key, 0 to 9.").WithPattern(`^[0-9]$`)),
+		b.pRef("target", b.ref("Target"))))
+
+	b.define("RecordingPolicy", b.object("Recording of calls in one direction.",
+		b.p("auto", b.boolean("Record every call.")),
+		b.p("allow_pause", b.boolean("Agents may pause the recording."))))
+
+	b.define("Recording", b.object("Recording policy.",
+		b.pRef("inbound", b.ref("RecordingPolicy")),
+		b.pRef("outbound", b.ref("RecordingPolicy"))))
+
+	b.define("Message", b.object("A message played to callers: text to speech, or an uploaded media.",
+		b.p("type", b.enum("`tts` (needs `text`) or `media` (needs `media_id`).", "tts", "media")),
+		b.p("text", b.nonEmpty("Text to speak (tts); left out otherwise.", 1000)),
+		b.p("language", b.language("Language of the text (tts), default the company's; left out otherwise.")),
+		b.p("voice", b.strMax("Voice name (tts); left out when empty.", 64)),
+		b.p("media_id", b.id("Media id (media); left out otherwise."))))
+
+	messages := b.object("The number's messages. Answers show every kind, null when not set; send null for the default.")
+	for _, kind := range []string{"welcome", "ivr", "waiting", "ringing_tone", "unanswered_call", "after_hours", "callback_later", "blocked"} {
+		messages.Properties[kind] = b.nullableRef("The `"+kind+"` message, or null.", "Message").NewRef()
+	}
+	b.define("Messages", messages)
+
+	b.define("Number", b.object("A phone number and its call flow.",
+		b.idField("number"),
+		b.p("name", b.nonEmpty("Name; required on creation.", 64)),
+		b.p("digits", b.phone("The number, unique across Switchboard; required on creation.")),
+		b.p("country", b.country("Country; default the company's.")),
+		b.p("time_zone", b.timeZone("Time zone of `business_hours`; default the company's.")),
+		b.p("type", b.enum("`classic` or `ivr` (only ivr numbers have `ivr_options`). Default `classic`.", "classic", "ivr")),
+		b.p("availability_status", b.enum("`open` (always open), `closed` (always closed) or `custom` (follows `business_hours`). "+
+			"Default `open`.", "open", "closed", "custom")),
+		b.pRef("business_hours", b.ref("BusinessHours")),
+		b.p("open", b.ro(b.boolean("Whether the line is open now."))),
+		b.p("priority", b.integer("Queue priority: 1 is served before 0.", 0, 1)),
+		b.p("distribution", b.array("Who rings, step after step.", b.ref("Step")).WithMaxItems(20)),
+		b.p("outbound_users", b.array("Users who may call out with this number, each once.", b.id("A user id.").NewRef())),
+		b.p("respect_queuing_time", b.boolean("Keep the caller's place in the queue across steps.")),
+		b.p("callback_request", b.boolean("Callers may ask to be called back.")),
+		b.p("mandatory_tagging", b.boolean("Agents must tag calls.")),
+		b.p("voicemail", b.boolean("Unanswered callers may leave a voicemail. Default true.")),
+		b.p("music_on_hold", b.boolean("Play music while the caller waits. Default true.")),
+		b.pRef("recording", b.ref("Recording")),
+		b.p("ivr_options", b.array("IVR menu (type `ivr` only); each key once.", b.ref("IVROption"))),
+		b.pRef("messages", b.ref("Messages")),
+		b.createdField(),
+		b.linkField("/v1/numbers/1")))
+
+	b.define("Tag", b.object("A call tag.",
+		b.idField("tag"),
+		b.p("name", b.nonEmpty("Name, unique in the company; required on creation.", 64)),
+		b.p("color", b.str("Colour, #RRGGBB. Default `#9B9B9B`.").WithPattern(openAPIColor)),
+		b.p("description", b.strMax("Description.", 255)),
+		b.p("system", b.ro(b.boolean("A built-in tag, which cannot be changed or deleted."))),
+		b.createdField(),
+		b.linkField("/v1/tags/1")))
+
+	b.define("BlockedNumber", b.object("A blocked caller.",
+		b.idField("blocked number"),
+		b.p("digits", b.phone("The blocked number, in the company's country unless international; required.")),
+		b.p("note", b.strMax("Why it is blocked.", 255)),
+		b.createdField(),
+		b.linkField("/v1/blocked_numbers/1")))
+
+	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
+		b.idField("key"),
+		b.p("api_id", b.ro(b.str("User name for HTTP Basic."))),
+		b.p("user_id", b.ro(b.id("The user the key acts as."))),
+		b.p("name", b.ro(b.strMax("Label.", 64))),
+		b.createdField(),
+		b.p("last_used_at", b.ro(b.dateTime("When the key was last used; null if never.").WithNullable())),
+		b.linkField("/v1/api_keys/1"),
+		b.p("api_token", b.ro(b.str("Password for HTTP Basic; only in the answer to the creation."))))
+	apiKey.Required = slices.DeleteFunc(apiKey.Required, func(s string) bool { return s == "api_token" })
+	b.define("APIKey", apiKey)
+
+	b.define("APIKeyInput", b.object("A new API key.",
+		b.p("name", b.strMax("Label.", 64)),
+		b.p("user_id", b.id("The user of the company the key acts as; default the caller."))))
+
+	b.define("Health", b.object("The process is up.", b.p("status", b.enum("Always `ok`.", "ok"))).WithRequired([]string{"status"}))
+
+	b.define("Readiness", b.object("Whether the server's dependencies answer.",
+		b.p("ready", b.boolean("True when every check passed.")),
+		b.p("checks", b.object("Each dependency: `ok` or the error.",
+			b.p("database", b.str("PostgreSQL: `ok` or the error.")),
+			b.p("media_server", b.str("Media server: `ok` or the error; left out while no media server is configured."))).
+			WithRequired([]string{"database"}))).
+		WithRequired([]string{"ready", "checks"}))
+}
+
+// openAPIErrors are the shared error answers, by status.
+var openAPIErrors = map[int]string{
+	http.StatusBadRequest:            "Malformed JSON.",
+	http.StatusUnauthorized:          "Missing or wrong credentials (HTTP Basic, api_id:api_token).",
+	http.StatusForbidden:             "The key's role or permission may not do this.",
+	http.StatusNotFound:              "No such resource in the caller's company (an id that is not a positive integer included).",
+	http.StatusConflict:              "Conflict with the current state: a duplicate (email, extension, device, team or tag name, digits) or a resource in use.",
+	http.StatusRequestEntityTooLarge: "The body is over 1 MiB.",
+	http.StatusUnprocessableEntity:   "A field of the body or the query fails validation; `error` names it.",
+}
+
+func (b *openAPIBuilder) errorResponses() openapi3.ResponseBodies {
+	out := openapi3.ResponseBodies{}
+	for status, desc := range openAPIErrors {
+		out[openAPIErrorName(status)] = &openapi3.ResponseRef{Value: openapi3.NewResponse().
+			WithDescription(desc).WithJSONSchemaRef(b.ref("Error"))}
+	}
+	return out
+}
+
+// openAPIErrorName names a shared error answer: "NotFound".
+func openAPIErrorName(status int) string {
+	return strings.ReplaceAll(http.StatusText(status), " ", "")
+}
+
+// openAPIOperation is one route as the document shows it.
+type openAPIOperation struct {
+	method, path string
+	id           string // operationId: the handler's name
+	tag, summary string
+	roles        string // one of the openAPI… role constants
+	details      string // more description, after the roles
+	list         bool   // takes the list parameters
+	body         *openapi3.SchemaRef
+	status       int                 // on success
+	result       *openapi3.SchemaRef // nil: no body
+	resultDesc   string
+	errors       []int // beyond those the operation's shape implies
+	public       bool
+}
+
+var openAPIPathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// operation builds an operation; its shape implies some errors: 401 unless
+// public, 404 with path parameters, 422 for lists, 400/413/422 for bodies.
+func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
+	op := &openapi3.Operation{
+		OperationID: o.id,
+		Summary:     o.summary,
+		Tags:        []string{o.tag},
+		Description: strings.TrimSpace(o.roles + "\n\n" + o.details),
+		Responses:   openapi3.NewResponses(),
+	}
+	errs := slices.Clone(o.errors)
+	if o.public {
+		op.Security = &openapi3.SecurityRequirements{}
+	} else {
+		op.Security = openapi3.NewSecurityRequirements().With(openapi3.SecurityRequirement{"basicAuth": {}})
+		errs = append(errs, http.StatusUnauthorized)
+	}
+	for _, m := range openAPIPathParam.FindAllStringSubmatch(o.path, -1) {
+		what := "the resource"
+		if m[1] == "user_id" {
+			what = "the user"
+		}
+		op.AddParameter(openapi3.NewPathParameter(m[1]).
+			WithDescription("Id of " + what + "; anything but a positive integer is a 404.").
+			WithSchema(openapi3.NewInt64Schema().WithMin(1)))
+		errs = append(errs, http.StatusNotFound)
+	}
+	if o.list {
+		for _, q := range b.listParameters() {
+			op.AddParameter(q)
+		}
+		errs = append(errs, http.StatusUnprocessableEntity)
+	}
+	if o.body != nil {
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+			WithDescription("A JSON object; unknown fields are a 422.").WithJSONSchemaRef(o.body)}
+		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
+	}
+	success := openapi3.NewResponse().WithDescription(o.resultDesc)
+	if o.result != nil {
+		success.WithJSONSchemaRef(o.result)
+	}
+	op.Responses.Set(fmt.Sprint(o.status), &openapi3.ResponseRef{Value: success})
+	if o.path == "/readyz" {
+		op.Responses.Set(fmt.Sprint(http.StatusServiceUnavailable), &openapi3.ResponseRef{Value: openapi3.NewResponse().
+			WithDescription("A dependency does not answer; `checks` says which.").WithJSONSchemaRef(o.result)})
+	}
+	for _, status := range errs {
+		op.Responses.Set(fmt.Sprint(status), &openapi3.ResponseRef{Ref: "#/components/responses/" + openAPIErrorName(status)})
+	}
+	return op
+}
+
+// listParameters are those page() reads.
+func (b *openAPIBuilder) listParameters() []*openapi3.Parameter {
+	unix := func(name, desc string) *openapi3.Parameter {
+		return openapi3.NewQueryParameter(name).WithDescription(desc).
+			WithSchema(openapi3.NewInt64Schema().WithMin(0).WithMax(1 << 40))
+	}
+	return []*openapi3.Parameter{
+		openapi3.NewQueryParameter("page").WithDescription("Page number, from 1.").
+			WithSchema(openapi3.NewIntegerSchema().WithMin(1).WithMax(1_000_000).WithDefault(1)),
+		openapi3.NewQueryParameter("per_page").WithDescription("Items per page.").
+			WithSchema(openapi3.NewIntegerSchema().WithMin(1).WithMax(maxPerPage).WithDefault(20)),
+		openapi3.NewQueryParameter("order").WithDescription("By creation: `asc` oldest first, `desc` newest first.").
+			WithSchema(openapi3.NewStringSchema().WithEnum("asc", "desc").WithDefault("asc")),
+		unix("from", "Only items created at or after this time, in UNIX seconds."),
+		unix("to", "Only items created at or before this time, in UNIX seconds."),
+	}
+}
+
+// wrapped is one object under its key: {"user": {...}}.
+func (b *openAPIBuilder) wrapped(key, schema string) *openapi3.SchemaRef {
+	return openapi3.NewObjectSchema().WithoutAdditionalProperties().
+		WithPropertyRef(key, b.ref(schema)).WithRequired([]string{key}).NewRef()
+}
+
+// listed is a page of objects under key, with meta.
+func (b *openAPIBuilder) listed(key, schema string) *openapi3.SchemaRef {
+	return openapi3.NewObjectSchema().WithoutAdditionalProperties().
+		WithProperty(key, b.array("", b.ref(schema))).
+		WithPropertyRef("meta", b.ref("Meta")).
+		WithRequired([]string{key, "meta"}).NewRef()
+}
+
+// operations lists every route of routes.go, in its order.
+func (b *openAPIBuilder) operations() []openAPIOperation {
+	const (
+		get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+		ok, created, noBody = http.StatusOK, http.StatusCreated, http.StatusNoContent
+	)
+	deny := []int{http.StatusForbidden}
+	denyOrConflict := []int{http.StatusForbidden, http.StatusConflict}
+	return []openAPIOperation{
+		{method: get, path: "/healthz", id: "healthz", tag: "health", summary: "Liveness probe", public: true,
+			roles: openAPIPublic, details: "200 whenever the process is up.",
+			status: ok, result: b.ref("Health"), resultDesc: "The process is up."},
+		{method: get, path: "/readyz", id: "readyz", tag: "health", summary: "Readiness probe", public: true,
+			roles: openAPIPublic, details: "200 only when PostgreSQL (and the media server, once one is configured) answer; 503 otherwise.",
+			status: ok, result: b.ref("Readiness"), resultDesc: "Every dependency answers."},
+		{method: get, path: "/v1/openapi.json", id: "openAPI", tag: "meta", summary: "This OpenAPI document", public: true,
+			roles: openAPIPublic, status: ok, result: openapi3.NewObjectSchema().NewRef(), resultDesc: "The OpenAPI 3.0.3 document."},
+
+		{method: get, path: "/v1/company", id: "getCompany", tag: "company", summary: "Get the company",
+			roles: openAPIAnyRole, status: ok, result: b.wrapped("company", "Company"), resultDesc: "The caller's company."},
+		{method: put, path: "/v1/company", id: "updateCompany", tag: "company", summary: "Update the company",
+			roles: openAPIOwners, body: b.ref("Company"), errors: deny,
+			status: ok, result: b.wrapped("company", "Company"), resultDesc: "The company as saved."},
+
+		{method: get, path: "/v1/users", id: "listUsers", tag: "users", summary: "List users",
+			roles: openAPIReaders, list: true, errors: deny,
+			status: ok, result: b.listed("users", "User"), resultDesc: "A page of users."},
+		{method: post, path: "/v1/users", id: "createUser", tag: "users", summary: "Create a user",
+			roles: openAPIAdmins, details: "`first_name` and `email` are required. Only an owner may create an owner.",
+			body: b.ref("User"), errors: denyOrConflict,
+			status: created, result: b.wrapped("user", "User"), resultDesc: "The new user."},
+		{method: get, path: "/v1/users/availabilities", id: "listAvailabilities", tag: "users", summary: "List users' availabilities",
+			roles: openAPIReaders, list: true, errors: deny,
+			status: ok, result: b.listed("users", "Availability"), resultDesc: "A page of availabilities, under `users` as in Aircall."},
+		{method: get, path: "/v1/users/{id}", id: "getUser", tag: "users", summary: "Get a user",
+			roles: openAPISelfRead, errors: deny, status: ok, result: b.wrapped("user", "User"), resultDesc: "The user."},
+		{method: put, path: "/v1/users/{id}", id: "updateUser", tag: "users", summary: "Update a user",
+			roles: openAPISelfEdit, details: "Only admins change `role`, `email`, `extension`, `wrap_up_time` and `devices` " +
+				"(others may send them unchanged); only an owner changes `owner`; admins cannot take away their own admin role.",
+			body: b.ref("User"), errors: denyOrConflict,
+			status: ok, result: b.wrapped("user", "User"), resultDesc: "The user as saved."},
+		{method: del, path: "/v1/users/{id}", id: "deleteUser", tag: "users", summary: "Delete a user",
+			roles: openAPIAdmins, details: "409 for the caller's own user, and for a user that a number's distribution or IVR rings.",
+			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
+		{method: get, path: "/v1/users/{id}/availability", id: "getAvailability", tag: "users", summary: "Get a user's availability",
+			roles: openAPISelfRead, errors: deny,
+			status: ok, result: b.wrapped("availability", "Availability"), resultDesc: "The availability."},
+		{method: put, path: "/v1/users/{id}/availability", id: "updateAvailability", tag: "users", summary: "Set a user's availability",
+			roles: openAPISelfEdit, body: b.ref("AvailabilityInput"), errors: deny,
+			status: ok, result: b.wrapped("availability", "Availability"), resultDesc: "The availability as saved."},
+
+		{method: get, path: "/v1/teams", id: "listTeams", tag: "teams", summary: "List teams",
+			roles: openAPIReaders, list: true, errors: deny,
+			status: ok, result: b.listed("teams", "Team"), resultDesc: "A page of teams."},
+		{method: post, path: "/v1/teams", id: "createTeam", tag: "teams", summary: "Create a team",
+			roles: openAPIAdmins, details: "`name` is required.", body: b.ref("TeamInput"), errors: denyOrConflict,
+			status: created, result: b.wrapped("team", "Team"), resultDesc: "The new team."},
+		{method: get, path: "/v1/teams/{id}", id: "getTeam", tag: "teams", summary: "Get a team",
+			roles: openAPIReaders, errors: deny, status: ok, result: b.wrapped("team", "Team"), resultDesc: "The team."},
+		{method: put, path: "/v1/teams/{id}", id: "updateTeam", tag: "teams", summary: "Update a team",
+			roles: openAPIAdmins, details: "`users`, when sent, replaces the members and their order.",
+			body: b.ref("TeamInput"), errors: denyOrConflict,
+			status: ok, result: b.wrapped("team", "Team"), resultDesc: "The team as saved."},
+		{method: del, path: "/v1/teams/{id}", id: "deleteTeam", tag: "teams", summary: "Delete a team",
+			roles: openAPIAdmins, details: "409 while a number's distribution or IVR rings the team.",
+			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
+		{method: post, path: "/v1/teams/{id}/users/{user_id}", id: "addTeamMember", tag: "teams", summary: "Add a member to a team",
+			roles: openAPIAdmins, details: "Appends the user to the ringing order; a member already there keeps their place. " +
+				"404 for a team or a user not in the company.",
+			errors: deny, status: ok, result: b.wrapped("team", "Team"), resultDesc: "The team with its members."},
+		{method: del, path: "/v1/teams/{id}/users/{user_id}", id: "removeTeamMember", tag: "teams", summary: "Remove a member from a team",
+			roles: openAPIAdmins, details: "404 when the user is not a member.",
+			errors: deny, status: ok, result: b.wrapped("team", "Team"), resultDesc: "The team with its remaining members."},
+
+		{method: get, path: "/v1/numbers", id: "listNumbers", tag: "numbers", summary: "List numbers",
+			roles: openAPIReaders, list: true, errors: deny,
+			status: ok, result: b.listed("numbers", "Number"), resultDesc: "A page of numbers."},
+		{method: post, path: "/v1/numbers", id: "createNumber", tag: "numbers", summary: "Create a number",
+			roles: openAPIAdmins, details: "`name` and `digits` are required.", body: b.ref("Number"), errors: denyOrConflict,
+			status: created, result: b.wrapped("number", "Number"), resultDesc: "The new number."},
+		{method: get, path: "/v1/numbers/{id}", id: "getNumber", tag: "numbers", summary: "Get a number",
+			roles: openAPIReaders, errors: deny, status: ok, result: b.wrapped("number", "Number"), resultDesc: "The number."},
+		{method: put, path: "/v1/numbers/{id}", id: "updateNumber", tag: "numbers", summary: "Update a number",
+			roles: openAPIAdmins, body: b.ref("Number"), errors: denyOrConflict,
+			status: ok, result: b.wrapped("number", "Number"), resultDesc: "The number as saved."},
+		{method: del, path: "/v1/numbers/{id}", id: "deleteNumber", tag: "numbers", summary: "Delete a number",
+			roles: openAPIAdmins, details: "409 while another number's IVR transfers to it. Its past calls stay.",
+			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
+
+		{method: get, path: "/v1/tags", id: "listTags", tag: "tags", summary: "List tags",
+			roles: openAPIReaders, list: true, errors: deny,
+			status: ok, result: b.listed("tags", "Tag"), resultDesc: "A page of tags, system tags included."},
+		{method: post, path: "/v1/tags", id: "createTag", tag: "tags", summary: "Create a tag",
+			roles: openAPIAdmins, details: "`name` is required.", body: b.ref("Tag"), errors: denyOrConflict,
+			status: created, result: b.wrapped("tag", "Tag"), resultDesc: "The new tag."},
+		{method: get, path: "/v1/tags/{id}", id: "getTag", tag: "tags", summary: "Get a tag",
+			roles: openAPIReaders, errors: deny, status: ok, result: b.wrapped("tag", "Tag"), resultDesc: "The tag."},
+		{method: put, path: "/v1/tags/{id}", id: "updateTag", tag: "tags", summary: "Update a tag",
+			roles: openAPIAdmins, details: "System tags cannot be changed (409).", body: b.ref("Tag"), errors: denyOrConflict,
+			status: ok, result: b.wrapped("tag", "Tag"), resultDesc: "The tag as saved."},
+		{method: del, path: "/v1/tags/{id}", id: "deleteTag", tag: "tags", summary: "Delete a tag",
+			roles: openAPIAdmins, details: "System tags cannot be deleted (409). The tag is taken off calls.",
+			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
+
+		{method: get, path: "/v1/blocked_numbers", id: "listBlockedNumbers", tag: "blocked_numbers", summary: "List blocked numbers",
+			roles: openAPIReaders, list: true, errors: deny,
+			status: ok, result: b.listed("blocked_numbers", "BlockedNumber"), resultDesc: "A page of blocked numbers."},
+		{method: post, path: "/v1/blocked_numbers", id: "blockNumber", tag: "blocked_numbers", summary: "Block a number",
+			roles: openAPIAdmins, details: "`digits` is required.", body: b.ref("BlockedNumber"), errors: denyOrConflict,
+			status: created, result: b.wrapped("blocked_number", "BlockedNumber"), resultDesc: "The new blocked number."},
+		{method: del, path: "/v1/blocked_numbers/{id}", id: "unblockNumber", tag: "blocked_numbers", summary: "Unblock a number",
+			roles: openAPIAdmins, errors: deny, status: noBody, resultDesc: "Unblocked."},
+
+		{method: get, path: "/v1/api_keys", id: "listAPIKeys", tag: "api_keys", summary: "List API keys",
+			roles: openAPIOwners, details: "Tokens are never listed.", list: true, errors: deny,
+			status: ok, result: b.listed("api_keys", "APIKey"), resultDesc: "A page of keys, without tokens."},
+		{method: post, path: "/v1/api_keys", id: "createAPIKey", tag: "api_keys", summary: "Create an API key",
+			roles: openAPIOwners, details: "The key acts as `user_id` (default: the caller). The answer holds `api_token`, shown this once.",
+			body: b.ref("APIKeyInput"), errors: deny,
+			status: created, result: b.wrapped("api_key", "APIKey"), resultDesc: "The new key, with its token."},
+		{method: del, path: "/v1/api_keys/{id}", id: "deleteAPIKey", tag: "api_keys", summary: "Revoke an API key",
+			roles: openAPIOwners, details: "The key stops working at once.", errors: deny, status: noBody, resultDesc: "Revoked."},
+	}
 }

@@ -40,7 +40,6 @@ func NewServer(deps Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.ContextWithFallback = true
 	s := &server{Deps: deps}
 	r.Use(s.recoverAndLog)
 	r.NoRoute(func(c *gin.Context) {
@@ -74,7 +73,7 @@ func (s *server) healthz(c *gin.Context) {
 // readyz answers 200 only when the database (and the media server, once one
 // is configured) answer.
 func (s *server) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c, 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := gin.H{}
 	ready := true

@@ -24,7 +24,7 @@ func (s *server) listTags(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	tags, total, err := s.Store.Tags(c, principal(c).Company, p)
+	tags, total, err := s.Store.Tags(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -50,7 +50,7 @@ func (s *server) createTag(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.CreateTag(c, principal(c).Company, &t); err != nil {
+	if err := s.Store.CreateTag(c.Request.Context(), principal(c).Company, &t); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -62,7 +62,7 @@ func (s *server) tag(c *gin.Context) (dialplan.Tag, error) {
 	if err != nil {
 		return dialplan.Tag{}, err
 	}
-	return s.Store.Tag(c, principal(c).Company, dialplan.TagID(id))
+	return s.Store.Tag(c.Request.Context(), principal(c).Company, dialplan.TagID(id))
 }
 
 func (s *server) getTag(c *gin.Context) {
@@ -93,7 +93,7 @@ func (s *server) updateTag(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.UpdateTag(c, principal(c).Company, &t); err != nil {
+	if err := s.Store.UpdateTag(c.Request.Context(), principal(c).Company, &t); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -106,7 +106,7 @@ func (s *server) deleteTag(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.DeleteTag(c, principal(c).Company, dialplan.TagID(id)); err != nil {
+	if err := s.Store.DeleteTag(c.Request.Context(), principal(c).Company, dialplan.TagID(id)); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -68,7 +68,7 @@ func (s *server) teamsJSON(c *gin.Context, teams []dialplan.Team) ([]teamJSON, e
 	for _, t := range teams {
 		ids = append(ids, t.Users...)
 	}
-	users, err := s.Store.UsersByID(c, principal(c).Company, ids)
+	users, err := s.Store.UsersByID(c.Request.Context(), principal(c).Company, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (s *server) listTeams(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	teams, total, err := s.Store.Teams(c, principal(c).Company, p)
+	teams, total, err := s.Store.Teams(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -131,7 +131,7 @@ func (s *server) createTeam(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.CreateTeam(c, principal(c).Company, &t); err != nil {
+	if err := s.Store.CreateTeam(c.Request.Context(), principal(c).Company, &t); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -143,7 +143,7 @@ func (s *server) team(c *gin.Context) (dialplan.Team, error) {
 	if err != nil {
 		return dialplan.Team{}, err
 	}
-	return s.Store.Team(c, principal(c).Company, dialplan.TeamID(id))
+	return s.Store.Team(c.Request.Context(), principal(c).Company, dialplan.TeamID(id))
 }
 
 func (s *server) getTeam(c *gin.Context) {
@@ -173,7 +173,7 @@ func (s *server) updateTeam(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.UpdateTeam(c, principal(c).Company, &t); err != nil {
+	if err := s.Store.UpdateTeam(c.Request.Context(), principal(c).Company, &t); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -186,7 +186,7 @@ func (s *server) deleteTeam(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.DeleteTeam(c, principal(c).Company, dialplan.TeamID(id)); err != nil {
+	if err := s.Store.DeleteTeam(c.Request.Context(), principal(c).Company, dialplan.TeamID(id)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -211,7 +211,7 @@ func (s *server) changeMember(c *gin.Context, add bool) {
 	if add {
 		change = s.Store.AddTeamMember
 	}
-	t, err := change(c, principal(c).Company, dialplan.TeamID(id), dialplan.UserID(user))
+	t, err := change(c.Request.Context(), principal(c).Company, dialplan.TeamID(id), dialplan.UserID(user))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -38,7 +38,7 @@ func (s *server) listUsers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	users, total, err := s.Store.Users(c, principal(c).Company, p)
+	users, total, err := s.Store.Users(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -52,7 +52,7 @@ func (s *server) listUsers(c *gin.Context) {
 
 func (s *server) createUser(c *gin.Context) {
 	me := principal(c)
-	company, err := s.Store.Company(c, me.Company)
+	company, err := s.Store.Company(c.Request.Context(), me.Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -71,7 +71,7 @@ func (s *server) createUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.CreateUser(c, me.Company, &u); err != nil {
+	if err := s.Store.CreateUser(c.Request.Context(), me.Company, &u); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -84,7 +84,7 @@ func (s *server) user(c *gin.Context) (dialplan.User, error) {
 	if err != nil {
 		return dialplan.User{}, err
 	}
-	u, err := s.Store.User(c, principal(c).Company, dialplan.UserID(id))
+	u, err := s.Store.User(c.Request.Context(), principal(c).Company, dialplan.UserID(id))
 	if err != nil {
 		return u, err
 	}
@@ -110,7 +110,7 @@ func (s *server) updateUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	company, err := s.Store.Company(c, me.Company)
+	company, err := s.Store.Company(c.Request.Context(), me.Company)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -130,7 +130,7 @@ func (s *server) updateUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.UpdateUser(c, me.Company, &u); err != nil {
+	if err := s.Store.UpdateUser(c.Request.Context(), me.Company, &u); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -176,7 +176,7 @@ func (s *server) deleteUser(c *gin.Context) {
 		s.fail(c, &store.ConflictError{Reason: "you cannot delete your own user"})
 		return
 	}
-	if err := s.Store.DeleteUser(c, principal(c).Company, dialplan.UserID(id)); err != nil {
+	if err := s.Store.DeleteUser(c.Request.Context(), principal(c).Company, dialplan.UserID(id)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -203,7 +203,7 @@ func (s *server) listAvailabilities(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	users, total, err := s.Store.Users(c, principal(c).Company, p)
+	users, total, err := s.Store.Users(c.Request.Context(), principal(c).Company, p)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -257,7 +257,7 @@ func (s *server) updateAvailability(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.SetAvailability(c, me.Company, u.ID, u.AvailabilityStatus, u.UnavailableReason); err != nil {
+	if err := s.Store.SetAvailability(c.Request.Context(), me.Company, u.ID, u.AvailabilityStatus, u.UnavailableReason); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -41,6 +41,15 @@ var ErrSchemaBehind = errors.New("the database schema is behind this binary: run
 // CheckSchema fails with ErrSchemaBehind when a migration is pending, so
 // that serve never runs on a schema it does not know.
 func CheckSchema(ctx context.Context, db *sql.DB) error {
+	// goose creates its version table when asked about pending migrations:
+	// look first, so that this check never writes.
+	var table sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT to_regclass('goose_db_version')::text").Scan(&table); err != nil {
+		return fmt.Errorf("check schema: %w", err)
+	}
+	if !table.Valid {
+		return ErrSchemaBehind
+	}
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, mustSub(migrations, "migrations"))
 	if err != nil {
 		return fmt.Errorf("check schema: %w", err)

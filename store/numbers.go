@@ -304,7 +304,7 @@ func writeNumberParts(ctx context.Context, tx *sqlx.Tx, company dialplan.Company
 // Its past calls stay, without their number.
 func (s *Store) DeleteNumber(ctx context.Context, company dialplan.CompanyID, id dialplan.NumberID) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := refusedWhileRung(ctx, tx, "number", int64(id)); err != nil {
+		if err := refusedWhileRung(ctx, tx, company, "number", int64(id)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM numbers WHERE company_id = $1 AND id = $2", company, id)

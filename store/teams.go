@@ -173,7 +173,7 @@ func lockedTeam(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, id
 // DeleteTeam removes a team that no number rings.
 func (s *Store) DeleteTeam(ctx context.Context, company dialplan.CompanyID, id dialplan.TeamID) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := refusedWhileRung(ctx, tx, "team", int64(id)); err != nil {
+		if err := refusedWhileRung(ctx, tx, company, "team", int64(id)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM teams WHERE company_id = $1 AND id = $2", company, id)

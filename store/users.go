@@ -194,7 +194,7 @@ func (s *Store) UpdateUser(ctx context.Context, company dialplan.CompanyID, u *d
 // admin changes those numbers first, so no line silently loses a step.
 func (s *Store) DeleteUser(ctx context.Context, company dialplan.CompanyID, id dialplan.UserID) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := refusedWhileRung(ctx, tx, "user", int64(id)); err != nil {
+		if err := refusedWhileRung(ctx, tx, company, "user", int64(id)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE company_id = $1 AND id = $2", company, id)
@@ -204,22 +204,22 @@ func (s *Store) DeleteUser(ctx context.Context, company dialplan.CompanyID, id d
 
 // refusedWhileRung returns a ConflictError naming the first number whose
 // distribution or IVR options point at the user, team or number id.
-func refusedWhileRung(ctx context.Context, tx *sqlx.Tx, what string, id int64) error {
+func refusedWhileRung(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, what string, id int64) error {
 	query := fmt.Sprintf(`
-		SELECT n.id, n.name, 'distribution' AS via FROM numbers n JOIN number_steps s ON s.number_id = n.id WHERE s.%[1]s_id = $1
+		SELECT n.id, n.name, 'distribution' AS via FROM numbers n JOIN number_steps s ON s.number_id = n.id WHERE n.company_id = $2 AND s.%[1]s_id = $1
 		UNION ALL
-		SELECT n.id, n.name, 'IVR options' FROM numbers n JOIN number_ivr_options o ON o.number_id = n.id WHERE o.%[1]s_id = $1
+		SELECT n.id, n.name, 'IVR options' FROM numbers n JOIN number_ivr_options o ON o.number_id = n.id WHERE n.company_id = $2 AND o.%[1]s_id = $1
 		ORDER BY 1 LIMIT 1`, what)
 	if what == "number" { // only an IVR option can point at a number
 		query = `SELECT n.id, n.name, 'IVR options' AS via FROM numbers n JOIN number_ivr_options o ON o.number_id = n.id
-			WHERE o.target_number_id = $1 ORDER BY 1 LIMIT 1`
+			WHERE n.company_id = $2 AND o.target_number_id = $1 ORDER BY 1 LIMIT 1`
 	}
 	var uses []struct {
 		ID   int64  `db:"id"`
 		Name string `db:"name"`
 		Via  string `db:"via"`
 	}
-	if err := tx.SelectContext(ctx, &uses, query, id); err != nil {
+	if err := tx.SelectContext(ctx, &uses, query, id, company); err != nil {
 		return fmt.Errorf("%s %d in use: %w", what, id, err)
 	}
 	if len(uses) > 0 {

@@ -1,0 +1,138 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/store"
+	"github.com/switchboard/switchboard/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// env is one test's API on its own database, reached over real HTTP.
+type env struct {
+	t     *testing.T
+	db    *sqlx.DB
+	store *store.Store
+	url   string
+}
+
+// now is the clock of every test: a Monday morning in Paris.
+var now = time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db := storetest.New(t)
+	st := store.New(db)
+	srv := httptest.NewServer(api.NewServer(api.Deps{Store: st, Now: func() time.Time { return now }}))
+	t.Cleanup(srv.Close)
+	return &env{t: t, db: db, store: st, url: srv.URL}
+}
+
+// key is an API key and who it acts as.
+type key struct {
+	id, token string
+	user      dialplan.UserID
+	company   dialplan.CompanyID
+}
+
+// company bootstraps a company whose first admin is an owner.
+func (e *env) company(name, email string) key {
+	e.t.Helper()
+	c := dialplan.Company{Name: name, TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}
+	u := dialplan.User{FirstName: "Owner", Email: email, Role: dialplan.RoleAdmin, Owner: true}
+	require.NoError(e.t, c.Normalize())
+	require.NoError(e.t, u.Normalize(c))
+	creds, err := e.store.Bootstrap(context.Background(), &c, &u)
+	require.NoError(e.t, err)
+	return key{creds.APIID, creds.APIToken, u.ID, c.ID}
+}
+
+// userKey creates a user with role (owner or not) through the API and a key
+// acting as them.
+func (e *env) userKey(admin key, email string, role dialplan.Role, owner bool) key {
+	e.t.Helper()
+	var out struct{ User struct{ ID dialplan.UserID } }
+	e.ok(admin, "POST", "/v1/users", map[string]any{"first_name": string(role), "email": email, "role": role, "owner": owner}, &out)
+	creds, err := e.store.CreateAPIKey(context.Background(), admin.company, out.User.ID, "test")
+	require.NoError(e.t, err)
+	return key{creds.APIID, creds.APIToken, out.User.ID, admin.company}
+}
+
+// do sends a request; body is JSON-encoded unless it is a string (sent as is).
+func (e *env) do(k key, method, path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = bytes.NewBufferString(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(e.t, err)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.url+path, r)
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if k.id != "" {
+		req.SetBasicAuth(k.id, k.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(e.t, err)
+	var out map[string]any
+	if len(raw) > 0 {
+		require.NoError(e.t, json.Unmarshal(raw, &out), "body: %s", raw)
+	}
+	return res.StatusCode, out
+}
+
+// ok sends a request that must succeed (2xx) and decodes its answer into dst.
+func (e *env) ok(k key, method, path string, body, dst any) {
+	e.t.Helper()
+	status, out := e.do(k, method, path, body)
+	require.Truef(e.t, status >= 200 && status < 300, "%s %s: %d %v", method, path, status, out)
+	if dst != nil {
+		raw, _ := json.Marshal(out)
+		require.NoError(e.t, json.Unmarshal(raw, dst))
+	}
+}
+
+// id creates a resource and returns its id.
+func (e *env) id(k key, path, wrapper string, body any) int64 {
+	e.t.Helper()
+	var out map[string]map[string]any
+	e.ok(k, "POST", path, body, &out)
+	return int64(out[wrapper]["id"].(float64))
+}
+
+// snapshot fingerprints every configuration table, to prove a failed
+// request wrote nothing.
+func (e *env) snapshot() map[string]string {
+	e.t.Helper()
+	tables := []string{"companies", "users", "user_devices", "teams", "team_members", "numbers", "number_steps",
+		"number_ivr_options", "number_messages", "number_outbound_users", "tags", "blocked_numbers"}
+	snap := map[string]string{}
+	for _, table := range tables {
+		var sum string
+		err := e.db.Get(&sum, "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM "+table+" t")
+		require.NoError(e.t, err)
+		snap[table] = sum
+	}
+	return snap
+}

@@ -1,0 +1,486 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/store"
+)
+
+// These tests need no database: they check the document against the
+// router and the Go types.
+
+// loadOpenAPI loads the served bytes as a client would, refs resolved.
+func loadOpenAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(openAPIJSON())
+	require.NoError(t, err)
+	return doc
+}
+
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	doc := loadOpenAPI(t)
+	require.NoError(t, doc.Validate(context.Background()))
+	require.Equal(t, "3.0.3", doc.OpenAPI)
+
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			require.NotEmpty(t, op.Summary, where)
+			require.NotEmpty(t, op.Tags, where)
+			require.NotEmpty(t, op.OperationID, where)
+			require.NotNil(t, op.Security, "%s: security must be explicit", where)
+			public := !strings.HasPrefix(path, "/v1/") || path == "/v1/openapi.json"
+			if public {
+				require.Empty(t, *op.Security, "%s is public", where)
+				require.True(t, strings.HasPrefix(op.Description, "**Access:** public"), where)
+				require.Nil(t, op.Responses.Status(http.StatusUnauthorized), where)
+			} else {
+				require.Equal(t, openapi3.SecurityRequirements{{"basicAuth": {}}}, *op.Security, where)
+				require.True(t, strings.HasPrefix(op.Description, "**Roles:**"), "%s: description must say who may call it", where)
+				require.NotNil(t, op.Responses.Status(http.StatusUnauthorized), where)
+			}
+			if strings.Contains(path, "{") {
+				require.NotNil(t, op.Responses.Status(http.StatusNotFound), where)
+			}
+			if op.RequestBody != nil {
+				for _, status := range []int{http.StatusBadRequest, http.StatusUnprocessableEntity} {
+					require.NotNil(t, op.Responses.Status(status), "%s: %d", where, status)
+				}
+			}
+			if method == http.MethodGet && op.Parameters.GetByInAndName("query", "per_page") != nil {
+				for _, name := range []string{"page", "per_page", "order", "from", "to"} {
+					require.NotNil(t, op.Parameters.GetByInAndName("query", name), "%s: %s", where, name)
+				}
+				perPage := op.Parameters.GetByInAndName("query", "per_page").Schema.Value
+				require.Equal(t, 1.0, *perPage.Min)
+				require.Equal(t, float64(maxPerPage), *perPage.Max)
+			}
+		}
+	}
+	scheme := doc.Components.SecuritySchemes["basicAuth"].Value
+	require.Equal(t, "http", scheme.Type)
+	require.Equal(t, "basic", scheme.Scheme)
+}
+
+// ginPath turns gin's :id and *rest into OpenAPI's {id}.
+var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
+
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	engine, ok := NewServer(Deps{}).(*gin.Engine)
+	require.True(t, ok, "NewServer must return a *gin.Engine")
+
+	registered := map[string]bool{}
+	for _, r := range engine.Routes() {
+		registered[r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	documented := map[string]bool{}
+	for path, item := range loadOpenAPI(t).Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+path] = true
+		}
+	}
+
+	var undocumented, unregistered []string
+	for route := range registered {
+		if !documented[route] {
+			undocumented = append(undocumented, route)
+		}
+	}
+	for route := range documented {
+		if !registered[route] {
+			unregistered = append(unregistered, route)
+		}
+	}
+	sort.Strings(undocumented)
+	sort.Strings(unregistered)
+	require.True(t, len(undocumented)+len(unregistered) == 0,
+		"routes.go and openapi.go disagree:\n  registered but not documented: %v\n  documented but not registered: %v",
+		undocumented, unregistered)
+}
+
+// TestOpenAPIServed reads the document and a few answers through the real
+// router, none of which reaches the store.
+func TestOpenAPIServed(t *testing.T) {
+	doc := loadOpenAPI(t)
+	handler := NewServer(Deps{})
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
+
+	w := get("/v1/openapi.json")
+	require.Equal(t, http.StatusOK, w.Code, "the document is public")
+	require.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
+	require.Equal(t, openAPIJSON(), w.Body.Bytes())
+
+	w = get("/healthz")
+	require.Equal(t, http.StatusOK, w.Code)
+	requireMatches(t, openAPIResponse(t, doc, "GET", "/healthz", http.StatusOK), w.Body.Bytes())
+
+	w = get("/v1/users")
+	require.Equal(t, http.StatusUnauthorized, w.Code)
+	requireMatches(t, openAPIResponse(t, doc, "GET", "/v1/users", http.StatusUnauthorized), w.Body.Bytes())
+}
+
+// openAPIResponse is the JSON schema of one documented answer.
+func openAPIResponse(t *testing.T, doc *openapi3.T, method, path string, status int) *openapi3.Schema {
+	t.Helper()
+	item := doc.Paths.Find(path)
+	require.NotNil(t, item, path)
+	op := item.GetOperation(method)
+	require.NotNil(t, op, method+" "+path)
+	resp := op.Responses.Status(status)
+	require.NotNil(t, resp, "%s %s %d", method, path, status)
+	media := resp.Value.Content.Get("application/json")
+	require.NotNil(t, media, "%s %s %d has no JSON body", method, path, status)
+	return media.Schema.Value
+}
+
+// openAPIRequest is the JSON schema of one documented request body.
+func openAPIRequest(t *testing.T, doc *openapi3.T, method, path string) *openapi3.Schema {
+	t.Helper()
+	op := doc.Paths.Find(path).GetOperation(method)
+	require.NotNil(t, op.RequestBody, method+" "+path)
+	return op.RequestBody.Value.Content.Get("application/json").Schema.Value
+}
+
+// toJSON round-trips a value through encoding/json, as a client sees it.
+func toJSON(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var out any
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out
+}
+
+func requireMatches(t *testing.T, schema *openapi3.Schema, body []byte) {
+	t.Helper()
+	var v any
+	require.NoError(t, json.Unmarshal(body, &v))
+	require.NoError(t, schema.VisitJSON(v, openapi3.MultiErrors(), openapi3.VisitAsResponse()), string(body))
+}
+
+// coverage records, per object schema, which of its properties some test
+// value had: a documented property no Go value produces is drift too.
+type coverage struct {
+	seen  map[*openapi3.Schema]map[string]bool
+	where map[*openapi3.Schema]string
+}
+
+func (cv *coverage) walk(s *openapi3.Schema, v any, path string) {
+	if s == nil || v == nil {
+		return
+	}
+	for _, sub := range s.AllOf {
+		cv.walk(sub.Value, v, path)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if len(s.Properties) == 0 {
+			return
+		}
+		if cv.seen[s] == nil {
+			cv.seen[s], cv.where[s] = map[string]bool{}, path
+		}
+		for name, prop := range s.Properties {
+			if pv, ok := v[name]; ok {
+				cv.seen[s][name] = true
+				cv.walk(prop.Value, pv, path+"."+name)
+			}
+		}
+	case []any:
+		if s.Items != nil {
+			for i, item := range v {
+				cv.walk(s.Items.Value, item, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+}
+
+func (cv *coverage) missing() []string {
+	var out []string
+	for s, seen := range cv.seen {
+		for name := range s.Properties {
+			if !seen[name] {
+				out = append(out, cv.where[s]+"."+name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// jsonFields lists the top-level JSON names a Go type decodes, following
+// embedded structs as encoding/json does.
+func jsonFields(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// decodeAsHandler decodes body the way the handlers do (decode, unknown
+// fields refused).
+func decodeAsHandler(t *testing.T, body any, dst any) error {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	c, _ := gin.CreateTestContext(httptest.NewRecorder())
+	c.Request = httptest.NewRequest(http.MethodPut, "/", bytes.NewReader(b))
+	return decode(c, dst)
+}
+
+// listBody is what list() writes for items, as the handlers call it.
+func listBody(t *testing.T, key string, items any, total int) []byte {
+	t.Helper()
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodGet, "/v1/"+key+"?page=2&per_page=1", nil)
+	p := store.Page{Page: 2, PerPage: 1}
+	switch items := items.(type) {
+	case []userJSON:
+		list(c, key, items, total, p)
+	case []availabilityJSON:
+		list(c, key, items, total, p)
+	case []teamJSON:
+		list(c, key, items, total, p)
+	case []numberJSON:
+		list(c, key, items, total, p)
+	case []tagJSON:
+		list(c, key, items, total, p)
+	case []blockedJSON:
+		list(c, key, items, total, p)
+	case []apiKeyJSON:
+		list(c, key, items, total, p)
+	default:
+		t.Fatalf("listBody: %T", items)
+	}
+	return w.Body.Bytes()
+}
+
+// TestOpenAPISchemasMatchGoTypes encodes real values of the handlers' JSON
+// types and checks them against the documented answers, in both
+// directions: every field is documented (objects are closed) and every
+// documented field comes out of some value. It also checks that what a
+// client reads it may PUT back: the answer is a valid request body, and
+// the handler's decoder accepts it.
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	doc := loadOpenAPI(t)
+	now := time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
+	s := &server{Deps: Deps{Now: func() time.Time { return now }}}
+	company := dialplan.Company{ID: 1, Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20, CreatedAt: now}
+	normalized := func(err error) { t.Helper(); require.NoError(t, err) }
+
+	external := "06 12 34 56 78"
+	fullUser := dialplan.User{ID: 7, FirstName: "Alice", LastName: "Martin", Email: "alice@acme.test", Role: dialplan.RoleAdmin,
+		Owner: true, Language: "fr-FR", TimeZone: "Europe/Paris", Extension: "1001", AvailabilityStatus: dialplan.Custom,
+		WorkingHours: dialplan.WeeklyHours{{Days: []string{"mon", "tue"}, From: "09:00", To: "18:00"}},
+		WrapUpTime:   30, ExternalNumber: &external, Devices: []string{"PJSIP/alice", "user/1001"}, CreatedAt: now}
+	normalized(fullUser.Normalize(company))
+	awayUser := dialplan.User{ID: 8, FirstName: "Bob", Email: "bob@acme.test", AvailabilityStatus: dialplan.Unavailable,
+		UnavailableReason: "holidays", CreatedAt: now}
+	normalized(awayUser.Normalize(company))
+	users := []userJSON{s.userJSON(fullUser), s.userJSON(awayUser)}
+	availabilities := []availabilityJSON{s.availabilityJSON(fullUser), s.availabilityJSON(awayUser)}
+
+	team := dialplan.Team{ID: 3, Name: "Support", Users: []dialplan.UserID{7, 8}, RingingRule: dialplan.RoundRobin, CreatedAt: now}
+	normalized(team.Normalize())
+	teams := []teamJSON{{Team: team, DirectLink: "/v1/teams/3", Users: []memberJSON{
+		{ID: 7, DirectLink: "/v1/users/7", Name: fullUser.Name(), Email: fullUser.Email, AvailabilityStatus: fullUser.AvailabilityStatus},
+		{ID: 8, DirectLink: "/v1/users/8", Name: awayUser.Name(), Email: awayUser.Email, AvailabilityStatus: awayUser.AvailabilityStatus},
+	}}}
+
+	ivr := dialplan.NewNumber()
+	ivr.ID, ivr.Name, ivr.Digits, ivr.Type, ivr.CreatedAt = 5, "Main", "01 76 39 08 61", dialplan.IVR, now
+	ivr.AvailabilityStatus = dialplan.CustomHours
+	ivr.BusinessHours = dialplan.BusinessHours{
+		Slots: dialplan.WeeklyHours{{Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "09:00", To: "18:00"}},
+		SpecialDates: []dialplan.SpecialDate{
+			{FromDate: "2026-12-24", ToDate: "2026-12-26", Open: false},
+			{FromDate: "2026-12-31", ToDate: "2026-12-31", Open: true, From: "10:00", To: "12:00"},
+		}}
+	ivr.Priority = 1
+	ivr.Distribution = []dialplan.Step{{Type: dialplan.StepTeam, ID: 3, RingSeconds: 20}, {Type: dialplan.StepUser, ID: 7, RingSeconds: 15}}
+	ivr.OutboundUsers = []dialplan.UserID{7}
+	ivr.RespectQueuingTime, ivr.CallbackRequest, ivr.MandatoryTagging = true, true, true
+	ivr.Recording = dialplan.Recording{Inbound: dialplan.RecordingPolicy{Auto: true, AllowPause: true}}
+	ivr.IVROptions = []dialplan.IVROption{
+		{Key: "1", Target: dialplan.Target{Type: dialplan.TargetTeam, ID: 3}},
+		{Key: "2", Target: dialplan.Target{Type: dialplan.TargetExternal, Digits: "+44 20 7946 0000"}},
+		{Key: "9", Target: dialplan.Target{Type: dialplan.TargetVoicemail}},
+	}
+	ivr.Messages = dialplan.Messages{
+		dialplan.MsgWelcome: {Type: dialplan.MessageTTS, Text: "Bonjour", Voice: "Léa"},
+		dialplan.MsgIVR:     {Type: dialplan.MessageMedia, MediaID: 12},
+	}
+	normalized(ivr.Normalize(company))
+	plain := dialplan.NewNumber()
+	plain.ID, plain.Name, plain.Digits, plain.CreatedAt = 6, "Sales", "+33176390862", now
+	normalized(plain.Normalize(company))
+	numbers := []numberJSON{s.numberJSON(ivr), s.numberJSON(plain)}
+
+	tag := dialplan.Tag{ID: 2, Name: "VIP", Description: "Important", CreatedAt: now}
+	normalized(tag.Normalize())
+	system := dialplan.SystemTags[0]
+	system.ID, system.CreatedAt = 1, now
+	tags := []tagJSON{newTagJSON(system), newTagJSON(tag)}
+
+	block := dialplan.BlockedNumber{ID: 4, Digits: "06 66 66 66 66", Note: "spam", CreatedAt: now}
+	normalized(block.Normalize(company))
+	blocked := []blockedJSON{newBlockedJSON(block)}
+
+	used := now.Add(-time.Hour)
+	keys := []apiKeyJSON{
+		newAPIKeyJSON(store.APIKey{ID: 1, APIID: "abc", UserID: 7, Name: "bootstrap", CreatedAt: now, LastUsed: &used}),
+		newAPIKeyJSON(store.APIKey{ID: 2, APIID: "def", UserID: 8, CreatedAt: now}),
+	}
+	newKey := keys[1]
+	newKey.APIToken = "secret"
+
+	cv := &coverage{seen: map[*openapi3.Schema]map[string]bool{}, where: map[*openapi3.Schema]string{}}
+	check := func(method, path string, status int, body any) {
+		t.Helper()
+		var v any
+		if raw, ok := body.([]byte); ok {
+			require.NoError(t, json.Unmarshal(raw, &v))
+		} else {
+			v = toJSON(t, body)
+		}
+		schema := openAPIResponse(t, doc, method, path, status)
+		require.NoError(t, schema.VisitJSON(v, openapi3.MultiErrors(), openapi3.VisitAsResponse()),
+			"%s %s %d: the answer does not match the document", method, path, status)
+		cv.walk(schema, v, method+" "+path)
+	}
+
+	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, "/v1/company"}})
+	check("GET", "/v1/users", 200, listBody(t, "users", users, 3))
+	check("POST", "/v1/users", 201, gin.H{"user": users[0]})
+	check("GET", "/v1/users/{id}", 200, gin.H{"user": users[1]})
+	check("GET", "/v1/users/availabilities", 200, listBody(t, "users", availabilities, 2))
+	check("PUT", "/v1/users/{id}/availability", 200, gin.H{"availability": availabilities[1]})
+	check("GET", "/v1/teams", 200, listBody(t, "teams", teams, 1))
+	check("POST", "/v1/teams/{id}/users/{user_id}", 200, gin.H{"team": teams[0]})
+	check("GET", "/v1/numbers", 200, listBody(t, "numbers", numbers, 2))
+	check("PUT", "/v1/numbers/{id}", 200, gin.H{"number": numbers[0]})
+	check("GET", "/v1/tags", 200, listBody(t, "tags", tags, 5))
+	check("POST", "/v1/blocked_numbers", 201, gin.H{"blocked_number": blocked[0]})
+	check("GET", "/v1/blocked_numbers", 200, listBody(t, "blocked_numbers", blocked, 1))
+	check("GET", "/v1/api_keys", 200, listBody(t, "api_keys", keys, 2))
+	check("POST", "/v1/api_keys", 201, gin.H{"api_key": newKey})
+	check("GET", "/healthz", 200, gin.H{"status": "ok"})
+	check("GET", "/readyz", 200, gin.H{"ready": true, "checks": gin.H{"database": "ok", "media_server": "ok"}})
+
+	// The error body, as fail writes it.
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodPut, "/v1/users/7", nil)
+	s.fail(c, &dialplan.FieldError{Field: "email", Problem: "is required"})
+	require.Equal(t, http.StatusUnprocessableEntity, w.Code)
+	check("PUT", "/v1/users/{id}", http.StatusUnprocessableEntity, w.Body.Bytes())
+
+	require.Empty(t, cv.missing(), "documented fields that no Go value produces")
+
+	// What a client reads, it may send back: the answer is a valid request
+	// body (readOnly fields aside), and the handler's decoder takes it.
+	sendBack := []struct {
+		method, path string
+		read         any
+		input        any // what the handler decodes into
+	}{
+		{"PUT", "/v1/company", companyJSON{company, "/v1/company"}, &struct {
+			*dialplan.Company
+			readOnly
+		}{Company: new(dialplan.Company)}},
+		{"PUT", "/v1/users/{id}", users[0], &userInput{User: new(dialplan.User)}},
+		{"POST", "/v1/users", users[1], &userInput{User: new(dialplan.User)}},
+		{"PUT", "/v1/users/{id}/availability", availabilities[1], nil},
+		{"PUT", "/v1/teams/{id}", teams[0], &teamInput{Team: new(dialplan.Team)}},
+		{"PUT", "/v1/numbers/{id}", numbers[0], &numberInput{Number: new(dialplan.Number)}},
+		{"POST", "/v1/numbers", numbers[1], &numberInput{Number: new(dialplan.Number)}},
+		{"PUT", "/v1/tags/{id}", tags[1], &struct {
+			*dialplan.Tag
+			readOnly
+		}{Tag: new(dialplan.Tag)}},
+		{"POST", "/v1/blocked_numbers", blocked[0], &struct {
+			*dialplan.BlockedNumber
+			readOnly
+		}{BlockedNumber: new(dialplan.BlockedNumber)}},
+	}
+	for _, sb := range sendBack {
+		where := sb.method + " " + sb.path
+		schema := openAPIRequest(t, doc, sb.method, sb.path)
+		require.NoError(t, schema.VisitJSON(toJSON(t, sb.read), openapi3.MultiErrors(), openapi3.VisitAsRequest(),
+			openapi3.DisableReadOnlyValidation()), "%s: a body as read is not a valid request", where)
+		if sb.input == nil {
+			continue // the handler decodes into an anonymous struct
+		}
+		require.NoError(t, decodeAsHandler(t, sb.read, sb.input), "%s: the handler refuses a body as read", where)
+
+		// And every field the handler decodes is documented.
+		var undocumented []string
+		for _, name := range jsonFields(reflect.TypeOf(sb.input)) {
+			if _, ok := schema.Properties[name]; !ok {
+				undocumented = append(undocumented, name)
+			}
+		}
+		require.Empty(t, undocumented, "%s: the handler accepts fields the document lacks", where)
+	}
+
+	// The team members may also be plain ids; the member list is otherwise
+	// checked as the objects a team shows.
+	require.NoError(t, openAPIRequest(t, doc, "POST", "/v1/teams").VisitJSON(
+		map[string]any{"name": "Sales", "users": []any{7.0, map[string]any{"id": 8.0}}}, openapi3.VisitAsRequest()))
+	require.Error(t, openAPIRequest(t, doc, "POST", "/v1/teams").VisitJSON(
+		map[string]any{"name": "Sales", "colour": "red"}, openapi3.VisitAsRequest()), "unknown fields are refused, as decode does")
+
+	// Output-only fields are marked so.
+	for _, f := range []struct{ schema, prop string }{
+		{"User", "id"}, {"User", "direct_link"}, {"User", "created_at"}, {"User", "name"}, {"User", "availability"},
+		{"Number", "open"}, {"Tag", "system"}, {"APIKey", "api_token"}, {"Company", "direct_link"},
+	} {
+		require.True(t, doc.Components.Schemas[f.schema].Value.Properties[f.prop].Value.ReadOnly, "%s.%s", f.schema, f.prop)
+	}
+	for _, f := range []string{"first_name", "email", "role", "devices", "working_hours"} {
+		require.False(t, doc.Components.Schemas["User"].Value.Properties[f].Value.ReadOnly, "User.%s", f)
+	}
+	require.True(t, slices.Contains(doc.Components.Schemas["User"].Value.Required, "id"))
+}
