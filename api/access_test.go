@@ -254,3 +254,13 @@ func TestPagination(t *testing.T) {
 	require.Equal(t, 11, get("?from=0&to=4102444800").Meta.Total)
 	require.Equal(t, 0, get("?to=0").Meta.Total)
 }
+
+func TestKeysForOthers(t *testing.T) {
+	e := newEnv(t)
+	f := newFixtures(e)
+	agentOwner := e.userKey(f.a, "boss@acme.test", dialplan.RoleAgent, true)
+	status, out := e.do(agentOwner, "POST", "/v1/api_keys", map[string]any{"user_id": f.a.user})
+	require.Equal(t, 403, status, "an agent owner cannot mint an admin's key: %v", out)
+	e.ok(agentOwner, "POST", "/v1/api_keys", map[string]any{"name": "mine"}, nil)
+	e.ok(f.a, "POST", "/v1/api_keys", map[string]any{"user_id": f.userA, "name": "for Alice"}, nil)
+}

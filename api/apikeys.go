@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -52,13 +53,19 @@ func (s *server) createAPIKey(c *gin.Context) {
 		return
 	}
 	in.Name = strings.TrimSpace(in.Name)
-	if len(in.Name) > 64 {
+	if utf8.RuneCountInString(in.Name) > 64 {
 		s.fail(c, &dialplan.FieldError{Field: "name", Problem: "longer than 64 characters"})
 		return
 	}
 	user := me.User
 	if in.UserID != nil {
 		user = *in.UserID
+	}
+	// A key acts with its user's rights: only an admin owner may make one
+	// for someone else, so no owner can hand themselves more rights.
+	if user != me.User && me.Role != dialplan.RoleAdmin {
+		s.fail(c, forbidden("only an admin owner can create a key for another user"))
+		return
 	}
 	creds, err := s.Store.CreateAPIKey(c.Request.Context(), me.Company, user, in.Name)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/phone"
 )
@@ -95,8 +96,8 @@ func (u *User) Normalize(c Company) error {
 	if err := checkName("first_name", u.FirstName, 64); err != nil {
 		return err
 	}
-	if len(u.LastName) > 64 {
-		return invalid("last_name", "longer than 64 characters")
+	if err := checkLength("last_name", u.LastName, 64); err != nil {
+		return err
 	}
 	if addr, err := mail.ParseAddress(u.Email); err != nil || addr.Address != u.Email || !strings.Contains(u.Email[strings.LastIndexByte(u.Email, '@'):], ".") {
 		return invalid("email", "%q is not an email address", u.Email)
@@ -124,6 +125,9 @@ func (u *User) Normalize(c Company) error {
 	}
 	if u.AvailabilityStatus == "" {
 		u.AvailabilityStatus = Available
+	}
+	if u.AvailabilityStatus != Unavailable {
+		u.UnavailableReason = "" // a reason only explains unavailability
 	}
 	if err := CheckAvailability(u.AvailabilityStatus, u.UnavailableReason); err != nil {
 		return err
@@ -167,10 +171,7 @@ func CheckAvailability(status Availability, reason string) error {
 	if !slices.Contains([]Availability{Available, Custom, Unavailable}, status) {
 		return invalid("availability_status", "%q is not a status (available, custom, unavailable)", status)
 	}
-	if len(reason) > 128 {
-		return invalid("unavailable_reason", "longer than 128 characters")
-	}
-	return nil
+	return checkLength("unavailable_reason", reason, 128)
 }
 
 // Name is how the user is shown.
@@ -258,10 +259,7 @@ func (t *Tag) Normalize() error {
 	if !colorPattern.MatchString(t.Color) {
 		return invalid("color", "%q is not a colour (#RRGGBB)", t.Color)
 	}
-	if len(t.Description) > 255 {
-		return invalid("description", "longer than 255 characters")
-	}
-	return nil
+	return checkLength("description", t.Description, 255)
 }
 
 // BlockedNumber is a caller whose calls are refused.
@@ -280,17 +278,19 @@ func (b *BlockedNumber) Normalize(c Company) error {
 		return invalid("digits", "%v", err)
 	}
 	b.Digits = e164
-	if len(b.Note) > 255 {
-		return invalid("note", "longer than 255 characters")
-	}
-	return nil
+	return checkLength("note", b.Note, 255)
 }
 
 func checkName(field, s string, max int) error {
-	switch {
-	case s == "":
+	if s == "" {
 		return invalid(field, "is required")
-	case len([]rune(s)) > max:
+	}
+	return checkLength(field, s, max)
+}
+
+// checkLength counts characters, not bytes: "Équipe" is 6 long.
+func checkLength(field, s string, max int) error {
+	if utf8.RuneCountInString(s) > max {
 		return invalid(field, "longer than %d characters", max)
 	}
 	return nil

@@ -86,7 +86,7 @@ func TestNumberOpenAt(t *testing.T) {
 	}{
 		{"2026-11-23 08:59", false}, {"2026-11-23 09:00", true}, {"2026-11-23 11:59", true},
 		{"2026-11-23 12:00", false}, {"2026-11-23 14:30", true}, {"2026-11-23 18:00", false},
-		{"2026-11-28 10:00", false}, // Saturday
+		{"2026-11-28 10:00", false},                              // Saturday
 		{"2026-12-24 10:00", false}, {"2026-12-26 23:00", false}, // holiday
 		{"2026-12-27 10:30", true}, {"2026-12-27 13:00", false}, // a Sunday opened for two hours
 		{"2026-12-31 15:00", true}, {"2026-12-31 16:30", false}, // closing early

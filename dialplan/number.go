@@ -325,8 +325,8 @@ func (n *Number) normalizeMessages(c Company) error {
 			if err := checkLanguage(field+".language", m.Language); err != nil {
 				return err
 			}
-			if len(m.Voice) > 64 {
-				return invalid(field+".voice", "longer than 64 characters")
+			if err := checkLength(field+".voice", m.Voice, 64); err != nil {
+				return err
 			}
 			m.MediaID = 0
 		case MessageMedia:
