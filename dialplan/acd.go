@@ -1,0 +1,292 @@
+package dialplan
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// ACD is the automatic call distributor: the one source of truth of what
+// every agent is doing (ringing, in a call, in after-call work, waiting to
+// tag), which phones are registered, and the queue of callers waiting for
+// an agent. The API reads agents' live status from it.
+type ACD struct {
+	clock Clock
+
+	mu       sync.Mutex
+	agents   map[UserID]*agentState
+	presence map[string]bool // device endpoint → registered
+	queue    []*waiter
+	seq      uint64
+	rr       map[TeamID]UserID // round robin: the member rung last
+}
+
+// agentState is the live part of an agent; their settings come with the
+// User each time, fresh from the directory.
+type agentState struct {
+	call       CallID // the call ringing or talking to them; 0 when free
+	talking    bool
+	wrapUntil  time.Time
+	stopWrap   func() bool
+	pendingTag CallID
+	idleSince  time.Time // last time they became free; zero: never had a call
+	wrapUp     bool
+}
+
+// waiter is a caller waiting in the queue for one of candidates.
+type waiter struct {
+	call       CallID
+	priority   int
+	seq        uint64
+	candidates []User
+	sink       Sink
+}
+
+// NewACD makes an empty distributor.
+func NewACD(clock Clock) *ACD {
+	return &ACD{clock: clock, agents: map[UserID]*agentState{}, presence: map[string]bool{}, rr: map[TeamID]UserID{}}
+}
+
+func (a *ACD) agent(id UserID) *agentState {
+	s, ok := a.agents[id]
+	if !ok {
+		s = &agentState{}
+		a.agents[id] = s
+	}
+	return s
+}
+
+// SetPresence records whether a device is registered. A device never
+// reported is taken as registered: not every PBX reports presence.
+func (a *ACD) SetPresence(endpoint string, online bool) {
+	a.mu.Lock()
+	a.presence[endpoint] = online
+	a.mu.Unlock()
+}
+
+// reachable says whether a user has a way to be rung.
+func (a *ACD) reachable(u User) bool {
+	if u.ExternalNumber != nil {
+		return true
+	}
+	for _, d := range u.Devices {
+		if online, known := a.presence[d]; !known || online {
+			return true
+		}
+	}
+	return false
+}
+
+// Status is a user's live status.
+func (a *ACD) Status(u User) LiveStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status(u)
+}
+
+func (a *ACD) status(u User) LiveStatus {
+	if s, ok := a.agents[u.ID]; ok {
+		switch {
+		case s.talking:
+			return StatusInCall
+		case s.wrapUp:
+			return StatusAfterCallWork
+		case s.pendingTag != 0:
+			return StatusPendingTag
+		}
+	}
+	status := ConfiguredStatus(u, a.clock.Now())
+	if status == StatusAvailable && !a.reachable(u) {
+		return StatusOffline
+	}
+	return status
+}
+
+// eligible says whether u can be rung now: available, reachable, not
+// ringing or talking, not in after-call work, nothing left to tag.
+func (a *ACD) eligible(u User) bool {
+	if s, ok := a.agents[u.ID]; ok && s.call != 0 {
+		return false
+	}
+	return a.status(u) == StatusAvailable
+}
+
+// Reserve takes u for call if u is eligible: from then on no other call
+// rings them. Release gives them back.
+func (a *ACD) Reserve(u User, call CallID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.eligible(u) {
+		return false
+	}
+	a.agent(u.ID).call = call
+	return true
+}
+
+// Release frees a user a call reserved but did not connect.
+func (a *ACD) Release(u User, call CallID) {
+	a.mu.Lock()
+	s := a.agent(u.ID)
+	if s.call != call || s.talking {
+		a.mu.Unlock()
+		return
+	}
+	s.call = 0
+	a.mu.Unlock()
+	a.Offer(u)
+}
+
+// Talk marks a reserved user as talking on call.
+func (a *ACD) Talk(u UserID, call CallID) {
+	a.mu.Lock()
+	s := a.agent(u)
+	s.call, s.talking = call, true
+	a.mu.Unlock()
+}
+
+// Hangup ends a user's call: after-call work for wrapUp, and, when the
+// number asks for tags, no call until the call is tagged.
+func (a *ACD) Hangup(u User, call CallID, wrapUp time.Duration, mustTag bool) {
+	a.mu.Lock()
+	s := a.agent(u.ID)
+	if s.call != call {
+		a.mu.Unlock()
+		return
+	}
+	s.call, s.talking = 0, false
+	if mustTag {
+		s.pendingTag = call
+	}
+	if wrapUp > 0 {
+		s.wrapUp = true
+		s.wrapUntil = a.clock.Now().Add(wrapUp)
+		s.stopWrap = a.clock.AfterFunc(wrapUp, func() { a.endWrapUp(u) })
+		a.mu.Unlock()
+		return
+	}
+	a.becameIdle(s)
+	a.mu.Unlock()
+	a.Offer(u)
+}
+
+func (a *ACD) endWrapUp(u User) {
+	a.mu.Lock()
+	s := a.agent(u.ID)
+	s.wrapUp, s.stopWrap = false, nil
+	a.becameIdle(s)
+	a.mu.Unlock()
+	a.Offer(u)
+}
+
+// becameIdle restarts the idle time once nothing keeps the agent busy.
+func (a *ACD) becameIdle(s *agentState) {
+	if !s.wrapUp && s.pendingTag == 0 && s.call == 0 {
+		s.idleSince = a.clock.Now()
+	}
+}
+
+// Tagged lifts the pending tag of call from user.
+func (a *ACD) Tagged(u User, call CallID) {
+	a.mu.Lock()
+	s := a.agent(u.ID)
+	if s.pendingTag != call {
+		a.mu.Unlock()
+		return
+	}
+	s.pendingTag = 0
+	a.becameIdle(s)
+	a.mu.Unlock()
+	a.Offer(u)
+}
+
+// Enqueue puts a call in the queue, behind callers of the same priority.
+// The call gets EvOffer when one of candidates is free and reserved for it.
+func (a *ACD) Enqueue(call CallID, priority int, candidates []User, sink Sink) {
+	a.mu.Lock()
+	a.seq++
+	w := &waiter{call: call, priority: priority, seq: a.seq, candidates: candidates, sink: sink}
+	i, _ := slices.BinarySearchFunc(a.queue, w, func(x, y *waiter) int {
+		if x.priority != y.priority {
+			return y.priority - x.priority
+		}
+		return int(x.seq) - int(y.seq)
+	})
+	a.queue = slices.Insert(a.queue, i, w)
+	a.mu.Unlock()
+	for _, u := range candidates {
+		a.Offer(u) // somebody may have freed up in between
+	}
+}
+
+// Dequeue takes a call out of the queue.
+func (a *ACD) Dequeue(call CallID) {
+	a.mu.Lock()
+	a.queue = slices.DeleteFunc(a.queue, func(w *waiter) bool { return w.call == call })
+	a.mu.Unlock()
+}
+
+// Queued lists the waiting calls, first served first.
+func (a *ACD) Queued() []CallID {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ids := make([]CallID, len(a.queue))
+	for i, w := range a.queue {
+		ids[i] = w.call
+	}
+	return ids
+}
+
+// Offer gives a free agent to the first waiting call that may ring them:
+// the call is taken out of the queue, the agent reserved for it, and the
+// call told.
+func (a *ACD) Offer(u User) {
+	a.mu.Lock()
+	for i, w := range a.queue {
+		j := slices.IndexFunc(w.candidates, func(c User) bool { return c.ID == u.ID })
+		if j < 0 {
+			continue
+		}
+		fresh := w.candidates[j] // the settings the call loaded
+		if !a.eligible(fresh) {
+			break
+		}
+		a.agent(u.ID).call = w.call
+		a.queue = slices.Delete(a.queue, i, i+1)
+		a.mu.Unlock()
+		w.sink.Post(Event{Kind: EvOffer, User: u.ID})
+		return
+	}
+	a.mu.Unlock()
+}
+
+// UserChanged is told when a user's settings change (availability,
+// devices): they may now be free for a waiting caller.
+func (a *ACD) UserChanged(u User) { a.Offer(u) }
+
+// idleOrder sorts users longest idle first (never called first), keeping
+// the team's order among equals.
+func (a *ACD) idleOrder(users []User) []User {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := slices.Clone(users)
+	slices.SortStableFunc(out, func(x, y User) int {
+		return a.agent(x.ID).idleSince.Compare(a.agent(y.ID).idleSince)
+	})
+	return out
+}
+
+// roundRobin orders users starting after the member rung last in team.
+func (a *ACD) roundRobin(team TeamID, users []User) []User {
+	a.mu.Lock()
+	last := a.rr[team]
+	a.mu.Unlock()
+	start := slices.IndexFunc(users, func(u User) bool { return u.ID == last }) + 1
+	return append(slices.Clone(users[start:]), users[:start]...)
+}
+
+// rang remembers where a round robin stopped.
+func (a *ACD) rang(team TeamID, u UserID) {
+	a.mu.Lock()
+	a.rr[team] = u
+	a.mu.Unlock()
+}

@@ -1,0 +1,201 @@
+// Package dialplantest runs the call engine without a media server or a
+// database: an in-memory directory and call log, and a World that wires
+// them to the simulated media server and clock of package dialplan.
+package dialplantest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+// ErrNotFound is what the in-memory directory says of a missing row.
+var ErrNotFound = fmt.Errorf("not found")
+
+// Directory is an in-memory dialplan.Directory.
+type Directory struct {
+	mu        sync.Mutex
+	Companies map[dialplan.CompanyID]dialplan.Company
+	Numbers   map[dialplan.NumberID]dialplan.Number
+	Owner     map[dialplan.NumberID]dialplan.CompanyID
+	Teams     map[dialplan.TeamID]dialplan.Team
+	Users     map[dialplan.UserID]dialplan.User
+	Blocked   map[string]bool
+}
+
+// NewDirectory makes an empty directory.
+func NewDirectory() *Directory {
+	return &Directory{Companies: map[dialplan.CompanyID]dialplan.Company{}, Numbers: map[dialplan.NumberID]dialplan.Number{},
+		Owner: map[dialplan.NumberID]dialplan.CompanyID{}, Teams: map[dialplan.TeamID]dialplan.Team{},
+		Users: map[dialplan.UserID]dialplan.User{}, Blocked: map[string]bool{}}
+}
+
+func (d *Directory) Company(ctx context.Context, id dialplan.CompanyID) (dialplan.Company, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.Companies[id]
+	if !ok {
+		return c, ErrNotFound
+	}
+	return c, nil
+}
+
+func (d *Directory) NumberByDigits(ctx context.Context, digits string) (dialplan.CompanyID, dialplan.Number, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, n := range d.Numbers {
+		if n.Digits == digits {
+			return d.Owner[id], n, nil
+		}
+	}
+	return 0, dialplan.Number{}, ErrNotFound
+}
+
+func (d *Directory) Number(ctx context.Context, company dialplan.CompanyID, id dialplan.NumberID) (dialplan.Number, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, ok := d.Numbers[id]
+	if !ok || d.Owner[id] != company {
+		return n, ErrNotFound
+	}
+	return n, nil
+}
+
+func (d *Directory) Team(ctx context.Context, company dialplan.CompanyID, id dialplan.TeamID) (dialplan.Team, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t, ok := d.Teams[id]
+	if !ok {
+		return t, ErrNotFound
+	}
+	return t, nil
+}
+
+func (d *Directory) UsersByID(ctx context.Context, company dialplan.CompanyID, ids []dialplan.UserID) ([]dialplan.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []dialplan.User
+	for _, id := range ids {
+		if u, ok := d.Users[id]; ok {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func (d *Directory) IsBlocked(ctx context.Context, company dialplan.CompanyID, digits string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.Blocked[digits], nil
+}
+
+// SetUser adds or replaces a user.
+func (d *Directory) SetUser(u dialplan.User) {
+	d.mu.Lock()
+	d.Users[u.ID] = u
+	d.mu.Unlock()
+}
+
+// CallLog is an in-memory dialplan.CallLog.
+type CallLog struct {
+	mu     sync.Mutex
+	seq    dialplan.CallID
+	Calls  map[dialplan.CallID]dialplan.Call
+	Events map[dialplan.CallID][]dialplan.TimelineEvent
+	Tasks  map[dialplan.CallID][]dialplan.TaskKind
+}
+
+// NewCallLog makes an empty call log.
+func NewCallLog() *CallLog {
+	return &CallLog{Calls: map[dialplan.CallID]dialplan.Call{}, Events: map[dialplan.CallID][]dialplan.TimelineEvent{},
+		Tasks: map[dialplan.CallID][]dialplan.TaskKind{}}
+}
+
+func (l *CallLog) SaveCall(ctx context.Context, c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.ID == 0 {
+		l.seq++
+		c.ID = l.seq
+	}
+	saved := *c
+	saved.Teams = slices.Clone(c.Teams)
+	saved.IVROptions = slices.Clone(c.IVROptions)
+	l.Calls[c.ID] = saved
+	l.Events[c.ID] = append(l.Events[c.ID], events...)
+	l.Tasks[c.ID] = append(l.Tasks[c.ID], tasks...)
+	return nil
+}
+
+// Call returns a saved call and its timeline event names.
+func (l *CallLog) Call(id dialplan.CallID) (dialplan.Call, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var names []string
+	for _, e := range l.Events[id] {
+		names = append(names, e.Event)
+	}
+	return l.Calls[id], names
+}
+
+// World is an engine on simulated parts.
+type World struct {
+	Clock     *dialplan.SimClock
+	Media     *dialplan.SimMedia
+	Directory *Directory
+	Log       *CallLog
+	Engine    *dialplan.Engine
+	Company   dialplan.Company
+}
+
+// NewWorld makes an engine on a simulated clock starting at start, with one
+// company in Europe/Paris.
+func NewWorld(start time.Time) *World {
+	clock := dialplan.NewSimClock(start)
+	w := &World{Clock: clock, Media: dialplan.NewSimMedia(clock), Directory: NewDirectory(), Log: NewCallLog(),
+		Company: dialplan.Company{ID: 1, Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}}
+	w.Directory.Companies[1] = w.Company
+	seq := 0
+	w.Engine = dialplan.NewEngine(dialplan.Config{Directory: w.Directory, CallLog: w.Log, Media: w.Media, Clock: clock,
+		Rand: func(n int) int { seq++; return seq % n }})
+	return w
+}
+
+// AddNumber adds a number of the company (normalised, so defaults apply).
+func (w *World) AddNumber(n dialplan.Number) dialplan.Number {
+	if err := n.Normalize(w.Company); err != nil {
+		panic(err)
+	}
+	w.Directory.mu.Lock()
+	w.Directory.Numbers[n.ID] = n
+	w.Directory.Owner[n.ID] = w.Company.ID
+	w.Directory.mu.Unlock()
+	return n
+}
+
+// AddUser adds an available user with one device PJSIP/<name>.
+func (w *World) AddUser(id dialplan.UserID, name string) dialplan.User {
+	u := dialplan.User{ID: id, FirstName: name, Email: name + "@acme.test", Devices: []string{"PJSIP/" + name},
+		AvailabilityStatus: dialplan.Available, TimeZone: "Europe/Paris", Language: "fr-FR", Role: dialplan.RoleAgent}
+	w.Directory.SetUser(u)
+	return u
+}
+
+// AddTeam adds a team.
+func (w *World) AddTeam(t dialplan.Team) {
+	w.Directory.mu.Lock()
+	w.Directory.Teams[t.ID] = t
+	w.Directory.mu.Unlock()
+}
+
+// Call places a call from one number to another and returns its leg.
+func (w *World) Call(from, to string) dialplan.LegID {
+	leg := w.Media.NewCaller()
+	sink := w.Engine.Handle(dialplan.InboundCall{Leg: leg, To: to, From: from})
+	w.Media.Attach(leg, sink)
+	return leg
+}

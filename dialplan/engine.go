@@ -1,0 +1,348 @@
+package dialplan
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Engine runs calls: one goroutine per call, running the number's flow as
+// plain sequential code until the caller hangs up.
+type Engine struct {
+	dir    Directory
+	log    CallLog
+	media  MediaServer
+	clock  Clock
+	acd    *ACD
+	logger *slog.Logger
+	rand   func(n int) int
+
+	done     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// Config are the parts an Engine works with.
+type Config struct {
+	Directory Directory
+	CallLog   CallLog
+	Media     MediaServer
+	Clock     Clock // WallClock when nil
+	ACD       *ACD  // a new one when nil
+	Logger    *slog.Logger
+	// Rand picks in [0, n) for the random ringing rule; math/rand when nil.
+	Rand func(n int) int
+}
+
+// NewEngine builds an engine.
+func NewEngine(cfg Config) *Engine {
+	e := &Engine{dir: cfg.Directory, log: cfg.CallLog, media: cfg.Media, clock: cfg.Clock, acd: cfg.ACD,
+		logger: cfg.Logger, rand: cfg.Rand, done: make(chan struct{})}
+	if e.clock == nil {
+		e.clock = WallClock{}
+	}
+	if e.acd == nil {
+		e.acd = NewACD(e.clock)
+	}
+	if e.logger == nil {
+		e.logger = slog.New(slog.DiscardHandler)
+	}
+	if e.rand == nil {
+		e.rand = rand.IntN
+	}
+	return e
+}
+
+// ACD is the engine's distributor (agents' live state and the queue).
+func (e *Engine) ACD() *ACD { return e.acd }
+
+// Stop ends every call in progress (their callers are hung up) and waits
+// for them to be recorded.
+func (e *Engine) Stop() {
+	e.stopOnce.Do(func() { close(e.done) })
+	e.wg.Wait()
+}
+
+// Handle starts the flow of an inbound call. The driver posts the events
+// of the caller's leg, and of every leg the engine originates for it, to
+// the returned Sink.
+func (e *Engine) Handle(in InboundCall) Sink {
+	c := &call{e: e, in: newInbox(e.clock), inbound: in, timers: map[int]func() bool{}}
+	e.clock.Busy()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer e.clock.Idle()
+		c.run()
+	}()
+	return c.in
+}
+
+// Result sums up how a call went, for dry runs and tests.
+type Result struct {
+	Call        Call
+	Open        bool
+	IVROption   string
+	Rung        []Ring
+	Messages    []MessageKind
+	Outcome     Outcome
+	ForwardedTo *Transfer
+	Timeline    []TimelineEvent
+}
+
+// Ring is one agent rung: when and for how long.
+type Ring struct {
+	User UserID
+	At   time.Time
+	For  time.Duration
+}
+
+// Outcome is how a call ended, in the dry run's words.
+type Outcome string
+
+const (
+	OutcomeAnswered  Outcome = "answered"
+	OutcomeVoicemail Outcome = "voicemail"
+	OutcomeMissed    Outcome = "missed"
+	OutcomeForwarded Outcome = "forwarded"
+	OutcomeBlocked   Outcome = "blocked"
+	OutcomeCallback  Outcome = "callback_requested"
+)
+
+var (
+	errCallerGone = errors.New("the caller hung up")
+	errStopping   = errors.New("the engine is stopping")
+	// errFlowDone ends a flow early, as planned (a callback was asked).
+	errFlowDone = errors.New("the flow is over")
+)
+
+// call is the state of one call's goroutine.
+type call struct {
+	e       *Engine
+	in      *inbox
+	inbound InboundCall
+	caller  LegID
+
+	company Company
+	number  Number
+	rec     Call
+	result  Result
+
+	callerGone bool
+	cause      Cause
+	timers     map[int]func() bool
+	nextTimer  int
+	bgPlayback string // a looping prompt behind ringing or queueing
+	bgPrompt   Prompt
+	bgMusic    bool
+	bgStarted  bool
+
+	// What happened, for the missed-call reason.
+	blocked, closed, inIVR, ringPhase bool
+	firstRing                         time.Time
+	voicemailLeft                     bool
+}
+
+func (c *call) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+func (c *call) now() time.Time { return c.e.clock.Now() }
+
+// run is the whole life of an inbound call.
+func (c *call) run() {
+	c.caller = c.inbound.Leg
+	defer c.in.close()
+	ctx, cancel := c.ctx()
+	companyID, number, err := c.e.dir.NumberByDigits(ctx, c.inbound.To)
+	if err == nil {
+		c.company, err = c.e.dir.Company(ctx, companyID)
+	}
+	cancel()
+	if err != nil {
+		// Not our number (or the database is down): refuse at once rather
+		// than leave the caller in silence.
+		c.e.logger.Warn("call to an unknown number refused", "to", c.inbound.To, "err", err)
+		c.hangupCaller(CauseUnallocated)
+		return
+	}
+	c.number = number
+	raw := c.inbound.From
+	if raw == "" {
+		raw = Anonymous
+	}
+	c.rec = Call{Company: companyID, Number: number.ID, Direction: Inbound, Status: CallInitial,
+		RawDigits: raw, StartedAt: c.now(), MediaRef: string(c.caller)}
+	if err := c.save(c.event(EvCallCreated, 0, map[string]any{"to": c.inbound.To})); err != nil {
+		c.e.logger.Error("call not recorded; refused", "err", err)
+		c.hangupCaller(CauseTemporaryFailure)
+		return
+	}
+	err = c.flow(number, 0)
+	c.finish(err)
+}
+
+// maxTransfers bounds number→number transfers (a loop is refused when the
+// configuration is saved; this is the last guard).
+const maxTransfers = 5
+
+// flow runs a number's flow; a transfer to another number runs that one.
+func (c *call) flow(n Number, depth int) error {
+	c.number = n
+	if depth == 0 {
+		blocked, err := c.isBlocked()
+		if err != nil {
+			return err
+		}
+		if blocked {
+			c.blocked = true
+			c.result.Outcome = OutcomeBlocked
+			if err := c.save(c.event(EvCallBlocked, 0, nil)); err != nil {
+				return err
+			}
+			if m := n.Messages[MsgBlocked]; m != nil {
+				if err := c.answer(); err != nil {
+					return err
+				}
+				if _, err := c.play(c.prompt(MsgBlocked), false); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := c.answer(); err != nil {
+			return err
+		}
+	}
+	open := n.OpenAt(c.now())
+	if depth == 0 {
+		c.result.Open = open
+	}
+	if !open {
+		c.closed = true
+		if err := c.save(c.event(EvCallClosed, 0, nil)); err != nil {
+			return err
+		}
+		if _, err := c.play(c.promptOr(MsgAfterHours, "after_hours"), false); err != nil {
+			return err
+		}
+		return c.voicemail()
+	}
+	if n.Messages[MsgWelcome] != nil {
+		if _, err := c.play(c.prompt(MsgWelcome), false); err != nil {
+			return err
+		}
+	}
+	if n.Type == IVR {
+		option, err := c.menu()
+		if err != nil || option == nil {
+			if err == nil {
+				err = c.voicemail() // nothing chosen: the unanswered branch
+			}
+			return err
+		}
+		return c.route(*option, depth)
+	}
+	answered, err := c.distribute(n.Distribution)
+	if err != nil || answered {
+		return err
+	}
+	return c.voicemail()
+}
+
+// route follows an IVR option.
+func (c *call) route(o IVROption, depth int) error {
+	t := o.Target
+	switch t.Type {
+	case TargetVoicemail:
+		return c.voicemail()
+	case TargetExternal:
+		return c.forward(t.Digits)
+	case TargetNumber:
+		if depth >= maxTransfers {
+			return c.voicemail()
+		}
+		ctx, cancel := c.ctx()
+		target, err := c.e.dir.Number(ctx, c.company.ID, NumberID(t.ID))
+		cancel()
+		if err != nil {
+			c.e.logger.Warn("IVR target number missing", "number", t.ID, "err", err)
+			return c.voicemail()
+		}
+		c.rec.TransferredTo = &Transfer{Type: TargetNumber, ID: t.ID}
+		c.result.ForwardedTo = c.rec.TransferredTo
+		if err := c.save(c.event(EvCallTransferred, 0, map[string]any{"type": "number", "id": t.ID})); err != nil {
+			return err
+		}
+		return c.flow(target, depth+1)
+	default: // a user or a team, rung as one step
+		kind := StepUser
+		if t.Type == TargetTeam {
+			kind = StepTeam
+		}
+		answered, err := c.distribute([]Step{{Type: kind, ID: t.ID, RingSeconds: ivrRingSeconds}})
+		if err != nil || answered {
+			return err
+		}
+		return c.voicemail()
+	}
+}
+
+// ivrRingSeconds is how long an IVR choice of a user or team rings.
+const ivrRingSeconds = 60
+
+// menu plays the IVR message and reads one key; the menu is replayed once
+// when nothing valid is pressed within ivrWait, then nil means no choice.
+func (c *call) menu() (*IVROption, error) {
+	c.inIVR = true
+	for range 2 {
+		digit := ""
+		if c.number.Messages[MsgIVR] != nil {
+			d, err := c.play(c.prompt(MsgIVR), true)
+			if err != nil {
+				return nil, err
+			}
+			digit = d
+		}
+		if digit == "" {
+			d, err := c.digit(ivrWait)
+			if err != nil {
+				return nil, err
+			}
+			digit = d
+		}
+		for _, o := range c.number.IVROptions {
+			if o.Key == digit {
+				c.inIVR = false
+				c.rec.IVROptions = append(c.rec.IVROptions, digit)
+				c.result.IVROption = digit
+				return &o, c.save(c.event(EvCallIVROption, 0, map[string]any{"key": digit, "target": o.Target.Type}))
+			}
+		}
+	}
+	return nil, nil
+}
+
+// ivrWait is how long the menu waits for a key after its message.
+const ivrWait = 3 * time.Second
+
+// digit waits up to d for a key.
+func (c *call) digit(d time.Duration) (string, error) {
+	timer := c.after(d)
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case ev.Kind == EvDigit && ev.Leg == c.caller:
+			return ev.Digit, nil
+		case ev.Kind == EvTimer && ev.Timer == timer:
+			return "", nil
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package dialplan
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// LegID names one channel on the media server: the caller's, an agent's
+// phone, an external number (an ARI channel id, a FreeSWITCH uuid).
+type LegID string
+
+// BridgeID names a mix of legs on the media server.
+type BridgeID string
+
+// Cause is a Q.850 hang-up cause, the language both Asterisk and
+// FreeSWITCH speak.
+type Cause int
+
+const (
+	CauseUnallocated       Cause = 1  // unknown number
+	CauseNormal            Cause = 16 // normal clearing
+	CauseBusy              Cause = 17 // user busy
+	CauseNoAnswer          Cause = 19 // user alerting, no answer
+	CauseRejected          Cause = 21 // call rejected (declined)
+	CauseAnsweredElsewhere Cause = 26
+	CauseUnreachable       Cause = 27 // destination out of order
+	CauseUnspecified       Cause = 31 // normal, unspecified
+	CauseCongestion        Cause = 34 // no circuit: the system cannot take the call
+	CauseTemporaryFailure  Cause = 41
+)
+
+// ErrGone is returned by a media operation on a leg that has hung up. The
+// operation does not block; the flow just stops.
+var ErrGone = errors.New("the leg has hung up")
+
+// EventKind is what happened on the media server or in the engine.
+type EventKind int
+
+const (
+	// Digit: the caller pressed Digit.
+	EvDigit EventKind = iota + 1
+	// Ringing: an originated leg rings.
+	EvRinging
+	// Answered: an originated leg answered.
+	EvAnswered
+	// Hangup: the leg is gone, with Cause. For an originated leg that never
+	// answered the cause says why: busy, rejected, no answer, unreachable.
+	EvHangup
+	// PlaybackDone: the prompt Playback ended (played through, stopped, or
+	// failed when Failed is set).
+	EvPlaybackDone
+	// RecordingDone: the recording Recording ended, Duration long.
+	EvRecordingDone
+	// Timer: a timer of the engine fired (Timer says which).
+	EvTimer
+	// Offer: the queue offers a free agent (User) to the waiting call.
+	EvOffer
+)
+
+// Event is delivered to the Sink of the call a leg belongs to.
+type Event struct {
+	Kind      EventKind
+	Leg       LegID
+	Digit     string
+	Cause     Cause
+	Playback  string
+	Failed    bool
+	Recording string
+	Duration  time.Duration
+	Timer     int
+	User      UserID
+}
+
+// Sink receives the events of one call. Post never blocks.
+type Sink interface {
+	Post(Event)
+}
+
+// Prompt is something to play: a number's message, or a built-in sound
+// when Message is nil (Sound names it: "beep", "voicemail_greeting", ...).
+type Prompt struct {
+	Number  NumberID
+	Kind    MessageKind
+	Message *Message
+	Sound   string
+}
+
+// Dial says which phone to ring for an agent leg or a forward.
+type Dial struct {
+	// Endpoint is a device dial string (PJSIP/alice, user/1001), or empty
+	// when External is set.
+	Endpoint string
+	// External is an E.164 number, dialled through the PBX's trunk.
+	External string
+	// CallerID is shown on the phone that rings.
+	CallerID string
+	// Timeout bounds the ringing; the leg then hangs up with CauseNoAnswer.
+	Timeout time.Duration
+	// Originator is the caller's leg (ARI's originator, FreeSWITCH's
+	// origination variables) so the PBX links the two.
+	Originator LegID
+}
+
+// RecordTarget is what a recording takes: a bridge (a conversation) or a
+// single leg (a voicemail).
+type RecordTarget struct {
+	Bridge BridgeID
+	Leg    LegID
+}
+
+// SnoopMode is what a supervisor does to a call.
+type SnoopMode string
+
+const (
+	Listen  SnoopMode = "listen"  // hears both sides
+	Whisper SnoopMode = "whisper" // only the agent hears the supervisor
+	Barge   SnoopMode = "barge"   // both hear the supervisor
+)
+
+// MediaServer is what the engine asks of Asterisk or FreeSWITCH. Every
+// method returns as soon as the server took the order; outcomes arrive as
+// Events on the call's Sink. A method on a leg that hung up returns ErrGone.
+type MediaServer interface {
+	Answer(ctx context.Context, leg LegID) error
+	// Ring plays a ringing tone to the caller (180 before answer, in-band after).
+	Ring(ctx context.Context, leg LegID) error
+	// Play starts a prompt and names the playback; EvPlaybackDone follows.
+	Play(ctx context.Context, leg LegID, p Prompt) (string, error)
+	// StopPlayback stops a prompt early (a digit was pressed).
+	StopPlayback(ctx context.Context, playback string) error
+	// StartMusic plays music on hold until StopMusic (or another sound).
+	StartMusic(ctx context.Context, leg LegID) error
+	StopMusic(ctx context.Context, leg LegID) error
+	// Originate rings a phone; its events go to sink.
+	Originate(ctx context.Context, d Dial, sink Sink) (LegID, error)
+	// Bridge mixes two answered legs.
+	Bridge(ctx context.Context, a, b LegID) (BridgeID, error)
+	// Record records a bridge or a leg under name, for at most max;
+	// EvRecordingDone follows.
+	Record(ctx context.Context, t RecordTarget, name string, max time.Duration) error
+	// Snoop connects a supervisor's phone to an agent's leg.
+	Snoop(ctx context.Context, agent LegID, mode SnoopMode, supervisor Dial, sink Sink) (LegID, error)
+	Hangup(ctx context.Context, leg LegID, cause Cause) error
+}
+
+// InboundCall is a call the media server hands to the engine.
+type InboundCall struct {
+	Leg LegID
+	// To is the number dialled, in E.164 (the driver normalises it).
+	To string
+	// From is the caller's number in E.164, or "" when hidden.
+	From string
+}

@@ -1,0 +1,149 @@
+package dialplan
+
+import (
+	"context"
+	"time"
+)
+
+// Direction of a call.
+type Direction string
+
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// CallStatus is Aircall's: initial (ringing, in IVR, queued), answered, done.
+type CallStatus string
+
+const (
+	CallInitial  CallStatus = "initial"
+	CallAnswered CallStatus = "answered"
+	CallDone     CallStatus = "done"
+)
+
+// MissedReason says why an inbound call was not answered (Aircall's words).
+type MissedReason string
+
+const (
+	OutOfOpeningHours   MissedReason = "out_of_opening_hours"
+	ShortAbandoned      MissedReason = "short_abandoned"
+	AbandonedInIVR      MissedReason = "abandoned_in_ivr"
+	Abandoned           MissedReason = "abandoned"
+	NoAvailableAgent    MissedReason = "no_available_agent"
+	AgentsDidNotAnswer  MissedReason = "agents_did_not_answer"
+	BlockedCaller       MissedReason = "blocked"
+	shortAbandonedUnder              = 10 * time.Second
+)
+
+// Anonymous is the raw digits of a caller who hides their number.
+const Anonymous = "anonymous"
+
+// Transfer says where a call was forwarded.
+type Transfer struct {
+	Type   TargetType `json:"type"`
+	ID     int64      `json:"id,omitempty"`
+	Digits string     `json:"digits,omitempty"`
+}
+
+// Call is the record of one call, as the engine keeps it up to date.
+type Call struct {
+	ID            CallID
+	Company       CompanyID
+	Number        NumberID
+	Direction     Direction
+	Status        CallStatus
+	RawDigits     string
+	StartedAt     time.Time
+	AnsweredAt    *time.Time
+	EndedAt       *time.Time
+	User          UserID // who answered
+	Teams         []TeamID
+	MissedReason  MissedReason
+	HangupCause   string
+	IVROptions    []string
+	TransferredTo *Transfer
+	// Recording and Voicemail are the media server's names of the call's
+	// recording and voicemail, fetched back by the driver.
+	Recording string
+	Voicemail string
+	// MediaRef is the caller's leg on the media server, to settle the call
+	// after a reconnect.
+	MediaRef string
+}
+
+// WaitingTime is how long the caller waited before an answer, or before
+// the end when nobody answered.
+func (c Call) WaitingTime() time.Duration {
+	end := c.EndedAt
+	if c.AnsweredAt != nil {
+		end = c.AnsweredAt
+	}
+	if end == nil {
+		return 0
+	}
+	return end.Sub(c.StartedAt)
+}
+
+// TalkTime is how long the caller and the agent talked.
+func (c Call) TalkTime() time.Duration {
+	if c.AnsweredAt == nil || c.EndedAt == nil {
+		return 0
+	}
+	return c.EndedAt.Sub(*c.AnsweredAt)
+}
+
+// Timeline event names (Aircall's, and ours in the same style).
+const (
+	EvCallCreated        = "call.created"
+	EvCallRingingOnAgent = "call.ringing_on_agent"
+	EvCallAgentDeclined  = "call.agent_declined"
+	EvCallAgentNoAnswer  = "call.agent_no_answer"
+	EvCallAnswered       = "call.answered"
+	EvCallHungup         = "call.hungup"
+	EvCallEnded          = "call.ended"
+	EvCallVoicemailLeft  = "call.voicemail_left"
+	EvCallTransferred    = "call.transferred"
+	EvCallIVROption      = "call.ivr_option_selected"
+	EvCallQueued         = "call.queued"
+	EvCallCallbackAsked  = "call.callback_requested"
+	EvCallRecording      = "call.recording_started"
+	EvCallMessagePlayed  = "call.message_played"
+	EvCallMessageFailed  = "call.message_failed"
+	EvCallBlocked        = "call.blocked"
+	EvCallClosed         = "call.out_of_opening_hours"
+)
+
+// TimelineEvent is one line of a call's timeline.
+type TimelineEvent struct {
+	Event string
+	At    time.Time
+	User  UserID
+	Data  map[string]any
+}
+
+// TaskKind is what an inbox task asks an agent to follow up.
+type TaskKind string
+
+const (
+	TaskMissedCall      TaskKind = "missed_call"
+	TaskVoicemail       TaskKind = "voicemail"
+	TaskCallbackRequest TaskKind = "callback_request"
+)
+
+// CallLog keeps call records. SaveCall writes the call's current state, its
+// new timeline events and new inbox tasks in one transaction; the first
+// save creates the call and sets its ID.
+type CallLog interface {
+	SaveCall(ctx context.Context, c *Call, events []TimelineEvent, tasks []TaskKind) error
+}
+
+// Directory is the configuration the engine reads on every call.
+type Directory interface {
+	Company(ctx context.Context, id CompanyID) (Company, error)
+	NumberByDigits(ctx context.Context, digits string) (CompanyID, Number, error)
+	Number(ctx context.Context, company CompanyID, id NumberID) (Number, error)
+	Team(ctx context.Context, company CompanyID, id TeamID) (Team, error)
+	UsersByID(ctx context.Context, company CompanyID, ids []UserID) ([]User, error)
+	IsBlocked(ctx context.Context, company CompanyID, digits string) (bool, error)
+}

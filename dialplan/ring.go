@@ -1,0 +1,483 @@
+package dialplan
+
+import (
+	"fmt"
+	"time"
+)
+
+// ringing is one agent being rung on all their phones.
+type ringing struct {
+	user     User
+	team     TeamID
+	legs     map[LegID]bool // still ringing
+	since    time.Time
+	declined bool
+}
+
+// distribute runs the ring steps in order until an agent answers.
+func (c *call) distribute(steps []Step) (bool, error) {
+	c.ringPhase = true
+	for _, step := range steps {
+		answered, err := c.step(step)
+		if err != nil || answered {
+			return answered, err
+		}
+	}
+	return false, nil
+}
+
+// step rings one user, or a team by its rule, for the step's time.
+func (c *call) step(s Step) (bool, error) {
+	deadline := c.now().Add(time.Duration(s.RingSeconds) * time.Second)
+	var (
+		members []User
+		team    Team
+		err     error
+	)
+	ctx, cancel := c.ctx()
+	if s.Type == StepTeam {
+		team, err = c.e.dir.Team(ctx, c.company.ID, TeamID(s.ID))
+		if err == nil {
+			members, err = c.e.dir.UsersByID(ctx, c.company.ID, team.Users)
+		}
+	} else {
+		members, err = c.e.dir.UsersByID(ctx, c.company.ID, []UserID{UserID(s.ID)})
+	}
+	cancel()
+	if err != nil {
+		c.e.logger.Warn("ring step skipped", "step", s, "err", err)
+		return false, nil
+	}
+	if s.Type == StepTeam && !containsTeam(c.rec.Teams, team.ID) {
+		c.rec.Teams = append(c.rec.Teams, team.ID)
+	}
+	one := s.Type == StepUser || team.RingingRule == Simultaneous
+	order := members
+	switch {
+	case one:
+	case team.RingingRule == Random:
+		order = append([]User(nil), members...)
+		for i := len(order) - 1; i > 0; i-- {
+			j := c.e.rand(i + 1)
+			order[i], order[j] = order[j], order[i]
+		}
+	case team.RingingRule == LongestIdle:
+		order = c.e.acd.idleOrder(members)
+	case team.RingingRule == RoundRobin:
+		order = c.e.acd.roundRobin(team.ID, members)
+	}
+
+	rungSomeone := false
+	if one {
+		var took []User
+		for _, u := range order {
+			if c.e.acd.Reserve(u, c.id()) {
+				took = append(took, u)
+			}
+		}
+		if len(took) > 0 {
+			rungSomeone = true
+			answered, err := c.ring(took, team.ID, deadline.Sub(c.now()))
+			if err != nil || answered {
+				return answered, err
+			}
+		}
+	} else {
+		for _, u := range order { // never twice in one step
+			left := deadline.Sub(c.now())
+			if left <= 0 {
+				break
+			}
+			if !c.e.acd.Reserve(u, c.id()) {
+				continue
+			}
+			rungSomeone = true
+			if team.RingingRule == RoundRobin {
+				c.e.acd.rang(team.ID, u.ID)
+			}
+			answered, err := c.ring([]User{u}, team.ID, min(left, time.Duration(team.RingSliceSeconds)*time.Second))
+			if err != nil || answered {
+				return answered, err
+			}
+		}
+	}
+	if !rungSomeone && c.number.RespectQueuingTime && deadline.After(c.now()) {
+		return c.queue(members, team.ID, deadline)
+	}
+	return false, nil
+}
+
+func containsTeam(teams []TeamID, id TeamID) bool {
+	for _, t := range teams {
+		if t == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ring rings reserved users on every phone for at most d. The first leg
+// to answer wins and every other leg stops ringing at once.
+func (c *call) ring(users []User, team TeamID, d time.Duration) (bool, error) {
+	ringings := map[LegID]*ringing{}
+	var live []*ringing
+	for _, u := range users {
+		r := &ringing{user: u, team: team, legs: map[LegID]bool{}, since: c.now()}
+		for _, dial := range c.dials(u, d) {
+			ctx, cancel := c.ctx()
+			leg, err := c.e.media.Originate(ctx, dial, c.in)
+			cancel()
+			if err != nil {
+				c.e.logger.Warn("could not ring a phone", "user", u.ID, "dial", dial.Endpoint+dial.External, "err", err)
+				continue
+			}
+			r.legs[leg] = true
+			ringings[leg] = r
+		}
+		if len(r.legs) == 0 {
+			c.e.acd.Release(u, c.id())
+			continue
+		}
+		live = append(live, r)
+		if c.firstRing.IsZero() {
+			c.firstRing = c.now()
+		}
+		if err := c.save(c.event(EvCallRingingOnAgent, u.ID, nil)); err != nil {
+			c.stopRinging(live, nil, CauseNormal)
+			return false, err
+		}
+	}
+	if len(live) == 0 {
+		return false, nil
+	}
+	c.ringTone()
+	timer := c.after(d)
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		if err != nil {
+			c.stopRinging(live, nil, CauseNormal)
+			return false, err
+		}
+		switch ev.Kind {
+		case EvAnswered:
+			r, ok := ringings[ev.Leg]
+			if !ok || !r.legs[ev.Leg] {
+				c.hangup(ev.Leg, CauseAnsweredElsewhere)
+				continue
+			}
+			delete(r.legs, ev.Leg)
+			for other := range r.legs { // the winner's other phones
+				c.hangup(other, CauseAnsweredElsewhere)
+				delete(r.legs, other)
+			}
+			c.stopRinging(live, r, CauseAnsweredElsewhere)
+			return true, c.talk(r, ev.Leg)
+		case EvHangup:
+			r, ok := ringings[ev.Leg]
+			if !ok || !r.legs[ev.Leg] {
+				continue
+			}
+			delete(r.legs, ev.Leg)
+			if ev.Cause == CauseBusy || ev.Cause == CauseRejected {
+				r.declined = true
+			}
+			if len(r.legs) > 0 {
+				continue
+			}
+			if err := c.stopped(r, ev.Cause); err != nil {
+				return false, err
+			}
+			if allStopped(live) {
+				return false, nil
+			}
+		case EvTimer:
+			if ev.Timer == timer {
+				return false, c.stopRinging(live, nil, CauseNoAnswer)
+			}
+		}
+	}
+}
+
+func allStopped(live []*ringing) bool {
+	for _, r := range live {
+		if len(r.legs) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// stopRinging hangs up every leg still ringing except winner's, and
+// records why each agent stopped.
+func (c *call) stopRinging(live []*ringing, winner *ringing, why Cause) error {
+	var first error
+	for _, r := range live {
+		if r == winner || len(r.legs) == 0 {
+			continue
+		}
+		for leg := range r.legs {
+			c.hangup(leg, why)
+			delete(r.legs, leg)
+		}
+		if err := c.stopped(r, why); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// stopped records that an agent's phones stopped ringing and frees them.
+func (c *call) stopped(r *ringing, cause Cause) error {
+	c.result.Rung = append(c.result.Rung, Ring{User: r.user.ID, At: r.since, For: c.now().Sub(r.since)})
+	c.e.acd.Release(r.user, c.id())
+	name := EvCallAgentNoAnswer
+	if r.declined {
+		name = EvCallAgentDeclined
+	}
+	if cause == CauseAnsweredElsewhere || c.callerGone {
+		return nil // not the agent's doing
+	}
+	return c.save(c.event(name, r.user.ID, map[string]any{"cause": int(cause)}))
+}
+
+// dials lists the phones of a user: every device and the external number.
+func (c *call) dials(u User, d time.Duration) []Dial {
+	callerID := c.rec.RawDigits
+	var dials []Dial
+	for _, dev := range u.Devices {
+		dials = append(dials, Dial{Endpoint: dev, CallerID: callerID, Timeout: d, Originator: c.caller})
+	}
+	if u.ExternalNumber != nil {
+		dials = append(dials, Dial{External: *u.ExternalNumber, CallerID: c.number.Digits, Timeout: d, Originator: c.caller})
+	}
+	return dials
+}
+
+// queue waits until the deadline for one of members to free up; the ACD
+// offers the first who does, already reserved for this call.
+func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, error) {
+	if err := c.save(c.event(EvCallQueued, 0, nil)); err != nil {
+		return false, err
+	}
+	c.e.acd.Enqueue(c.id(), c.number.Priority, members, c.in)
+	defer c.e.acd.Dequeue(c.id())
+	c.waitingMusic()
+	timer := c.after(deadline.Sub(c.now()))
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case ev.Kind == EvTimer && ev.Timer == timer:
+			return false, nil
+		case ev.Kind == EvDigit && ev.Digit == "*" && c.number.CallbackRequest:
+			return false, c.callback()
+		case ev.Kind == EvOffer:
+			var offered *User
+			for i := range members {
+				if members[i].ID == ev.User {
+					offered = &members[i]
+				}
+			}
+			if offered == nil {
+				continue
+			}
+			answered, err := c.ring([]User{*offered}, team, deadline.Sub(c.now()))
+			if err != nil || answered {
+				return answered, err
+			}
+			if !deadline.After(c.now()) {
+				return false, nil
+			}
+			c.e.acd.Enqueue(c.id(), c.number.Priority, members, c.in)
+			c.waitingMusic()
+		}
+	}
+}
+
+// callback: the caller asked to be called back rather than wait.
+func (c *call) callback() error {
+	c.result.Outcome = OutcomeCallback
+	if _, err := c.play(c.promptOr(MsgCallbackLater, "callback_later"), false); err != nil && err != errCallerGone {
+		return err
+	}
+	if err := c.saveTask(TaskCallbackRequest, c.event(EvCallCallbackAsked, 0, nil)); err != nil {
+		return err
+	}
+	return errFlowDone
+}
+
+// talk bridges the caller with the agent who answered and waits for one
+// of them to hang up; then the agent goes to after-call work.
+func (c *call) talk(r *ringing, leg LegID) error {
+	c.stopBackground()
+	ctx, cancel := c.ctx()
+	bridge, err := c.e.media.Bridge(ctx, c.caller, leg)
+	cancel()
+	if err != nil {
+		c.hangup(leg, CauseNormal)
+		c.e.acd.Release(r.user, c.id())
+		if err == ErrGone {
+			return errCallerGone
+		}
+		return fmt.Errorf("bridge: %w", err)
+	}
+	c.e.acd.Talk(r.user.ID, c.id())
+	now := c.now()
+	c.result.Rung = append(c.result.Rung, Ring{User: r.user.ID, At: r.since, For: now.Sub(r.since)})
+	c.result.Outcome = OutcomeAnswered
+	c.rec.Status, c.rec.AnsweredAt, c.rec.User = CallAnswered, &now, r.user.ID
+	events := []TimelineEvent{c.event(EvCallAnswered, r.user.ID, nil)}
+	if c.number.Recording.Inbound.Auto {
+		name := fmt.Sprintf("call-%d", c.rec.ID)
+		ctx, cancel := c.ctx()
+		if err := c.e.media.Record(ctx, RecordTarget{Bridge: bridge}, name, maxRecording); err == nil {
+			c.rec.Recording = name
+			events = append(events, c.event(EvCallRecording, 0, map[string]any{"name": name}))
+		}
+		cancel()
+	}
+	err = c.save(events...)
+	for err == nil {
+		var ev Event
+		ev, err = c.wait()
+		if ev.Kind == EvHangup && ev.Leg == leg {
+			break
+		}
+	}
+	if err == errCallerGone {
+		c.hangup(leg, CauseNormal)
+	}
+	c.e.acd.Hangup(r.user, c.id(), time.Duration(r.user.WrapUpTime)*time.Second, c.number.MandatoryTagging)
+	if err == errCallerGone {
+		return nil
+	}
+	return err
+}
+
+// maxRecording bounds a call recording.
+const maxRecording = 4 * time.Hour
+
+// forward rings an external number and connects the caller to it.
+func (c *call) forward(digits string) error {
+	c.rec.TransferredTo = &Transfer{Type: TargetExternal, Digits: digits}
+	c.result.ForwardedTo = c.rec.TransferredTo
+	if err := c.save(c.event(EvCallTransferred, 0, map[string]any{"type": "external", "digits": digits})); err != nil {
+		return err
+	}
+	ctx, cancel := c.ctx()
+	leg, err := c.e.media.Originate(ctx, Dial{External: digits, CallerID: c.rec.RawDigits,
+		Timeout: forwardRing, Originator: c.caller}, c.in)
+	cancel()
+	if err != nil {
+		return c.voicemail()
+	}
+	c.ringTone()
+	timer := c.after(forwardRing)
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		if err != nil {
+			c.hangup(leg, CauseNormal)
+			return err
+		}
+		switch {
+		case ev.Kind == EvAnswered && ev.Leg == leg:
+			c.result.Outcome = OutcomeForwarded
+			c.stopBackground()
+			ctx, cancel := c.ctx()
+			_, err := c.e.media.Bridge(ctx, c.caller, leg)
+			cancel()
+			if err != nil {
+				c.hangup(leg, CauseNormal)
+				return nil
+			}
+			now := c.now()
+			c.rec.Status, c.rec.AnsweredAt = CallAnswered, &now
+			if err := c.save(c.event(EvCallAnswered, 0, map[string]any{"digits": digits})); err != nil {
+				return err
+			}
+			for {
+				ev, err := c.wait()
+				if err != nil {
+					c.hangup(leg, CauseNormal)
+					if err == errCallerGone {
+						return nil
+					}
+					return err
+				}
+				if ev.Kind == EvHangup && ev.Leg == leg {
+					return nil
+				}
+			}
+		case ev.Kind == EvHangup && ev.Leg == leg:
+			return c.voicemail()
+		case ev.Kind == EvTimer && ev.Timer == timer:
+			c.hangup(leg, CauseNoAnswer)
+			return c.voicemail()
+		}
+	}
+}
+
+// forwardRing is how long a forward to an external number rings.
+const forwardRing = 60 * time.Second
+
+// voicemail greets the caller, beeps and records a message.
+func (c *call) voicemail() error {
+	if !c.number.Voicemail {
+		return nil
+	}
+	if _, err := c.play(c.promptOr(MsgUnansweredCall, "voicemail_greeting"), false); err != nil {
+		return err
+	}
+	if _, err := c.play(Prompt{Number: c.number.ID, Sound: "beep"}, false); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("voicemail-%d", c.rec.ID)
+	ctx, cancel := c.ctx()
+	err := c.e.media.Record(ctx, RecordTarget{Leg: c.caller}, name, maxVoicemail)
+	cancel()
+	if err == ErrGone {
+		return errCallerGone
+	}
+	if err != nil {
+		c.e.logger.Warn("voicemail not recorded", "err", err)
+		return nil
+	}
+	started := c.now()
+	timer := c.after(maxVoicemail + 5*time.Second)
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		switch {
+		case err == errCallerGone:
+			// Hanging up is how most callers end a message.
+			return c.leftVoicemail(name, c.now().Sub(started))
+		case err != nil:
+			return err
+		case ev.Kind == EvRecordingDone && ev.Recording == name:
+			return c.leftVoicemail(name, ev.Duration)
+		case ev.Kind == EvTimer && ev.Timer == timer:
+			return c.leftVoicemail(name, c.now().Sub(started))
+		}
+	}
+}
+
+// maxVoicemail bounds a voicemail.
+const maxVoicemail = 2 * time.Minute
+
+// minVoicemail is the shortest recording kept as a message.
+const minVoicemail = time.Second
+
+func (c *call) leftVoicemail(name string, d time.Duration) error {
+	if d < minVoicemail {
+		return nil
+	}
+	c.voicemailLeft = true
+	c.rec.Voicemail = name
+	c.result.Outcome = OutcomeVoicemail
+	return c.saveTask(TaskVoicemail, c.event(EvCallVoicemailLeft, 0, map[string]any{"name": name, "seconds": int(d.Seconds())}))
+}
