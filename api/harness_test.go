@@ -34,9 +34,19 @@ var now = time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with more dependencies set by with.
+func newEnvWith(t *testing.T, with func(*api.Deps)) *env {
+	t.Helper()
 	db := storetest.New(t)
 	st := store.New(db)
-	srv := httptest.NewServer(api.NewServer(api.Deps{Store: st, Now: func() time.Time { return now }}))
+	deps := api.Deps{Store: st, Now: func() time.Time { return now }}
+	if with != nil {
+		with(&deps)
+	}
+	srv := httptest.NewServer(api.NewServer(deps))
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, store: st, url: srv.URL}
 }

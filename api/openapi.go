@@ -38,6 +38,9 @@ const (
 	openAPIOwners   = "**Roles:** owner permission, with any role (admin, supervisor or agent). Keys of non-owners get 403."
 	openAPISelfRead = "**Roles:** admin and supervisor for any user; an agent only for their own user (403 otherwise)."
 	openAPISelfEdit = "**Roles:** admin for any user; a supervisor or an agent only for their own user (403 otherwise)."
+	openAPICalls    = "**Roles:** any key. Admins and supervisors reach every call of the company; an agent only the calls " +
+		"they answered (`user`) or that are assigned to them (`assigned_to`): other calls are left out of their lists, " +
+		"and are a 403 when named."
 )
 
 // openAPIDoc builds the document describing every route in routes.go (a
@@ -75,6 +78,7 @@ func openAPIDoc() *openapi3.T {
 			{Name: "users", Description: "Users (agents, supervisors, admins) and their availability."},
 			{Name: "teams", Description: "Teams and their ordered members."},
 			{Name: "numbers", Description: "Phone numbers and their call flow."},
+			{Name: "calls", Description: "Call records, with their tags, comments and timeline."},
 			{Name: "tags", Description: "Call tags."},
 			{Name: "blocked_numbers", Description: "Callers whose calls are refused."},
 			{Name: "api_keys", Description: "API keys (owner only)."},
@@ -440,6 +444,8 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.createdField(),
 		b.linkField("/v1/blocked_numbers/1")))
 
+	b.defineCallSchemas()
+
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
 		b.idField("key"),
 		b.p("api_id", b.ro(b.str("User name for HTTP Basic."))),
@@ -497,9 +503,10 @@ type openAPIOperation struct {
 	method, path string
 	id           string // operationId: the handler's name
 	tag, summary string
-	roles        string // one of the openAPI… role constants
-	details      string // more description, after the roles
-	list         bool   // takes the list parameters
+	roles        string                // one of the openAPI… role constants
+	details      string                // more description, after the roles
+	list         bool                  // takes the list parameters
+	query        []*openapi3.Parameter // more query parameters
 	body         *openapi3.SchemaRef
 	status       int                 // on success
 	result       *openapi3.SchemaRef // nil: no body
@@ -542,6 +549,9 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 			op.AddParameter(q)
 		}
 		errs = append(errs, http.StatusUnprocessableEntity)
+	}
+	for _, q := range o.query {
+		op.AddParameter(q)
 	}
 	if o.body != nil {
 		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
@@ -684,6 +694,33 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			roles: openAPIAdmins, details: "409 while another number's IVR transfers to it. Its past calls stay.",
 			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
 
+		{method: get, path: "/v1/calls", id: "listCalls", tag: "calls", summary: "List calls",
+			roles: openAPICalls, details: "`order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
+			list: true, status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of calls."},
+		{method: get, path: "/v1/calls/search", id: "searchCalls", tag: "calls", summary: "Search calls",
+			roles: openAPICalls, details: "The list parameters, and filters that must all match; a filter with a value it cannot " +
+				"take is a 422 naming it. `order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
+			list: true, query: b.callSearchParameters(), status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of the calls found."},
+		{method: get, path: "/v1/calls/{id}", id: "getCall", tag: "calls", summary: "Get a call",
+			roles: openAPICalls, details: "With its `timeline`.", errors: deny,
+			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call."},
+		{method: post, path: "/v1/calls/{id}/tags", id: "tagCall", tag: "calls", summary: "Tag a call",
+			roles: openAPICalls, details: "Adds the tags (those already on the call stay) and a `call.tagged` event; " +
+				"an id that is not one of the company's tags is a 422 naming it (`tags[1]`). This lifts the tagging user's " +
+				"pending tag state (numbers with mandatory tagging).",
+			body: b.ref("CallTagsInput"), errors: deny,
+			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+		{method: post, path: "/v1/calls/{id}/comments", id: "commentCall", tag: "calls", summary: "Comment a call",
+			roles: openAPICalls, details: "Adds a comment by the caller's user and a `call.commented` event.",
+			body: b.ref("CallCommentInput"), errors: deny,
+			status: created, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+		{method: put, path: "/v1/calls/{id}/archive", id: "archiveCall", tag: "calls", summary: "Archive a call",
+			roles: openAPICalls, details: "No body. Adds a `call.archived` event unless the call was archived already.",
+			errors: deny, status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+		{method: put, path: "/v1/calls/{id}/unarchive", id: "unarchiveCall", tag: "calls", summary: "Unarchive a call",
+			roles: openAPICalls, details: "No body. Adds a `call.unarchived` event unless the call was not archived.",
+			errors: deny, status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+
 		{method: get, path: "/v1/tags", id: "listTags", tag: "tags", summary: "List tags",
 			roles: openAPIReaders, list: true, errors: deny,
 			status: ok, result: b.listed("tags", "Tag"), resultDesc: "A page of tags, system tags included."},
@@ -717,5 +754,121 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			status: created, result: b.wrapped("api_key", "APIKey"), resultDesc: "The new key, with its token."},
 		{method: del, path: "/v1/api_keys/{id}", id: "deleteAPIKey", tag: "api_keys", summary: "Revoke an API key",
 			roles: openAPIOwners, details: "The key stops working at once.", errors: deny, status: noBody, resultDesc: "Revoked."},
+	}
+}
+
+// defineCallSchemas writes the schemas of calls (calls.go): output only,
+// so every field is readOnly, and required but `timeline`.
+func (b *openAPIBuilder) defineCallSchemas() {
+	unixTime := func(desc string) *openapi3.Schema {
+		return b.ro(b.described(openapi3.NewInt64Schema().WithMin(0), desc+" UNIX seconds."))
+	}
+	seconds := func(desc string) *openapi3.Schema {
+		return b.ro(b.described(openapi3.NewIntegerSchema().WithMin(0), desc))
+	}
+	nullableID := func(desc string) *openapi3.Schema { return b.ro(b.id(desc).WithNullable()) }
+	enumOrNull := func(desc string, values ...string) *openapi3.Schema {
+		s := b.ro(b.enum(desc, values...).WithNullable())
+		s.Enum = append(s.Enum, nil)
+		return s
+	}
+
+	b.define("CallNumber", b.object("The number a call came in on or went out from.",
+		b.p("id", b.ro(b.id("The number's id."))),
+		b.linkField("/v1/numbers/1"),
+		b.p("name", b.ro(b.str("The number's name."))),
+		b.p("digits", b.ro(b.str("The number's digits, E.164.")))))
+
+	b.define("CallUser", b.object("A user, as a call shows them.",
+		b.p("id", b.ro(b.id("The user's id."))),
+		b.linkField("/v1/users/1"),
+		b.p("name", b.ro(b.str("First and last name."))),
+		b.p("email", b.ro(b.str("Email address.")))))
+
+	b.define("CallTeam", b.object("A team a call went through.",
+		b.p("id", b.ro(b.id("The team's id."))),
+		b.linkField("/v1/teams/1"),
+		b.p("name", b.ro(b.str("The team's name.")))))
+
+	b.define("CallTag", b.object("A tag on a call.",
+		b.p("id", b.ro(b.id("The tag's id."))),
+		b.p("name", b.ro(b.str("The tag's name.")))))
+
+	b.define("CallComment", b.object("A comment on a call.",
+		b.p("id", b.ro(b.id("The comment's id."))),
+		b.p("content", b.ro(b.str("The text."))),
+		b.p("user_id", nullableID("Who wrote it; null once that user is deleted.")),
+		b.p("posted_at", unixTime("When it was written,"))))
+
+	b.define("CallTransfer", b.object("Where a call was transferred.",
+		b.p("type", b.ro(b.enum("Kind of target.", "team", "user", "number", "external", "voicemail"))),
+		b.p("id", nullableID("Team, user or number id; null for other types.")),
+		b.p("digits", b.ro(b.str("External number (E.164); null for other types.").WithNullable()))))
+
+	b.define("TimelineEvent", b.object("One event of a call.",
+		b.p("event", b.ro(b.str("What happened: `call.created`, `call.ringing_on_agent`, `call.answered`, `call.tagged`, …"))),
+		b.p("at", unixTime("When,")),
+		b.p("user_id", nullableID("The user concerned (rung, answering, tagging…); null for none.")),
+		b.p("data", b.ro(b.described(openapi3.NewObjectSchema(), "Details of the event, which depend on it (free-form).")))))
+
+	call := b.object("A call, as Aircall shows it, with `waiting_time`, `talk_time` and `timeline`.",
+		b.idField("call"),
+		b.linkField("/v1/calls/1"),
+		b.p("direction", b.ro(b.enum("Direction.", "inbound", "outbound"))),
+		b.p("status", b.ro(b.enum("`initial` (ringing, in the IVR, queued), `answered` or `done`.", "initial", "answered", "done"))),
+		b.p("started_at", unixTime("When the call began,")),
+		b.p("answered_at", unixTime("When it was answered; null if not (yet),").WithNullable()),
+		b.p("ended_at", unixTime("When it ended; null while it runs,").WithNullable()),
+		b.p("duration", seconds("Seconds from `started_at` to `ended_at`; null while the call runs.").WithNullable()),
+		b.p("raw_digits", b.ro(b.str("The other party's number, E.164, or `anonymous`."))),
+		b.p("missed_call_reason", enumOrNull("Why an unanswered call was missed; null when answered or not missed.",
+			"out_of_opening_hours", "short_abandoned", "abandoned_in_ivr", "abandoned", "no_available_agent",
+			"agents_did_not_answer", "blocked")),
+		b.p("number", b.ro(b.nullableRef("The number; null when none (or deleted).", "CallNumber"))),
+		b.p("user", b.ro(b.nullableRef("Who answered; null when nobody did.", "CallUser"))),
+		b.p("teams", b.ro(b.array("Teams the call went through, in order.", b.ref("CallTeam")))),
+		b.p("tags", b.ro(b.array("Tags on the call.", b.ref("CallTag")))),
+		b.p("comments", b.ro(b.array("Comments, oldest first.", b.ref("CallComment")))),
+		b.p("assigned_to", b.ro(b.nullableRef("Who must follow the call up; null for nobody.", "CallUser"))),
+		b.p("archived", b.ro(b.boolean("Whether the call is archived (done with, in the inbox)."))),
+		b.p("recording", b.ro(b.str("The media server's name of the call's recording; null for none.").WithNullable())),
+		b.p("voicemail", b.ro(b.str("The media server's name of the voicemail left; null for none.").WithNullable())),
+		b.p("transferred_to", b.ro(b.nullableRef("Where the call was transferred; null if it was not.", "CallTransfer"))),
+		b.p("hangup_cause", b.ro(b.str("The media server's hang-up cause; null while unknown.").WithNullable())),
+		b.p("ivr_options_selected", b.ro(b.array("IVR keys the caller pressed, in order.", b.str("A key.").NewRef()))),
+		b.p("waiting_time", seconds("Seconds the caller waited before an answer (or the end); null while unknown.").WithNullable()),
+		b.p("talk_time", seconds("Seconds of conversation (0 when nobody answered); null until the call ends.").WithNullable()),
+		b.p("timeline", b.ro(b.array("Every event of the call, oldest first; only on `GET /v1/calls/{id}` and the call actions.",
+			b.ref("TimelineEvent")))))
+	call.Required = slices.DeleteFunc(call.Required, func(s string) bool { return s == "timeline" })
+	b.define("Call", call)
+
+	b.define("CallTagsInput", b.object("Tags to put on a call.",
+		b.p("tags", b.array("Ids of the company's tags.", b.id("A tag id.").NewRef()).WithMinItems(1).WithMaxItems(maxCallTags))).
+		WithRequired([]string{"tags"}))
+
+	b.define("CallCommentInput", b.object("A comment on a call.",
+		b.p("content", b.nonEmpty("The text, not blank.", maxCommentLength))).WithRequired([]string{"content"}))
+}
+
+// callSearchParameters are the filters searchCalls reads.
+func (b *openAPIBuilder) callSearchParameters() []*openapi3.Parameter {
+	enum := func(name, desc string, values ...string) *openapi3.Parameter {
+		s := openapi3.NewStringSchema()
+		for _, v := range values {
+			s.Enum = append(s.Enum, v)
+		}
+		return openapi3.NewQueryParameter(name).WithDescription(desc).WithSchema(s)
+	}
+	id := func(name, desc string) *openapi3.Parameter {
+		return openapi3.NewQueryParameter(name).WithDescription(desc).WithSchema(openapi3.NewInt64Schema().WithMin(1))
+	}
+	return []*openapi3.Parameter{
+		enum("direction", "Only calls in this direction.", "inbound", "outbound"),
+		enum("status", "Only calls in this status.", "initial", "answered", "done"),
+		id("number_id", "Only calls of this number."),
+		id("user_id", "Only calls this user answered."),
+		enum("missed_call_reason", "Only calls missed for this reason.", "out_of_opening_hours", "short_abandoned",
+			"abandoned_in_ivr", "abandoned", "no_available_agent", "agents_did_not_answer", "blocked"),
 	}
 }

@@ -291,6 +291,8 @@ func listBody(t *testing.T, key string, items any, total int) []byte {
 		list(c, key, items, total, p)
 	case []apiKeyJSON:
 		list(c, key, items, total, p)
+	case []callJSON:
+		list(c, key, items, total, p)
 	default:
 		t.Fatalf("listBody: %T", items)
 	}
@@ -376,6 +378,32 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	newKey := keys[1]
 	newKey.APIToken = "secret"
 
+	// A call that went through everything, and one still ringing.
+	answered, ended := now.Add(8*time.Second), now.Add(75*time.Second)
+	fullCall := store.CallRecord{
+		Call: dialplan.Call{ID: 9, Company: 1, Number: 5, Direction: dialplan.Inbound, Status: dialplan.CallDone,
+			RawDigits: "+33612345678", StartedAt: now, AnsweredAt: &answered, EndedAt: &ended, User: 7,
+			Teams: []dialplan.TeamID{3}, HangupCause: "normal_clearing", IVROptions: []string{"1"},
+			TransferredTo: &dialplan.Transfer{Type: dialplan.TargetUser, ID: 8}, Recording: "rec-9.wav", Voicemail: "vm-9.wav"},
+		NumberName: "Main", NumberDigits: "+33176390861", UserName: "Alice Martin", UserEmail: "alice@acme.test",
+		TeamNames: []string{"Support"}, AssignedTo: 8, AssignedName: "Bob", AssignedEmail: "bob@acme.test", Archived: true,
+		WaitingSeconds: ptr(8), TalkSeconds: ptr(67),
+		Tags:     []store.CallTag{{ID: 2, Name: "VIP"}},
+		Comments: []store.CallComment{{ID: 1, User: 7, Content: "Wants a quote", PostedAt: ended}, {ID: 2, Content: "From a deleted user", PostedAt: ended}},
+		Timeline: []dialplan.TimelineEvent{
+			{Event: dialplan.EvCallCreated, At: now},
+			{Event: dialplan.EvCallRingingOnAgent, At: now.Add(2 * time.Second), User: 7, Data: map[string]any{"device": "PJSIP/alice"}},
+			{Event: dialplan.EvCallTransferred, At: ended, User: 7, Data: map[string]any{"to": map[string]any{"type": "external"}}},
+		},
+	}
+	ringing := store.CallRecord{Call: dialplan.Call{ID: 10, Company: 1, Direction: dialplan.Outbound, Status: dialplan.CallInitial,
+		RawDigits: dialplan.Anonymous, StartedAt: now}, Timeline: []dialplan.TimelineEvent{{Event: dialplan.EvCallCreated, At: now}}}
+	missed := store.CallRecord{Call: dialplan.Call{ID: 11, Company: 1, Number: 5, Direction: dialplan.Inbound, Status: dialplan.CallDone,
+		RawDigits: "+33612345678", StartedAt: now, EndedAt: &ended, MissedReason: dialplan.NoAvailableAgent,
+		TransferredTo: &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: "+442079460000"}},
+		NumberName: "Main", NumberDigits: "+33176390861", WaitingSeconds: ptr(75), TalkSeconds: ptr(0)}
+	calls := []callJSON{newCallJSON(fullCall, false), newCallJSON(ringing, false), newCallJSON(missed, false)}
+
 	cv := &coverage{seen: map[*openapi3.Schema]map[string]bool{}, where: map[*openapi3.Schema]string{}}
 	check := func(method, path string, status int, body any) {
 		t.Helper()
@@ -406,6 +434,13 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	check("GET", "/v1/blocked_numbers", 200, listBody(t, "blocked_numbers", blocked, 1))
 	check("GET", "/v1/api_keys", 200, listBody(t, "api_keys", keys, 2))
 	check("POST", "/v1/api_keys", 201, gin.H{"api_key": newKey})
+	check("GET", "/v1/calls", 200, listBody(t, "calls", calls, 3))
+	check("GET", "/v1/calls/search", 200, listBody(t, "calls", calls[1:], 2))
+	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(fullCall, true)})
+	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(ringing, true)})
+	check("POST", "/v1/calls/{id}/tags", 200, gin.H{"call": newCallJSON(missed, true)})
+	check("POST", "/v1/calls/{id}/comments", 201, gin.H{"call": newCallJSON(fullCall, true)})
+	check("PUT", "/v1/calls/{id}/archive", 200, gin.H{"call": newCallJSON(fullCall, true)})
 	check("GET", "/healthz", 200, gin.H{"status": "ok"})
 	check("GET", "/readyz", 200, gin.H{"ready": true, "checks": gin.H{"database": "ok", "media_server": "ok"}})
 
@@ -444,6 +479,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 			*dialplan.BlockedNumber
 			readOnly
 		}{BlockedNumber: new(dialplan.BlockedNumber)}},
+		// Not resources read back, but the bodies the call actions take.
+		{"POST", "/v1/calls/{id}/tags", map[string]any{"tags": []int{1, 2}}, &callTagsInput{}},
+		{"POST", "/v1/calls/{id}/comments", map[string]any{"content": "Called back"}, &callCommentInput{}},
 	}
 	for _, sb := range sendBack {
 		where := sb.method + " " + sb.path
@@ -476,6 +514,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	for _, f := range []struct{ schema, prop string }{
 		{"User", "id"}, {"User", "direct_link"}, {"User", "created_at"}, {"User", "name"}, {"User", "availability"},
 		{"Number", "open"}, {"Tag", "system"}, {"APIKey", "api_token"}, {"Company", "direct_link"},
+		{"Call", "id"}, {"Call", "timeline"}, {"Call", "user"}, {"Call", "tags"},
 	} {
 		require.True(t, doc.Components.Schemas[f.schema].Value.Properties[f.prop].Value.ReadOnly, "%s.%s", f.schema, f.prop)
 	}
@@ -483,4 +522,23 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		require.False(t, doc.Components.Schemas["User"].Value.Properties[f].Value.ReadOnly, "User.%s", f)
 	}
 	require.True(t, slices.Contains(doc.Components.Schemas["User"].Value.Required, "id"))
+	require.False(t, slices.Contains(doc.Components.Schemas["Call"].Value.Required, "timeline"), "lists leave it out")
+
+	// The call actions' bodies are checked as the handlers check them.
+	for _, bad := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/v1/calls/{id}/tags", map[string]any{"tags": []any{}}},
+		{"/v1/calls/{id}/tags", map[string]any{"tags": []any{0}}},
+		{"/v1/calls/{id}/tags", map[string]any{}},
+		{"/v1/calls/{id}/comments", map[string]any{"content": ""}},
+		{"/v1/calls/{id}/comments", map[string]any{"content": strings.Repeat("é", maxCommentLength+1)}},
+	} {
+		require.Error(t, openAPIRequest(t, doc, "POST", bad.path).VisitJSON(bad.body, openapi3.VisitAsRequest()), "%s %v", bad.path, bad.body)
+	}
+	require.NoError(t, openAPIRequest(t, doc, "POST", "/v1/calls/{id}/comments").VisitJSON(
+		map[string]any{"content": strings.Repeat("é", maxCommentLength)}, openapi3.VisitAsRequest()), "lengths in characters")
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -37,6 +37,16 @@ func (s *server) routes(r *gin.Engine) {
 	v1.PUT("/numbers/:id", admin, s.updateNumber)
 	v1.DELETE("/numbers/:id", admin, s.deleteNumber)
 
+	// Any role: agents see and act on only the calls they answered or are
+	// assigned (calls.go).
+	v1.GET("/calls", s.listCalls)
+	v1.GET("/calls/search", s.searchCalls)
+	v1.GET("/calls/:id", s.getCall)
+	v1.POST("/calls/:id/tags", s.tagCall)
+	v1.POST("/calls/:id/comments", s.commentCall)
+	v1.PUT("/calls/:id/archive", s.archiveCall)
+	v1.PUT("/calls/:id/unarchive", s.unarchiveCall)
+
 	v1.GET("/tags", readConfig, s.listTags)
 	v1.POST("/tags", admin, s.createTag)
 	v1.GET("/tags/:id", readConfig, s.getTag)

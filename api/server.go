@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -23,6 +24,9 @@ type Deps struct {
 	// MediaReady reports whether the media server is reachable, for
 	// /readyz; nil while no media server is configured.
 	MediaReady func(ctx context.Context) error
+	// CallTagged, when set, is told after a user tagged a call (the call
+	// engine lifts the user's "pending tag" state).
+	CallTagged func(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID)
 }
 
 type server struct {

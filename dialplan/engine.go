@@ -131,6 +131,10 @@ type call struct {
 	rec     Call
 	result  Result
 
+	// priority places the caller in the queue: the line they called
+	// decides, even after an IVR sent them to another number.
+	priority int
+
 	callerGone bool
 	cause      Cause
 	timers     map[int]func() bool
@@ -169,7 +173,7 @@ func (c *call) run() {
 		c.hangupCaller(CauseUnallocated)
 		return
 	}
-	c.number = number
+	c.number, c.priority = number, number.Priority
 	raw := c.inbound.From
 	if raw == "" {
 		raw = Anonymous

@@ -338,16 +338,23 @@ func TestCallFlows(t *testing.T) {
 			want:   outcome{missed: dialplan.AbandonedInIVR, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
-			name:   "IVR: a key pressed after the message, within 3 s",
-			to:     ivrLine,
-			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerPresses(leg, 4*s, "0"); w.Media.CallerHangsUp(leg, 20*s) },
+			name: "IVR: a key pressed after the message, within 3 s",
+			to:   ivrLine,
+			script: func(w *dialplantest.World, leg dialplan.LegID) {
+				w.Media.CallerPresses(leg, 4*s, "0")
+				w.Media.CallerHangsUp(leg, 20*s)
+			},
 			// Nobody was rung: the caller chose the voicemail.
 			want: outcome{missed: dialplan.Abandoned, events: []string{dialplan.EvCallIVROption, dialplan.EvCallVoicemailLeft},
 				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
-			name:   "the caller hangs up during the welcome: abandoned",
-			setup:  func(w *dialplantest.World) { number(w, 100, func(n *dialplan.Number) { n.Messages = dialplan.Messages{dialplan.MsgWelcome: {Type: dialplan.MessageTTS, Text: "A long welcome message for our dear callers"}} }) },
+			name: "the caller hangs up during the welcome: abandoned",
+			setup: func(w *dialplantest.World) {
+				number(w, 100, func(n *dialplan.Number) {
+					n.Messages = dialplan.Messages{dialplan.MsgWelcome: {Type: dialplan.MessageTTS, Text: "A long welcome message for our dear callers"}}
+				})
+			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, time.Second) },
 			want:   outcome{missed: dialplan.Abandoned, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},

@@ -2,6 +2,7 @@ package dialplan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -260,7 +261,7 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 	if err := c.save(c.event(EvCallQueued, 0, nil)); err != nil {
 		return false, err
 	}
-	c.e.acd.Enqueue(c.id(), c.number.Priority, members, c.in)
+	c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
 	defer c.e.acd.Dequeue(c.id())
 	c.waitingMusic()
 	timer := c.after(deadline.Sub(c.now()))
@@ -276,23 +277,21 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 		case ev.Kind == EvDigit && ev.Digit == "*" && c.number.CallbackRequest:
 			return false, c.callback()
 		case ev.Kind == EvOffer:
-			var offered *User
-			for i := range members {
-				if members[i].ID == ev.User {
-					offered = &members[i]
-				}
-			}
-			if offered == nil {
+			i := slices.IndexFunc(members, func(u User) bool { return u.ID == ev.User })
+			if i < 0 {
 				continue
 			}
-			answered, err := c.ring([]User{*offered}, team, deadline.Sub(c.now()))
+			offered := members[i]
+			// Never twice in one step: whoever was offered is not again.
+			members = slices.Delete(slices.Clone(members), i, i+1)
+			answered, err := c.ring([]User{offered}, team, deadline.Sub(c.now()))
 			if err != nil || answered {
 				return answered, err
 			}
-			if !deadline.After(c.now()) {
+			if !deadline.After(c.now()) || len(members) == 0 {
 				return false, nil
 			}
-			c.e.acd.Enqueue(c.id(), c.number.Priority, members, c.in)
+			c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
 			c.waitingMusic()
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -34,6 +35,10 @@ func conflict(format string, args ...any) error {
 // Store is the PostgreSQL store.
 type Store struct {
 	db *sqlx.DB
+
+	// SaveCall's statements, prepared on first use (calls.go).
+	stmtMu                 sync.Mutex
+	saveInsert, saveUpdate *sql.Stmt
 }
 
 // New wraps an open database.
@@ -60,7 +65,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Close closes the connection pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, stmt := range []*sql.Stmt{s.saveInsert, s.saveUpdate} {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+	s.saveInsert, s.saveUpdate = nil, nil
+	s.stmtMu.Unlock()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }

@@ -131,6 +131,17 @@ func (l *CallLog) SaveCall(ctx context.Context, c *dialplan.Call, events []dialp
 	return nil
 }
 
+// IDs lists the saved calls.
+func (l *CallLog) IDs() []dialplan.CallID {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := make([]dialplan.CallID, 0, len(l.Calls))
+	for id := range l.Calls {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // Call returns a saved call and its timeline event names.
 func (l *CallLog) Call(id dialplan.CallID) (dialplan.Call, []string) {
 	l.mu.Lock()

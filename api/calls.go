@@ -1,0 +1,406 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/store"
+)
+
+// callJSON is a call as Aircall shows it, plus waiting_time, talk_time and
+// (on GET /v1/calls/:id only) the timeline.
+type callJSON struct {
+	ID                 dialplan.CallID        `json:"id"`
+	DirectLink         string                 `json:"direct_link"`
+	Direction          dialplan.Direction     `json:"direction"`
+	Status             dialplan.CallStatus    `json:"status"`
+	StartedAt          int64                  `json:"started_at"`
+	AnsweredAt         *int64                 `json:"answered_at"`
+	EndedAt            *int64                 `json:"ended_at"`
+	Duration           *int64                 `json:"duration"`
+	RawDigits          string                 `json:"raw_digits"`
+	MissedCallReason   *dialplan.MissedReason `json:"missed_call_reason"`
+	Number             *callNumberJSON        `json:"number"`
+	User               *callUserJSON          `json:"user"`
+	Teams              []callTeamJSON         `json:"teams"`
+	Tags               []callTagJSON          `json:"tags"`
+	Comments           []callCommentJSON      `json:"comments"`
+	AssignedTo         *callUserJSON          `json:"assigned_to"`
+	Archived           bool                   `json:"archived"`
+	Recording          *string                `json:"recording"`
+	Voicemail          *string                `json:"voicemail"`
+	TransferredTo      *transferJSON          `json:"transferred_to"`
+	HangupCause        *string                `json:"hangup_cause"`
+	IVROptionsSelected []string               `json:"ivr_options_selected"`
+	WaitingTime        *int                   `json:"waiting_time"`
+	TalkTime           *int                   `json:"talk_time"`
+	Timeline           *[]timelineEventJSON   `json:"timeline,omitempty"`
+}
+
+type callNumberJSON struct {
+	ID         dialplan.NumberID `json:"id"`
+	DirectLink string            `json:"direct_link"`
+	Name       string            `json:"name"`
+	Digits     string            `json:"digits"`
+}
+
+type callUserJSON struct {
+	ID         dialplan.UserID `json:"id"`
+	DirectLink string          `json:"direct_link"`
+	Name       string          `json:"name"`
+	Email      string          `json:"email"`
+}
+
+type callTeamJSON struct {
+	ID         dialplan.TeamID `json:"id"`
+	DirectLink string          `json:"direct_link"`
+	Name       string          `json:"name"`
+}
+
+type callTagJSON struct {
+	ID   dialplan.TagID `json:"id"`
+	Name string         `json:"name"`
+}
+
+type callCommentJSON struct {
+	ID       store.CommentID  `json:"id"`
+	Content  string           `json:"content"`
+	UserID   *dialplan.UserID `json:"user_id"`
+	PostedAt int64            `json:"posted_at"`
+}
+
+type transferJSON struct {
+	Type   dialplan.TargetType `json:"type"`
+	ID     *int64              `json:"id"`
+	Digits *string             `json:"digits"`
+}
+
+type timelineEventJSON struct {
+	Event  string           `json:"event"`
+	At     int64            `json:"at"`
+	UserID *dialplan.UserID `json:"user_id"`
+	Data   map[string]any   `json:"data"`
+}
+
+// unix is a time in UNIX seconds, null when unknown.
+func unix(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	s := t.Unix()
+	return &s
+}
+
+// orNull gives nil for a zero value, for the fields that are null when unset.
+func orNull[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
+}
+
+func newCallUserJSON(id dialplan.UserID, name, email string) *callUserJSON {
+	if id == 0 {
+		return nil
+	}
+	return &callUserJSON{ID: id, DirectLink: fmt.Sprintf("/v1/users/%d", id), Name: name, Email: email}
+}
+
+// newCallJSON shapes a call record; the timeline only when asked.
+func newCallJSON(r store.CallRecord, timeline bool) callJSON {
+	c := r.Call
+	out := callJSON{
+		ID:                 c.ID,
+		DirectLink:         fmt.Sprintf("/v1/calls/%d", c.ID),
+		Direction:          c.Direction,
+		Status:             c.Status,
+		StartedAt:          c.StartedAt.Unix(),
+		AnsweredAt:         unix(c.AnsweredAt),
+		EndedAt:            unix(c.EndedAt),
+		RawDigits:          c.RawDigits,
+		MissedCallReason:   orNull(c.MissedReason),
+		User:               newCallUserJSON(c.User, r.UserName, r.UserEmail),
+		Teams:              make([]callTeamJSON, len(c.Teams)),
+		Tags:               make([]callTagJSON, len(r.Tags)),
+		Comments:           make([]callCommentJSON, len(r.Comments)),
+		AssignedTo:         newCallUserJSON(r.AssignedTo, r.AssignedName, r.AssignedEmail),
+		Archived:           r.Archived,
+		Recording:          orNull(c.Recording),
+		Voicemail:          orNull(c.Voicemail),
+		HangupCause:        orNull(c.HangupCause),
+		IVROptionsSelected: c.IVROptions,
+		WaitingTime:        r.WaitingSeconds,
+		TalkTime:           r.TalkSeconds,
+	}
+	if c.AnsweredAt != nil {
+		out.MissedCallReason = nil
+	}
+	if out.IVROptionsSelected == nil {
+		out.IVROptionsSelected = []string{}
+	}
+	if c.EndedAt != nil {
+		d := c.EndedAt.Unix() - c.StartedAt.Unix()
+		out.Duration = &d
+	}
+	if c.Number != 0 {
+		out.Number = &callNumberJSON{ID: c.Number, DirectLink: fmt.Sprintf("/v1/numbers/%d", c.Number),
+			Name: r.NumberName, Digits: r.NumberDigits}
+	}
+	for i, id := range c.Teams {
+		out.Teams[i] = callTeamJSON{ID: id, DirectLink: fmt.Sprintf("/v1/teams/%d", id)}
+		if i < len(r.TeamNames) {
+			out.Teams[i].Name = r.TeamNames[i]
+		}
+	}
+	for i, t := range r.Tags {
+		out.Tags[i] = callTagJSON{ID: t.ID, Name: t.Name}
+	}
+	for i, cm := range r.Comments {
+		out.Comments[i] = callCommentJSON{ID: cm.ID, Content: cm.Content, UserID: orNull(cm.User), PostedAt: cm.PostedAt.Unix()}
+	}
+	if t := c.TransferredTo; t != nil {
+		out.TransferredTo = &transferJSON{Type: t.Type, ID: orNull(t.ID), Digits: orNull(t.Digits)}
+	}
+	if timeline {
+		events := make([]timelineEventJSON, len(r.Timeline))
+		for i, e := range r.Timeline {
+			events[i] = timelineEventJSON{Event: e.Event, At: e.At.Unix(), UserID: orNull(e.User), Data: e.Data}
+			if e.Data == nil {
+				events[i].Data = map[string]any{}
+			}
+		}
+		out.Timeline = &events
+	}
+	return out
+}
+
+// agentsCallsOnly is why an agent may not see a call.
+const agentsCallsOnly = "agents can only see and act on the calls they answered or that are assigned to them"
+
+// callFilter starts a filter with the page and, for agents, only their calls.
+func callFilter(me store.Principal, p store.Page) store.CallFilter {
+	f := store.CallFilter{Page: p}
+	if me.Role == dialplan.RoleAgent {
+		f.VisibleTo = me.User
+	}
+	return f
+}
+
+func (s *server) listCalls(c *gin.Context) {
+	p, err := page(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.writeCalls(c, callFilter(principal(c), p))
+}
+
+// The values the search filters take.
+var (
+	callDirections = []dialplan.Direction{dialplan.Inbound, dialplan.Outbound}
+	callStatuses   = []dialplan.CallStatus{dialplan.CallInitial, dialplan.CallAnswered, dialplan.CallDone}
+	missedReasons  = []dialplan.MissedReason{dialplan.OutOfOpeningHours, dialplan.ShortAbandoned, dialplan.AbandonedInIVR,
+		dialplan.Abandoned, dialplan.NoAvailableAgent, dialplan.AgentsDidNotAnswer, dialplan.BlockedCaller}
+)
+
+// oneOf reads query parameter name, which must be one of values when set.
+func oneOf[T ~string](c *gin.Context, name string, values []T, dst *T) error {
+	raw := c.Query(name)
+	if raw == "" {
+		return nil
+	}
+	words := make([]string, len(values))
+	for i, v := range values {
+		if string(v) == raw {
+			*dst = v
+			return nil
+		}
+		words[i] = string(v)
+	}
+	return &dialplan.FieldError{Field: name, Problem: fmt.Sprintf("%q must be one of %s", raw, strings.Join(words, ", "))}
+}
+
+// queryID reads query parameter name, a positive id when set.
+func queryID[T ~int64](c *gin.Context, name string, dst *T) error {
+	raw := c.Query(name)
+	if raw == "" {
+		return nil
+	}
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return &dialplan.FieldError{Field: name, Problem: fmt.Sprintf("%q must be a positive integer id", raw)}
+	}
+	*dst = T(id)
+	return nil
+}
+
+func (s *server) searchCalls(c *gin.Context) {
+	p, err := page(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	f := callFilter(principal(c), p)
+	for _, read := range []func() error{
+		func() error { return oneOf(c, "direction", callDirections, &f.Direction) },
+		func() error { return oneOf(c, "status", callStatuses, &f.Status) },
+		func() error { return queryID(c, "number_id", &f.NumberID) },
+		func() error { return queryID(c, "user_id", &f.UserID) },
+		func() error { return oneOf(c, "missed_call_reason", missedReasons, &f.MissedReason) },
+	} {
+		if err := read(); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.writeCalls(c, f)
+}
+
+func (s *server) writeCalls(c *gin.Context, f store.CallFilter) {
+	calls, total, err := s.Store.Calls(c.Request.Context(), principal(c).Company, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]callJSON, len(calls))
+	for i, r := range calls {
+		out[i] = newCallJSON(r, false)
+	}
+	list(c, "calls", out, total, f.Page)
+}
+
+// call reads the call named in the path, if the caller may see it.
+func (s *server) call(c *gin.Context) (store.CallRecord, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return store.CallRecord{}, err
+	}
+	me := principal(c)
+	r, err := s.Store.Call(c.Request.Context(), me.Company, dialplan.CallID(id))
+	if err != nil {
+		return r, err
+	}
+	if me.Role == dialplan.RoleAgent && r.User != me.User && r.AssignedTo != me.User {
+		return r, forbidden(agentsCallsOnly)
+	}
+	return r, nil
+}
+
+func (s *server) getCall(c *gin.Context) {
+	r, err := s.call(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusOK, gin.H{"call": newCallJSON(r, true)})
+}
+
+// writeCall answers with the call as it is now.
+func (s *server) writeCall(c *gin.Context, status int, id dialplan.CallID) {
+	r, err := s.Store.Call(c.Request.Context(), principal(c).Company, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(status, gin.H{"call": newCallJSON(r, true)})
+}
+
+// maxCallTags bounds one tagging request.
+const maxCallTags = 50
+
+type callTagsInput struct {
+	Tags []dialplan.TagID `json:"tags"`
+}
+
+func (s *server) tagCall(c *gin.Context) {
+	r, err := s.call(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in callTagsInput
+	if err := decode(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	switch {
+	case len(in.Tags) == 0:
+		err = &dialplan.FieldError{Field: "tags", Problem: "give at least one tag id"}
+	case len(in.Tags) > maxCallTags:
+		err = &dialplan.FieldError{Field: "tags", Problem: fmt.Sprintf("at most %d tags at a time", maxCallTags)}
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	me := principal(c)
+	if err := s.Store.TagCall(c.Request.Context(), me.Company, r.ID, me.User, in.Tags); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if s.CallTagged != nil {
+		s.CallTagged(c.Request.Context(), me.Company, r.ID, me.User)
+	}
+	s.writeCall(c, http.StatusOK, r.ID)
+}
+
+// maxCommentLength is Aircall's, in characters.
+const maxCommentLength = 5000
+
+type callCommentInput struct {
+	Content string `json:"content"`
+}
+
+func (s *server) commentCall(c *gin.Context) {
+	r, err := s.call(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var in callCommentInput
+	if err := decode(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	switch {
+	case strings.TrimSpace(in.Content) == "":
+		err = &dialplan.FieldError{Field: "content", Problem: "is required"}
+	case utf8.RuneCountInString(in.Content) > maxCommentLength:
+		err = &dialplan.FieldError{Field: "content", Problem: fmt.Sprintf("at most %d characters", maxCommentLength)}
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	me := principal(c)
+	if _, err := s.Store.CommentCall(c.Request.Context(), me.Company, r.ID, me.User, in.Content); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.writeCall(c, http.StatusCreated, r.ID)
+}
+
+func (s *server) archiveCall(c *gin.Context)   { s.setArchived(c, true) }
+func (s *server) unarchiveCall(c *gin.Context) { s.setArchived(c, false) }
+
+func (s *server) setArchived(c *gin.Context, archived bool) {
+	r, err := s.call(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	me := principal(c)
+	if err := s.Store.ArchiveCall(c.Request.Context(), me.Company, r.ID, me.User, archived); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.writeCall(c, http.StatusOK, r.ID)
+}

@@ -1,0 +1,572 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+// Timeline events the API adds to a call (the engine's are in dialplan).
+const (
+	evCallTagged     = "call.tagged"
+	evCallCommented  = "call.commented"
+	evCallArchived   = "call.archived"
+	evCallUnarchived = "call.unarchived"
+)
+
+var _ dialplan.CallLog = (*Store)(nil)
+
+// CommentID is a call comment's id.
+type CommentID int64
+
+// CallRecord is a call as the API shows it: the engine's record and what
+// users added to it, with the names of what it points at.
+type CallRecord struct {
+	dialplan.Call
+	NumberName, NumberDigits string   // of Call.Number; empty when it has none
+	UserName, UserEmail      string   // of Call.User, who answered
+	TeamNames                []string // of Call.Teams, in the same order
+	AssignedTo               dialplan.UserID
+	AssignedName             string
+	AssignedEmail            string
+	Archived                 bool
+	// WaitingSeconds and TalkSeconds are as saved: nil while not known.
+	WaitingSeconds, TalkSeconds *int
+	Tags                        []CallTag
+	Comments                    []CallComment // oldest first
+	// Timeline is read by Call only (oldest first); lists leave it nil.
+	Timeline []dialplan.TimelineEvent
+}
+
+// CallTag is a tag put on a call.
+type CallTag struct {
+	ID   dialplan.TagID
+	Name string
+}
+
+// CallComment is a user's note on a call.
+type CallComment struct {
+	ID       CommentID
+	User     dialplan.UserID // 0 once the user is deleted
+	Content  string
+	PostedAt time.Time
+}
+
+// CallFilter selects calls. Page's From and To apply to started_at, and
+// calls come in started_at order.
+type CallFilter struct {
+	Page         Page
+	Direction    dialplan.Direction    // "" for any
+	Status       dialplan.CallStatus   // "" for any
+	NumberID     dialplan.NumberID     // 0 for any
+	UserID       dialplan.UserID       // who answered; 0 for any
+	MissedReason dialplan.MissedReason // "" for any
+	// VisibleTo, when set, keeps only the calls this user answered or is
+	// assigned: what an agent may see.
+	VisibleTo dialplan.UserID
+}
+
+// where is the filter's condition on calls c, company $1; args continue
+// from there.
+func (f CallFilter) where(args []any) (string, []any) {
+	clause := "c.company_id = $1"
+	add := func(cond string, v any) {
+		args = append(args, v)
+		clause += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.Page.From != nil {
+		add("c.started_at >= $%d", *f.Page.From)
+	}
+	if f.Page.To != nil {
+		add("c.started_at <= $%d", *f.Page.To)
+	}
+	if f.Direction != "" {
+		add("c.direction = $%d", f.Direction)
+	}
+	if f.Status != "" {
+		add("c.status = $%d", f.Status)
+	}
+	if f.NumberID != 0 {
+		add("c.number_id = $%d", f.NumberID)
+	}
+	if f.UserID != 0 {
+		add("c.user_id = $%d", f.UserID)
+	}
+	if f.MissedReason != "" {
+		add("c.missed_call_reason = $%d", f.MissedReason)
+	}
+	if f.VisibleTo != 0 {
+		args = append(args, f.VisibleTo)
+		clause += fmt.Sprintf(" AND (c.user_id = $%[1]d OR c.assigned_to = $%[1]d)", len(args))
+	}
+	return clause, args
+}
+
+// SaveCall writes a call's current state, its new timeline events (in
+// order) and its new inbox tasks, all or nothing. A call whose ID is 0 is
+// created and gets its ID; any other is updated whole, and its teams
+// replaced.
+//
+// It runs several times in every call's life, so it is one SQL statement
+// (data-modifying CTEs, one implicit transaction): a single round trip of
+// a statement prepared once per connection.
+func (s *Store) SaveCall(ctx context.Context, c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) error {
+	stmt, err := s.saveCallStmt(ctx, c.ID == 0)
+	if err != nil {
+		return fmt.Errorf("save call %d: %w", c.ID, err)
+	}
+	args, err := saveCallArgs(c, events, tasks)
+	if err != nil {
+		return fmt.Errorf("save call %d: %w", c.ID, err)
+	}
+	var id dialplan.CallID
+	if err := stmt.QueryRowContext(ctx, args...).Scan(&id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("save call %d: %w", c.ID, ErrNotFound)
+		}
+		return fmt.Errorf("save call %d: %w", c.ID, err)
+	}
+	c.ID = id
+	return nil
+}
+
+// The two forms of SaveCall's statement share their arguments: $1 company,
+// $2 id (0 on insert), $3.. the call's columns, $20 teams, $21 events (a
+// JSON array), $22 task kinds.
+const (
+	saveCallInsert = `WITH c AS (
+	INSERT INTO calls (company_id, number_id, user_id, direction, status, raw_digits, started_at, answered_at,
+		ended_at, waiting_time, talk_time, missed_call_reason, hangup_cause, ivr_options_selected, transferred_to,
+		recording, voicemail, media_ref)
+	SELECT $1, nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, $8, $9, $10, $11, $12,
+		nullif($13::text, ''), nullif($14::text, ''), $15, $16, nullif($17::text, ''), nullif($18::text, ''),
+		nullif($19::text, '')
+	WHERE $2::bigint = 0
+	RETURNING id, company_id, number_id)`
+	saveCallUpdate = `WITH c AS (
+	UPDATE calls SET number_id = nullif($3::bigint, 0), user_id = nullif($4::bigint, 0), direction = $5, status = $6,
+		raw_digits = $7, started_at = $8, answered_at = $9, ended_at = $10, waiting_time = $11, talk_time = $12,
+		missed_call_reason = nullif($13::text, ''), hangup_cause = nullif($14::text, ''), ivr_options_selected = $15,
+		transferred_to = $16, recording = nullif($17::text, ''), voicemail = nullif($18::text, ''),
+		media_ref = nullif($19::text, '')
+	WHERE company_id = $1 AND id = $2
+	RETURNING id, company_id, number_id)`
+	// On update, the teams no longer listed go and the others are
+	// inserted or moved: the two touch different rows, as they must within
+	// one statement.
+	saveCallTeamsUpdate = `,
+gone AS (
+	DELETE FROM call_teams t USING c WHERE t.call_id = c.id AND t.team_id <> ALL ($20::bigint[])),
+teams AS (
+	INSERT INTO call_teams (company_id, call_id, team_id, position)
+	SELECT c.company_id, c.id, t.team, t.ord FROM c, unnest($20::bigint[]) WITH ORDINALITY AS t (team, ord)
+	ON CONFLICT (call_id, team_id) DO UPDATE SET position = excluded.position
+		WHERE call_teams.position <> excluded.position)`
+	saveCallTeamsInsert = `,
+teams AS (
+	INSERT INTO call_teams (company_id, call_id, team_id, position)
+	SELECT c.company_id, c.id, t.team, t.ord FROM c, unnest($20::bigint[]) WITH ORDINALITY AS t (team, ord))`
+	saveCallEventsAndTasks = `,
+events AS (
+	INSERT INTO call_events (company_id, call_id, event, at, user_id, data)
+	SELECT c.company_id, c.id, e.v->>'event', (e.v->>'at')::timestamptz, nullif((e.v->>'user_id')::bigint, 0), e.v->'data'
+	FROM c, jsonb_array_elements($21::jsonb) WITH ORDINALITY AS e (v, ord)
+	ORDER BY e.ord),
+tasks AS (
+	INSERT INTO inbox_tasks (company_id, call_id, kind, number_id)
+	SELECT c.company_id, c.id, k.kind, c.number_id FROM c, unnest($22::text[]) WITH ORDINALITY AS k (kind, ord)
+	ORDER BY k.ord)
+SELECT id FROM c`
+)
+
+// saveCallStmt prepares SaveCall's statement once; database/sql prepares
+// it again on each connection that runs it.
+func (s *Store) saveCallStmt(ctx context.Context, insert bool) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	slot, query := &s.saveUpdate, saveCallUpdate+saveCallTeamsUpdate+saveCallEventsAndTasks
+	if insert {
+		slot, query = &s.saveInsert, saveCallInsert+saveCallTeamsInsert+saveCallEventsAndTasks
+	}
+	if *slot == nil {
+		stmt, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*slot = stmt
+	}
+	return *slot, nil
+}
+
+// timelineJSON is how SaveCall hands events to PostgreSQL.
+type timelineJSON struct {
+	Event string          `json:"event"`
+	At    time.Time       `json:"at"`
+	User  dialplan.UserID `json:"user_id"`
+	Data  map[string]any  `json:"data"`
+}
+
+var emptyData = map[string]any{}
+
+func saveCallArgs(c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) ([]any, error) {
+	if c.Company == 0 {
+		return nil, errors.New("the call has no company")
+	}
+	var transfer any // NULL
+	if c.TransferredTo != nil {
+		b, err := json.Marshal(c.TransferredTo)
+		if err != nil {
+			return nil, fmt.Errorf("transferred to: %w", err)
+		}
+		transfer = string(b)
+	}
+	timeline := make([]timelineJSON, len(events))
+	for i, e := range events {
+		timeline[i] = timelineJSON{Event: e.Event, At: e.At, User: e.User, Data: e.Data}
+		if e.Data == nil {
+			timeline[i].Data = emptyData
+		}
+	}
+	eventsJSON, err := json.Marshal(timeline)
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	teams := make([]int64, 0, len(c.Teams))
+	for _, t := range c.Teams {
+		if !slices.Contains(teams, int64(t)) {
+			teams = append(teams, int64(t))
+		}
+	}
+	kinds := make([]string, len(tasks))
+	for i, k := range tasks {
+		kinds[i] = string(k)
+	}
+	ivr := c.IVROptions
+	if ivr == nil {
+		ivr = []string{}
+	}
+	waiting, talk := callSeconds(*c)
+	return []any{c.Company, c.ID, c.Number, c.User, c.Direction, c.Status, c.RawDigits, c.StartedAt, c.AnsweredAt,
+		c.EndedAt, waiting, talk, c.MissedReason, c.HangupCause, pq.Array(ivr), transfer, c.Recording, c.Voicemail,
+		c.MediaRef, pq.Array(teams), string(eventsJSON), pq.Array(kinds)}, nil
+}
+
+// callSeconds gives the waiting and talk times in whole seconds, nil while
+// not known: the wait is known once the call is answered or over; the talk
+// time once it is over (0 when nobody answered).
+func callSeconds(c dialplan.Call) (waiting, talk *int64) {
+	if c.AnsweredAt != nil || c.EndedAt != nil {
+		w := int64(c.WaitingTime() / time.Second)
+		waiting = &w
+	}
+	if c.EndedAt != nil {
+		t := int64(c.TalkTime() / time.Second)
+		talk = &t
+	}
+	return waiting, talk
+}
+
+// callSelect reads calls c with the names of their number, user and
+// assignee; scanCall reads its rows.
+const callSelect = `SELECT c.id, c.company_id, coalesce(c.number_id, 0), c.direction, c.status, c.raw_digits,
+	c.started_at, c.answered_at, c.ended_at, coalesce(c.user_id, 0), coalesce(c.missed_call_reason, ''),
+	coalesce(c.hangup_cause, ''), c.ivr_options_selected, c.transferred_to, coalesce(c.recording, ''),
+	coalesce(c.voicemail, ''), coalesce(c.media_ref, ''), c.waiting_time, c.talk_time, c.archived,
+	coalesce(n.name, ''), coalesce(n.digits, ''),
+	coalesce(trim(u.first_name || ' ' || u.last_name), ''), coalesce(u.email, ''),
+	coalesce(c.assigned_to, 0), coalesce(trim(a.first_name || ' ' || a.last_name), ''), coalesce(a.email, '')
+	FROM calls c
+	LEFT JOIN numbers n ON n.id = c.number_id
+	LEFT JOIN users u ON u.id = c.user_id
+	LEFT JOIN users a ON a.id = c.assigned_to`
+
+func scanCall(row rowScanner) (CallRecord, error) {
+	var (
+		r             CallRecord
+		c             = &r.Call
+		answered, end sql.NullTime
+		ivr           pq.StringArray
+		transfer      []byte
+		waiting, talk sql.NullInt64
+	)
+	err := row.Scan(&c.ID, &c.Company, &c.Number, &c.Direction, &c.Status, &c.RawDigits, &c.StartedAt, &answered, &end,
+		&c.User, &c.MissedReason, &c.HangupCause, &ivr, &transfer, &c.Recording, &c.Voicemail, &c.MediaRef,
+		&waiting, &talk, &r.Archived, &r.NumberName, &r.NumberDigits, &r.UserName, &r.UserEmail,
+		&r.AssignedTo, &r.AssignedName, &r.AssignedEmail)
+	if err != nil {
+		return r, err
+	}
+	c.StartedAt = c.StartedAt.UTC()
+	if answered.Valid {
+		t := answered.Time.UTC()
+		c.AnsweredAt = &t
+	}
+	if end.Valid {
+		t := end.Time.UTC()
+		c.EndedAt = &t
+	}
+	c.IVROptions = []string(ivr)
+	if transfer != nil {
+		c.TransferredTo = new(dialplan.Transfer)
+		if err := json.Unmarshal(transfer, c.TransferredTo); err != nil {
+			return r, fmt.Errorf("call %d transferred to: %w", c.ID, err)
+		}
+	}
+	if waiting.Valid {
+		w := int(waiting.Int64)
+		r.WaitingSeconds = &w
+	}
+	if talk.Valid {
+		t := int(talk.Int64)
+		r.TalkSeconds = &t
+	}
+	c.Teams, r.TeamNames, r.Tags, r.Comments = []dialplan.TeamID{}, []string{}, []CallTag{}, []CallComment{}
+	return r, nil
+}
+
+// queryCalls runs a callSelect query and reads the calls' teams, tags and
+// comments: four queries, however many calls.
+func queryCalls(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]CallRecord, error) {
+	rows, err := q.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("calls: %w", err)
+	}
+	defer rows.Close()
+	calls := []CallRecord{}
+	index := map[dialplan.CallID]int{}
+	var ids []int64
+	for rows.Next() {
+		r, err := scanCall(rows)
+		if err != nil {
+			return nil, fmt.Errorf("calls: %w", err)
+		}
+		index[r.ID] = len(calls)
+		ids = append(ids, int64(r.ID))
+		calls = append(calls, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("calls: %w", err)
+	}
+	if len(calls) == 0 {
+		return calls, nil
+	}
+	at := func(id dialplan.CallID) *CallRecord { return &calls[index[id]] }
+
+	var teams []struct {
+		CallID dialplan.CallID `db:"call_id"`
+		TeamID dialplan.TeamID `db:"team_id"`
+		Name   string          `db:"name"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &teams, `SELECT ct.call_id, ct.team_id, t.name FROM call_teams ct
+		JOIN teams t ON t.id = ct.team_id WHERE ct.call_id = ANY($1) ORDER BY ct.call_id, ct.position`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("call teams: %w", err)
+	}
+	for _, t := range teams {
+		r := at(t.CallID)
+		r.Teams, r.TeamNames = append(r.Teams, t.TeamID), append(r.TeamNames, t.Name)
+	}
+
+	var tags []struct {
+		CallID dialplan.CallID `db:"call_id"`
+		TagID  dialplan.TagID  `db:"tag_id"`
+		Name   string          `db:"name"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &tags, `SELECT ct.call_id, ct.tag_id, t.name FROM call_tags ct
+		JOIN tags t ON t.id = ct.tag_id WHERE ct.call_id = ANY($1) ORDER BY ct.call_id, ct.created_at, ct.tag_id`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("call tags: %w", err)
+	}
+	for _, t := range tags {
+		r := at(t.CallID)
+		r.Tags = append(r.Tags, CallTag{ID: t.TagID, Name: t.Name})
+	}
+
+	var comments []struct {
+		ID        CommentID       `db:"id"`
+		CallID    dialplan.CallID `db:"call_id"`
+		UserID    dialplan.UserID `db:"user_id"`
+		Content   string          `db:"content"`
+		CreatedAt time.Time       `db:"created_at"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &comments, `SELECT id, call_id, coalesce(user_id, 0) AS user_id, content, created_at
+		FROM call_comments WHERE call_id = ANY($1) ORDER BY call_id, id`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("call comments: %w", err)
+	}
+	for _, cm := range comments {
+		r := at(cm.CallID)
+		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.UserID, Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
+	}
+	return calls, nil
+}
+
+// Calls lists a page of the company's calls that match the filter, and
+// how many match in all.
+func (s *Store) Calls(ctx context.Context, company dialplan.CompanyID, f CallFilter) ([]CallRecord, int, error) {
+	where, args := f.where([]any{company})
+	var total int
+	if err := s.db.GetContext(ctx, &total, "SELECT count(*) FROM calls c WHERE "+where, args...); err != nil {
+		return nil, 0, fmt.Errorf("count calls: %w", err)
+	}
+	order := "ASC"
+	if f.Page.Desc {
+		order = "DESC"
+	}
+	tail := fmt.Sprintf(" ORDER BY c.started_at %[1]s, c.id %[1]s LIMIT %[2]d OFFSET %[3]d",
+		order, f.Page.PerPage, (f.Page.Page-1)*f.Page.PerPage)
+	calls, err := queryCalls(ctx, s.db, callSelect+" WHERE "+where+tail, args...)
+	return calls, total, err
+}
+
+// Call reads one call of the company with its timeline.
+func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialplan.CallID) (CallRecord, error) {
+	calls, err := queryCalls(ctx, s.db, callSelect+" WHERE c.company_id = $1 AND c.id = $2", company, id)
+	if err != nil {
+		return CallRecord{}, err
+	}
+	if len(calls) == 0 {
+		return CallRecord{}, fmt.Errorf("call %d: %w", id, ErrNotFound)
+	}
+	r := calls[0]
+	rows, err := s.db.QueryContext(ctx, `SELECT event, at, coalesce(user_id, 0), data FROM call_events
+		WHERE company_id = $1 AND call_id = $2 ORDER BY id`, company, id)
+	if err != nil {
+		return r, fmt.Errorf("call %d timeline: %w", id, err)
+	}
+	defer rows.Close()
+	r.Timeline = []dialplan.TimelineEvent{}
+	for rows.Next() {
+		var (
+			e    dialplan.TimelineEvent
+			data []byte
+		)
+		if err := rows.Scan(&e.Event, &e.At, &e.User, &data); err != nil {
+			return r, fmt.Errorf("call %d timeline: %w", id, err)
+		}
+		e.At = e.At.UTC()
+		if err := json.Unmarshal(data, &e.Data); err != nil {
+			return r, fmt.Errorf("call %d timeline: %w", id, err)
+		}
+		r.Timeline = append(r.Timeline, e)
+	}
+	if err := rows.Err(); err != nil {
+		return r, fmt.Errorf("call %d timeline: %w", id, err)
+	}
+	return r, nil
+}
+
+// CallsToSettle lists the calls of every company that are not done, for the
+// media drivers to settle after a restart.
+func (s *Store) CallsToSettle(ctx context.Context) ([]dialplan.Call, error) {
+	records, err := queryCalls(ctx, s.db, callSelect+" WHERE c.status <> 'done' ORDER BY c.id")
+	if err != nil {
+		return nil, fmt.Errorf("calls to settle: %w", err)
+	}
+	calls := make([]dialplan.Call, len(records))
+	for i, r := range records {
+		calls[i] = r.Call
+	}
+	return calls, nil
+}
+
+// lockCall checks that the call is the company's and locks it until the
+// transaction ends.
+func lockCall(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, id dialplan.CallID) error {
+	var found int64
+	err := tx.GetContext(ctx, &found, "SELECT id FROM calls WHERE company_id = $1 AND id = $2 FOR UPDATE", company, id)
+	return notFound(err, "call", int64(id))
+}
+
+// addEvent appends one event, stamped now, to a call's timeline.
+func addEvent(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, call dialplan.CallID, event string, by dialplan.UserID, data map[string]any) error {
+	if data == nil {
+		data = emptyData
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", event, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO call_events (company_id, call_id, event, at, user_id, data)
+		VALUES ($1, $2, $3, now(), nullif($4::bigint, 0), $5)`, company, call, event, by, string(b)); err != nil {
+		return fmt.Errorf("%s: %w", event, err)
+	}
+	return nil
+}
+
+// TagCall puts tags on a call (those it has already stay) and notes it in
+// the timeline. Every tag must be the company's: a FieldError naming
+// tags[i] otherwise.
+func (s *Store) TagCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, tags []dialplan.TagID) error {
+	ids := make([]int64, 0, len(tags))
+	for _, t := range tags {
+		if !slices.Contains(ids, int64(t)) {
+			ids = append(ids, int64(t))
+		}
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockCall(ctx, tx, company, call); err != nil {
+			return err
+		}
+		var known []int64
+		if err := tx.SelectContext(ctx, &known, "SELECT id FROM tags WHERE company_id = $1 AND id = ANY($2)", company, pq.Array(ids)); err != nil {
+			return fmt.Errorf("check tags: %w", err)
+		}
+		for i, t := range tags {
+			if !slices.Contains(known, int64(t)) {
+				return &dialplan.FieldError{Field: fmt.Sprintf("tags[%d]", i), Problem: fmt.Sprintf("no tag %d in this company", t)}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO call_tags (company_id, call_id, tag_id, tagged_by)
+			SELECT $1, $2, t, nullif($4::bigint, 0) FROM unnest($3::bigint[]) AS t
+			ON CONFLICT (call_id, tag_id) DO NOTHING`, company, call, pq.Array(ids), by); err != nil {
+			return fmt.Errorf("tag call %d: %w", call, err)
+		}
+		return addEvent(ctx, tx, company, call, evCallTagged, by, map[string]any{"tags": ids})
+	})
+}
+
+// CommentCall adds a user's comment to a call and notes it in the timeline.
+func (s *Store) CommentCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, content string) (CommentID, error) {
+	var id CommentID
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockCall(ctx, tx, company, call); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &id, `INSERT INTO call_comments (company_id, call_id, user_id, content)
+			VALUES ($1, $2, nullif($3::bigint, 0), $4) RETURNING id`, company, call, by, content); err != nil {
+			return fmt.Errorf("comment call %d: %w", call, err)
+		}
+		return addEvent(ctx, tx, company, call, evCallCommented, by, map[string]any{"comment_id": id})
+	})
+	return id, err
+}
+
+// ArchiveCall archives or unarchives a call; a change is noted in the
+// timeline, a call already so is left as it is.
+func (s *Store) ArchiveCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, archived bool) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var was bool
+		err := tx.GetContext(ctx, &was, "SELECT archived FROM calls WHERE company_id = $1 AND id = $2 FOR UPDATE", company, call)
+		if err != nil {
+			return notFound(err, "call", int64(call))
+		}
+		if was == archived {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE calls SET archived = $3 WHERE company_id = $1 AND id = $2", company, call, archived); err != nil {
+			return fmt.Errorf("archive call %d: %w", call, err)
+		}
+		event := evCallArchived
+		if !archived {
+			event = evCallUnarchived
+		}
+		return addEvent(ctx, tx, company, call, event, by, nil)
+	})
+}
