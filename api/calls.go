@@ -70,10 +70,10 @@ type callTagJSON struct {
 }
 
 type callCommentJSON struct {
-	ID       store.CommentID  `json:"id"`
-	Content  string           `json:"content"`
-	UserID   *dialplan.UserID `json:"user_id"`
-	PostedAt int64            `json:"posted_at"`
+	ID       dialplan.CommentID `json:"id"`
+	Content  string             `json:"content"`
+	UserID   *dialplan.UserID   `json:"user_id"`
+	PostedAt int64              `json:"posted_at"`
 }
 
 type transferJSON struct {
@@ -346,8 +346,10 @@ func (s *server) tagCall(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if s.CallTagged != nil {
-		s.CallTagged(c.Request.Context(), me.Company, r.ID, me.User)
+	if r.User != 0 { // the agent who took the call may now take others
+		if agent, err := s.Store.User(c.Request.Context(), me.Company, r.User); err == nil {
+			s.ACD.Tagged(agent, r.ID)
+		}
 	}
 	s.writeCall(c, http.StatusOK, r.ID)
 }

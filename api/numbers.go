@@ -60,6 +60,10 @@ func (s *server) createNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.checkTransfers(c.Request.Context(), me.Company, n); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := s.Store.CreateNumber(c.Request.Context(), me.Company, &n); err != nil {
 		s.fail(c, err)
 		return
@@ -103,6 +107,10 @@ func (s *server) updateNumber(c *gin.Context) {
 	}
 	n.ID, n.CreatedAt = orig.ID, orig.CreatedAt
 	if err := n.Normalize(company); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.checkTransfers(c.Request.Context(), me.Company, n); err != nil {
 		s.fail(c, err)
 		return
 	}

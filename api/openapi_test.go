@@ -308,7 +308,7 @@ func listBody(t *testing.T, key string, items any, total int) []byte {
 func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	now := time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
-	s := &server{Deps: Deps{Now: func() time.Time { return now }}}
+	s := &server{Deps: Deps{Now: func() time.Time { return now }, ACD: dialplan.NewACD(dialplan.WallClock{})}}
 	company := dialplan.Company{ID: 1, Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20, CreatedAt: now}
 	normalized := func(err error) { t.Helper(); require.NoError(t, err) }
 

@@ -36,6 +36,8 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/numbers/:id", readConfig, s.getNumber)
 	v1.PUT("/numbers/:id", admin, s.updateNumber)
 	v1.DELETE("/numbers/:id", admin, s.deleteNumber)
+	v1.GET("/numbers/:id/flow", readConfig, s.getFlow)
+	v1.POST("/numbers/:id/dry_run", readConfig, s.dryRun)
 
 	// Any role: agents see and act on only the calls they answered or are
 	// assigned (calls.go).

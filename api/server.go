@@ -24,9 +24,10 @@ type Deps struct {
 	// MediaReady reports whether the media server is reachable, for
 	// /readyz; nil while no media server is configured.
 	MediaReady func(ctx context.Context) error
-	// CallTagged, when set, is told after a user tagged a call (the call
-	// engine lifts the user's "pending tag" state).
-	CallTagged func(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID)
+	// ACD holds agents' live status (in call, after-call work, pending
+	// tag); a new, empty one when nil. The API reads it and tells it of
+	// changes: availability, a call tagged.
+	ACD *dialplan.ACD
 }
 
 type server struct {
@@ -37,6 +38,9 @@ type server struct {
 func NewServer(deps Deps) http.Handler {
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.ACD == nil {
+		deps.ACD = dialplan.NewACD(clock{now: deps.Now})
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -99,3 +103,12 @@ func (s *server) readyz(c *gin.Context) {
 	}
 	c.PureJSON(status, gin.H{"ready": ready, "checks": checks})
 }
+
+// clock is the wall clock read through Deps.Now, so that tests fix the time
+// the ACD sees.
+type clock struct {
+	dialplan.WallClock
+	now func() time.Time
+}
+
+func (c clock) Now() time.Time { return c.now() }

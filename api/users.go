@@ -20,7 +20,7 @@ type userJSON struct {
 
 func (s *server) userJSON(u dialplan.User) userJSON {
 	return userJSON{User: u, DirectLink: fmt.Sprintf("/v1/users/%d", u.ID), Name: u.Name(),
-		Availability: dialplan.ConfiguredStatus(u, s.Now())}
+		Availability: s.ACD.Status(u)}
 }
 
 // userInput is a user as a client sends it: name and availability are
@@ -134,6 +134,7 @@ func (s *server) updateUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.ACD.UserChanged(u)
 	c.PureJSON(http.StatusOK, gin.H{"user": s.userJSON(u)})
 }
 
@@ -193,7 +194,7 @@ type availabilityJSON struct {
 }
 
 func (s *server) availabilityJSON(u dialplan.User) availabilityJSON {
-	return availabilityJSON{ID: u.ID, Availability: dialplan.ConfiguredStatus(u, s.Now()),
+	return availabilityJSON{ID: u.ID, Availability: s.ACD.Status(u),
 		AvailabilityStatus: u.AvailabilityStatus, UnavailableReason: u.UnavailableReason}
 }
 
@@ -261,5 +262,6 @@ func (s *server) updateAvailability(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.ACD.UserChanged(u)
 	c.PureJSON(http.StatusOK, gin.H{"availability": s.availabilityJSON(u)})
 }

@@ -31,6 +31,9 @@ type agentState struct {
 	pendingTag CallID
 	idleSince  time.Time // last time they became free; zero: never had a call
 	wrapUp     bool
+	// settings are the user's settings as last changed through the API:
+	// newer than a copy a call loaded before the change.
+	settings *User
 }
 
 // waiter is a caller waiting in the queue for one of candidates.
@@ -85,6 +88,9 @@ func (a *ACD) Status(u User) LiveStatus {
 }
 
 func (a *ACD) status(u User) LiveStatus {
+	if s, ok := a.agents[u.ID]; ok && s.settings != nil {
+		u = *s.settings
+	}
 	if s, ok := a.agents[u.ID]; ok {
 		switch {
 		case s.talking:
@@ -260,8 +266,14 @@ func (a *ACD) Offer(u User) {
 }
 
 // UserChanged is told when a user's settings change (availability,
-// devices): they may now be free for a waiting caller.
-func (a *ACD) UserChanged(u User) { a.Offer(u) }
+// devices): they count from now on, and the user may now be free for a
+// waiting caller.
+func (a *ACD) UserChanged(u User) {
+	a.mu.Lock()
+	a.agent(u.ID).settings = &u
+	a.mu.Unlock()
+	a.Offer(u)
+}
 
 // idleOrder sorts users longest idle first (never called first), keeping
 // the team's order among equals.
@@ -289,4 +301,23 @@ func (a *ACD) rang(team TeamID, u UserID) {
 	a.mu.Lock()
 	a.rr[team] = u
 	a.mu.Unlock()
+}
+
+// Force puts a user in a live state, for a dry run's imagined agents.
+func (a *ACD) Force(u User, s LiveStatus) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := a.agent(u.ID)
+	switch s {
+	case StatusInCall:
+		st.call, st.talking = -1, true
+	case StatusAfterCallWork:
+		st.wrapUp = true
+	case StatusPendingTag:
+		st.pendingTag = -1
+	case StatusOffline:
+		for _, d := range u.Devices {
+			a.presence[d] = false
+		}
+	}
 }

@@ -315,6 +315,9 @@ func (c *call) finish(flowErr error) {
 		c.e.logger.Error("call end not recorded", "call", c.rec.ID, "err", err)
 	}
 	c.result.Call = c.rec
+	if c.e.ended != nil {
+		c.e.ended(c.result)
+	}
 }
 
 // missedReason follows Aircall's rules for a call nobody answered.

@@ -19,6 +19,7 @@ type Engine struct {
 	acd    *ACD
 	logger *slog.Logger
 	rand   func(n int) int
+	ended  func(Result)
 
 	done     chan struct{}
 	stopOnce sync.Once
@@ -35,12 +36,14 @@ type Config struct {
 	Logger    *slog.Logger
 	// Rand picks in [0, n) for the random ringing rule; math/rand when nil.
 	Rand func(n int) int
+	// Ended, when set, is told how each call went once it is over.
+	Ended func(Result)
 }
 
 // NewEngine builds an engine.
 func NewEngine(cfg Config) *Engine {
 	e := &Engine{dir: cfg.Directory, log: cfg.CallLog, media: cfg.Media, clock: cfg.Clock, acd: cfg.ACD,
-		logger: cfg.Logger, rand: cfg.Rand, done: make(chan struct{})}
+		logger: cfg.Logger, rand: cfg.Rand, ended: cfg.Ended, done: make(chan struct{})}
 	if e.clock == nil {
 		e.clock = WallClock{}
 	}

@@ -10,4 +10,5 @@ type (
 	BlockedNumberID int64
 	MediaID         int64
 	CallID          int64
+	CommentID       int64
 )

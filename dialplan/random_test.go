@@ -88,6 +88,18 @@ func randomRun(t *testing.T, seed uint64) int {
 			return dialplan.Peer{AnswerAfter: time.Duration(1+r.IntN(8)) * time.Second, HangupAfter: time.Duration(5+r.IntN(120)) * time.Second}
 		}
 	}
+	// No agent is rung unless eligible: available, not in a call, not in
+	// after-call work, nothing to tag (the reservation itself shows as
+	// available).
+	var notEligible []string
+	w.Media.OnOriginate = func(d dialplan.Dial) {
+		var id dialplan.UserID
+		fmt.Sscanf(d.Endpoint, "PJSIP/agent%d", &id)
+		u := w.Directory.Users[id]
+		if st := w.Engine.ACD().Status(u); u.AvailabilityStatus != dialplan.Available || st != dialplan.StatusAvailable {
+			notEligible = append(notEligible, fmt.Sprintf("%s rung while %s (%s)", d.Endpoint, st, u.AvailabilityStatus))
+		}
+	}
 	calls := 50 + r.IntN(50)
 	for i := range calls {
 		for _, id := range ids {
@@ -117,6 +129,7 @@ func randomRun(t *testing.T, seed uint64) int {
 	}
 	w.Clock.Run(monday10.Add(24 * time.Hour))
 	require.Empty(t, w.Media.Violations, "seed %d", seed)
+	require.Empty(t, notEligible, "seed %d", seed)
 	require.Empty(t, w.Media.Live(), "seed %d: legs left up", seed)
 	require.Len(t, w.Log.Calls, calls, "seed %d", seed)
 	for id, c := range w.Log.Calls {

@@ -112,6 +112,11 @@ const (
 	EvCallMessageFailed  = "call.message_failed"
 	EvCallBlocked        = "call.blocked"
 	EvCallClosed         = "call.out_of_opening_hours"
+	// Added by users, through the API.
+	EvCallTagged     = "call.tagged"
+	EvCallCommented  = "call.commented"
+	EvCallArchived   = "call.archived"
+	EvCallUnarchived = "call.unarchived"
 )
 
 // TimelineEvent is one line of a call's timeline.

@@ -161,6 +161,8 @@ type SimMedia struct {
 	PromptLength func(Prompt) time.Duration
 	// Played lists every prompt started, in order.
 	Played []Prompt
+	// OnOriginate, when set, sees every phone rung, as it is rung.
+	OnOriginate func(Dial)
 }
 
 type simLeg struct {
@@ -360,6 +362,9 @@ func (m *SimMedia) Originate(ctx context.Context, d Dial, sink Sink) (LegID, err
 	dial := d.Endpoint
 	if dial == "" {
 		dial = d.External
+	}
+	if m.OnOriginate != nil {
+		m.OnOriginate(d)
 	}
 	for _, other := range m.legs {
 		if d.Endpoint != "" && other.dial == dial && !other.gone {

@@ -15,18 +15,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 )
 
-// Timeline events the API adds to a call (the engine's are in dialplan).
-const (
-	evCallTagged     = "call.tagged"
-	evCallCommented  = "call.commented"
-	evCallArchived   = "call.archived"
-	evCallUnarchived = "call.unarchived"
-)
-
 var _ dialplan.CallLog = (*Store)(nil)
-
-// CommentID is a call comment's id.
-type CommentID int64
 
 // CallRecord is a call as the API shows it: the engine's record and what
 // users added to it, with the names of what it points at.
@@ -55,7 +44,7 @@ type CallTag struct {
 
 // CallComment is a user's note on a call.
 type CallComment struct {
-	ID       CommentID
+	ID       dialplan.CommentID
 	User     dialplan.UserID // 0 once the user is deleted
 	Content  string
 	PostedAt time.Time
@@ -390,11 +379,11 @@ func queryCalls(ctx context.Context, q sqlx.QueryerContext, query string, args .
 	}
 
 	var comments []struct {
-		ID        CommentID       `db:"id"`
-		CallID    dialplan.CallID `db:"call_id"`
-		UserID    dialplan.UserID `db:"user_id"`
-		Content   string          `db:"content"`
-		CreatedAt time.Time       `db:"created_at"`
+		ID        dialplan.CommentID `db:"id"`
+		CallID    dialplan.CallID    `db:"call_id"`
+		UserID    dialplan.UserID    `db:"user_id"`
+		Content   string             `db:"content"`
+		CreatedAt time.Time          `db:"created_at"`
 	}
 	if err := sqlx.SelectContext(ctx, q, &comments, `SELECT id, call_id, coalesce(user_id, 0) AS user_id, content, created_at
 		FROM call_comments WHERE call_id = ANY($1) ORDER BY call_id, id`, pq.Array(ids)); err != nil {
@@ -528,13 +517,13 @@ func (s *Store) TagCall(ctx context.Context, company dialplan.CompanyID, call di
 			ON CONFLICT (call_id, tag_id) DO NOTHING`, company, call, pq.Array(ids), by); err != nil {
 			return fmt.Errorf("tag call %d: %w", call, err)
 		}
-		return addEvent(ctx, tx, company, call, evCallTagged, by, map[string]any{"tags": ids})
+		return addEvent(ctx, tx, company, call, dialplan.EvCallTagged, by, map[string]any{"tags": ids})
 	})
 }
 
 // CommentCall adds a user's comment to a call and notes it in the timeline.
-func (s *Store) CommentCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, content string) (CommentID, error) {
-	var id CommentID
+func (s *Store) CommentCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, content string) (dialplan.CommentID, error) {
+	var id dialplan.CommentID
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockCall(ctx, tx, company, call); err != nil {
 			return err
@@ -543,7 +532,7 @@ func (s *Store) CommentCall(ctx context.Context, company dialplan.CompanyID, cal
 			VALUES ($1, $2, nullif($3::bigint, 0), $4) RETURNING id`, company, call, by, content); err != nil {
 			return fmt.Errorf("comment call %d: %w", call, err)
 		}
-		return addEvent(ctx, tx, company, call, evCallCommented, by, map[string]any{"comment_id": id})
+		return addEvent(ctx, tx, company, call, dialplan.EvCallCommented, by, map[string]any{"comment_id": id})
 	})
 	return id, err
 }
@@ -563,9 +552,9 @@ func (s *Store) ArchiveCall(ctx context.Context, company dialplan.CompanyID, cal
 		if _, err := tx.ExecContext(ctx, "UPDATE calls SET archived = $3 WHERE company_id = $1 AND id = $2", company, call, archived); err != nil {
 			return fmt.Errorf("archive call %d: %w", call, err)
 		}
-		event := evCallArchived
+		event := dialplan.EvCallArchived
 		if !archived {
-			event = evCallUnarchived
+			event = dialplan.EvCallUnarchived
 		}
 		return addEvent(ctx, tx, company, call, event, by, nil)
 	})

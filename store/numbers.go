@@ -311,3 +311,5 @@ func (s *Store) DeleteNumber(ctx context.Context, company dialplan.CompanyID, id
 		return oneRow(res, err, "number", int64(id))
 	})
 }
+
+var _ dialplan.Directory = (*Store)(nil)

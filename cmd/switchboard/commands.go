@@ -162,8 +162,11 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// One distributor for the whole process: the API reads agents' live
+	// status from it, and the call engine (with a media server) drives it.
+	acd := dialplan.NewACD(dialplan.WallClock{})
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Deps{Store: st, Logger: logger}),
+		Handler:           api.NewServer(api.Deps{Store: st, Logger: logger, ACD: acd}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

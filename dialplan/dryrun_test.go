@@ -1,0 +1,98 @@
+package dialplan_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
+
+func TestSimulate(t *testing.T) {
+	w := world(t)
+	ivr := w.Directory.Numbers[200]
+	ivr.AvailabilityStatus = dialplan.CustomHours
+	ivr.BusinessHours.Slots = dialplan.WeeklyHours{{Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "09:00", To: "18:00"}}
+	ivr.Messages[dialplan.MsgWelcome] = &dialplan.Message{Type: dialplan.MessageTTS, Text: "Welcome"}
+	ivr = w.AddNumber(ivr)
+	ctx := context.Background()
+	paris, _ := time.LoadLocation("Europe/Paris")
+	at := func(h int) time.Time { return time.Date(2026, 11, 23, h, 0, 0, 0, paris) }
+
+	t.Run("at 03:00 the line is closed", func(t *testing.T) {
+		r, err := dialplan.Simulate(ctx, w.Directory, nil, w.Company, ivr, dialplan.DryRun{At: at(3), Digits: "2"})
+		require.NoError(t, err)
+		require.False(t, r.Open)
+		require.Equal(t, dialplan.OutcomeVoicemail, r.Outcome, "the caller never hangs up: the voicemail runs to its end")
+		require.Equal(t, dialplan.OutOfOpeningHours, r.Call.MissedReason)
+		require.Empty(t, r.Rung)
+	})
+	t.Run("at 10:00, 2 rings the team and Bob answers", func(t *testing.T) {
+		r, err := dialplan.Simulate(ctx, w.Directory, nil, w.Company, ivr, dialplan.DryRun{At: at(10), From: caller, Digits: "2",
+			Agents: map[dialplan.UserID]dialplan.LiveStatus{carol: dialplan.StatusInCall}, AnswerBy: bob, AnswerAfter: 8 * time.Second})
+		require.NoError(t, err)
+		require.True(t, r.Open)
+		require.Equal(t, "2", r.IVROption)
+		require.Equal(t, dialplan.OutcomeAnswered, r.Outcome)
+		require.Equal(t, bob, r.Call.User)
+		require.Equal(t, []dialplan.MessageKind{dialplan.MsgWelcome, dialplan.MsgIVR}, r.Messages)
+		require.Len(t, r.Rung, 2, "Carol is in a call")
+		for _, ring := range r.Rung {
+			require.NotEqual(t, carol, ring.User)
+		}
+	})
+	t.Run("at 10:00, nothing pressed: menu twice then voicemail", func(t *testing.T) {
+		r, err := dialplan.Simulate(ctx, w.Directory, nil, w.Company, ivr, dialplan.DryRun{At: at(10), HangupAfter: 60 * time.Second})
+		require.NoError(t, err)
+		require.Equal(t, []dialplan.MessageKind{dialplan.MsgWelcome, dialplan.MsgIVR, dialplan.MsgIVR}, r.Messages)
+		require.Equal(t, dialplan.AbandonedInIVR, r.Call.MissedReason)
+		require.Equal(t, dialplan.OutcomeVoicemail, r.Outcome)
+	})
+	t.Run("a dry run writes nothing and leaves live agents alone", func(t *testing.T) {
+		before := len(w.Log.IDs())
+		_, err := dialplan.Simulate(ctx, w.Directory, w.Engine.ACD(), w.Company, w.Directory.Numbers[100],
+			dialplan.DryRun{At: at(10), AnswerBy: alice, AnswerAfter: time.Second})
+		require.NoError(t, err)
+		require.Len(t, w.Log.IDs(), before)
+		require.Equal(t, dialplan.StatusAvailable, w.Engine.ACD().Status(w.Directory.Users[alice]))
+	})
+}
+
+func TestCompileAndTransfers(t *testing.T) {
+	w := world(t)
+	f := dialplan.Compile(w.Directory.Numbers[200])
+	ids := map[string]dialplan.FlowNode{}
+	for _, n := range f.Nodes {
+		ids[n.ID] = n
+	}
+	require.Equal(t, "menu", ids["welcome"].Next["done"])
+	require.Equal(t, "option_1", ids["menu"].Next["1"])
+	require.Equal(t, "transfer", ids["option_1"].Kind)
+	require.Equal(t, "voicemail", ids["menu"].Next["no_choice"])
+	for _, n := range f.Nodes { // no dangling edge
+		for _, next := range n.Next {
+			if next != "" {
+				require.Contains(t, ids, next, "%s points to a missing node", n.ID)
+			}
+		}
+	}
+
+	lookup := func(ctx context.Context, id dialplan.NumberID) (dialplan.Number, error) {
+		n, ok := w.Directory.Numbers[id]
+		if !ok {
+			return n, context.Canceled
+		}
+		return n, nil
+	}
+	require.NoError(t, dialplan.CheckTransfers(context.Background(), w.Directory.Numbers[200], lookup))
+	// Sales now sends 9 back to the standard: a loop.
+	sales := w.Directory.Numbers[100]
+	sales.Type = dialplan.IVR
+	sales.IVROptions = []dialplan.IVROption{{Key: "9", Target: dialplan.Target{Type: dialplan.TargetNumber, ID: 200}}}
+	err := dialplan.CheckTransfers(context.Background(), sales, lookup)
+	require.Error(t, err)
+	require.Equal(t, "ivr_options[0].target.id", err.(*dialplan.FieldError).Field)
+	require.Contains(t, err.Error(), "Sales → Standard → Sales")
+}
