@@ -41,7 +41,7 @@ type waiter struct {
 	call       CallID
 	priority   int
 	seq        uint64
-	candidates []User
+	candidates []UserID
 	sink       Sink
 }
 
@@ -206,11 +206,16 @@ func (a *ACD) Tagged(u User, call CallID) {
 }
 
 // Enqueue puts a call in the queue, behind callers of the same priority.
-// The call gets EvOffer when one of candidates is free and reserved for it.
+// The call gets EvOffer when one of candidates is free and reserved for it;
+// those free now are offered at once.
 func (a *ACD) Enqueue(call CallID, priority int, candidates []User, sink Sink) {
+	ids := make([]UserID, len(candidates))
+	for i, u := range candidates {
+		ids[i] = u.ID
+	}
 	a.mu.Lock()
 	a.seq++
-	w := &waiter{call: call, priority: priority, seq: a.seq, candidates: candidates, sink: sink}
+	w := &waiter{call: call, priority: priority, seq: a.seq, candidates: ids, sink: sink}
 	i, _ := slices.BinarySearchFunc(a.queue, w, func(x, y *waiter) int {
 		if x.priority != y.priority {
 			return y.priority - x.priority
@@ -247,14 +252,13 @@ func (a *ACD) Queued() []CallID {
 // call told.
 func (a *ACD) Offer(u User) {
 	a.mu.Lock()
+	if !a.eligible(u) {
+		a.mu.Unlock()
+		return
+	}
 	for i, w := range a.queue {
-		j := slices.IndexFunc(w.candidates, func(c User) bool { return c.ID == u.ID })
-		if j < 0 {
+		if !slices.Contains(w.candidates, u.ID) {
 			continue
-		}
-		fresh := w.candidates[j] // the settings the call loaded
-		if !a.eligible(fresh) {
-			break
 		}
 		a.agent(u.ID).call = w.call
 		a.queue = slices.Delete(a.queue, i, i+1)

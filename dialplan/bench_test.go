@@ -11,9 +11,10 @@ import (
 )
 
 // BenchmarkConcurrentCalls sets up 10,000 calls at once on the simulated
-// media server: each is answered, hears the welcome, rings a team of
-// agents who never answer, and waits. It reports call set-ups per second
-// and the heap each call in progress holds.
+// media server: each is answered, hears the welcome, and either rings an
+// agent of a team of 50 who never answer or, the team being busy, waits
+// in the queue with music. It reports call set-ups per second and the
+// memory each call in progress holds (heap, and goroutine stack).
 func BenchmarkConcurrentCalls(b *testing.B) {
 	const calls = 10_000
 	for range b.N {
@@ -28,6 +29,7 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 		n.ID, n.Name, n.Digits = 100, "Sales", line
 		n.Messages = dialplan.Messages{dialplan.MsgWelcome: {Type: dialplan.MessageTTS, Text: "Welcome"}}
 		n.Distribution = []dialplan.Step{{Type: dialplan.StepTeam, ID: int64(team), RingSeconds: 600}}
+		n.RespectQueuingTime = true
 		w.AddNumber(n)
 		runtime.GC()
 		var before, after runtime.MemStats
@@ -48,6 +50,9 @@ func BenchmarkConcurrentCalls(b *testing.B) {
 		var stacks runtime.MemStats
 		runtime.ReadMemStats(&stacks)
 		b.ReportMetric(float64(stacks.StackInuse)/calls, "stack-B/call")
+		if q := len(w.Engine.ACD().Queued()); q < calls-100 {
+			b.Fatalf("%d calls queued, want nearly all", q)
+		}
 		w.Engine.Stop()
 	}
 }

@@ -48,6 +48,7 @@ func Compile(n Number) Flow {
 	add(FlowNode{ID: "welcome", Kind: "message", Message: MsgWelcome, Next: map[string]string{"done": first}})
 	if n.Type == IVR {
 		menu := FlowNode{ID: "menu", Kind: "menu", Message: MsgIVR, Next: map[string]string{"no_choice": unanswered}}
+		add(menu)
 		for _, o := range n.IVROptions {
 			id := "option_" + o.Key
 			menu.Next[o.Key] = id
@@ -68,7 +69,6 @@ func Compile(n Number) Flow {
 			}
 			add(node)
 		}
-		add(menu)
 	} else {
 		for i, s := range n.Distribution {
 			next := fmt.Sprintf("step_%d", i+2)

@@ -256,12 +256,18 @@ func (c *call) dials(u User, d time.Duration) []Dial {
 }
 
 // queue waits until the deadline for one of members to free up; the ACD
-// offers the first who does, already reserved for this call.
+// offers the first who does, already reserved for this call. Only the
+// members' ids are kept while waiting: a queue holds thousands of calls.
 func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, error) {
 	if err := c.save(c.event(EvCallQueued, 0, nil)); err != nil {
 		return false, err
 	}
+	ids := make([]UserID, len(members))
+	for i, u := range members {
+		ids[i] = u.ID
+	}
 	c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
+	members = nil
 	defer c.e.acd.Dequeue(c.id())
 	c.waitingMusic()
 	timer := c.after(deadline.Sub(c.now()))
@@ -277,18 +283,30 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 		case ev.Kind == EvDigit && ev.Digit == "*" && c.number.CallbackRequest:
 			return false, c.callback()
 		case ev.Kind == EvOffer:
-			i := slices.IndexFunc(members, func(u User) bool { return u.ID == ev.User })
+			i := slices.Index(ids, ev.User)
 			if i < 0 {
 				continue
 			}
-			offered := members[i]
 			// Never twice in one step: whoever was offered is not again.
-			members = slices.Delete(slices.Clone(members), i, i+1)
-			answered, err := c.ring([]User{offered}, team, deadline.Sub(c.now()))
-			if err != nil || answered {
-				return answered, err
+			ids = slices.Delete(slices.Clone(ids), i, i+1)
+			ctx, cancel := c.ctx()
+			offered, err := c.e.dir.UsersByID(ctx, c.company.ID, []UserID{ev.User})
+			cancel()
+			if err != nil || len(offered) == 0 {
+				c.e.acd.Release(User{ID: ev.User}, c.id())
+			} else {
+				answered, err := c.ring(offered, team, deadline.Sub(c.now()))
+				if err != nil || answered {
+					return answered, err
+				}
 			}
-			if !deadline.After(c.now()) || len(members) == 0 {
+			if !deadline.After(c.now()) || len(ids) == 0 {
+				return false, nil
+			}
+			ctx, cancel = c.ctx()
+			members, err := c.e.dir.UsersByID(ctx, c.company.ID, ids)
+			cancel()
+			if err != nil {
 				return false, nil
 			}
 			c.e.acd.Enqueue(c.id(), c.priority, members, c.in)

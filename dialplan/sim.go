@@ -265,6 +265,7 @@ func (m *SimMedia) gone(l *simLeg, cause Cause) {
 		stop()
 	}
 	sink, rec, started := l.sink, l.recording, l.recStart
+	l.recording = ""
 	m.mu.Unlock()
 	if sink == nil {
 		return
@@ -439,6 +440,17 @@ func (m *SimMedia) Record(ctx context.Context, t RecordTarget, name string, max 
 		return err
 	}
 	l.recording, l.recStart = name, m.clock.Now()
+	if t.Leg != "" { // a voicemail stops at its limit
+		l.stop = append(l.stop, m.clock.AfterFunc(max, func() {
+			m.mu.Lock()
+			recording := l.recording
+			l.recording = ""
+			m.mu.Unlock()
+			if recording != "" {
+				m.post(l, Event{Kind: EvRecordingDone, Leg: l.id, Recording: recording, Duration: max})
+			}
+		}))
+	}
 	return nil
 }
 
