@@ -91,6 +91,9 @@ func (s *server) dryRun(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	company, err := s.Store.Company(ctx, principal(c).Company)
+	if err == nil {
+		err = s.checkDryRunUsers(ctx, company.ID, run)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -101,6 +104,34 @@ func (s *server) dryRun(c *gin.Context) {
 		return
 	}
 	c.PureJSON(http.StatusOK, newDryRunJSON(r, run.At))
+}
+
+// checkDryRunUsers refuses imagined agents who are not users of the company.
+func (s *server) checkDryRunUsers(ctx context.Context, company dialplan.CompanyID, run dialplan.DryRun) error {
+	ids := []dialplan.UserID{}
+	for id := range run.Agents {
+		ids = append(ids, id)
+	}
+	if run.AnswerBy != 0 {
+		ids = append(ids, run.AnswerBy)
+	}
+	users, err := s.Store.UsersByID(ctx, company, ids)
+	if err != nil {
+		return err
+	}
+	known := map[dialplan.UserID]bool{}
+	for _, u := range users {
+		known[u.ID] = true
+	}
+	if run.AnswerBy != 0 && !known[run.AnswerBy] {
+		return &dialplan.FieldError{Field: "answer.user_id", Problem: fmt.Sprintf("no user %d in this company", run.AnswerBy)}
+	}
+	for id := range run.Agents {
+		if !known[id] {
+			return &dialplan.FieldError{Field: fmt.Sprintf("agents.%d", id), Problem: fmt.Sprintf("no user %d in this company", id)}
+		}
+	}
+	return nil
 }
 
 func (in dryRunInput) parse(n dialplan.Number) (dialplan.DryRun, error) {

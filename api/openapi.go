@@ -428,6 +428,8 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.createdField(),
 		b.linkField("/v1/numbers/1")))
 
+	b.defineFlowSchemas()
+
 	b.define("Tag", b.object("A call tag.",
 		b.idField("tag"),
 		b.p("name", b.nonEmpty("Name, unique in the company; required on creation.", 64)),
@@ -683,16 +685,41 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			roles: openAPIReaders, list: true, errors: deny,
 			status: ok, result: b.listed("numbers", "Number"), resultDesc: "A page of numbers."},
 		{method: post, path: "/v1/numbers", id: "createNumber", tag: "numbers", summary: "Create a number",
-			roles: openAPIAdmins, details: "`name` and `digits` are required.", body: b.ref("Number"), errors: denyOrConflict,
+			roles: openAPIAdmins, details: "`name` and `digits` are required. IVR options whose number-to-number transfers lead " +
+				"back to this number are a 422 on `ivr_options[i].target.id`, whose message shows the path.",
+			body: b.ref("Number"), errors: denyOrConflict,
 			status: created, result: b.wrapped("number", "Number"), resultDesc: "The new number."},
 		{method: get, path: "/v1/numbers/{id}", id: "getNumber", tag: "numbers", summary: "Get a number",
 			roles: openAPIReaders, errors: deny, status: ok, result: b.wrapped("number", "Number"), resultDesc: "The number."},
 		{method: put, path: "/v1/numbers/{id}", id: "updateNumber", tag: "numbers", summary: "Update a number",
-			roles: openAPIAdmins, body: b.ref("Number"), errors: denyOrConflict,
+			roles: openAPIAdmins, details: "IVR options whose number-to-number transfers lead back to this number are a 422 on " +
+				"`ivr_options[i].target.id`, whose message shows the path (`Standard → Sales → Standard`); nothing is saved.",
+			body: b.ref("Number"), errors: denyOrConflict,
 			status: ok, result: b.wrapped("number", "Number"), resultDesc: "The number as saved."},
 		{method: del, path: "/v1/numbers/{id}", id: "deleteNumber", tag: "numbers", summary: "Delete a number",
 			roles: openAPIAdmins, details: "409 while another number's IVR transfers to it. Its past calls stay.",
 			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
+		{method: get, path: "/v1/numbers/{id}/flow", id: "getFlow", tag: "numbers", summary: "Get a number's call flow",
+			roles: openAPIReaders, details: "The number's configuration compiled into the graph the call engine runs: nodes in the " +
+				"order a call meets them (blocked callers, opening hours, welcome, menu or ring steps, voicemail), each with the " +
+				"node that follows each of its outcomes. Computed, never stored: it always shows the number as saved now.",
+			errors: deny, status: ok, result: b.wrapped("flow", "Flow"), resultDesc: "The flow."},
+		{method: post, path: "/v1/numbers/{id}/dry_run", id: "dryRun", tag: "numbers", summary: "Dry-run a call to a number",
+			roles: openAPIReaders, details: "Runs the real call-flow engine for one imagined call to the number, on a simulated media " +
+				"server and a virtual clock that starts at `at`, and **writes nothing**: no call record, no timeline, no webhook, no " +
+				"change to any agent's live status.\n\n" +
+				"Every field but `at` may be left out, and then: an anonymous caller (`from`), no digits pressed (`digits`; a menu " +
+				"then plays twice before the call goes on as when nobody chooses), agents as they are now (`agents`), nobody answers (`answer`), " +
+				"the caller never hangs up (`hangup_after_seconds`) nor presses * (`press_star_after_seconds`). `digits` are " +
+				"pressed one by one, each while a menu plays. `agents` overrides the live status of some users, by id " +
+				"(`unavailable` is `do_not_disturb`); the others are as the live agents and their settings make them now. The agent " +
+				"who answers (`answer.user_id`, rung and answering `answer.after_seconds` after their phone starts ringing) talks " +
+				"one minute, then hangs up.\n\n" +
+				"In the answer, times are whole seconds after `at`. A field that fails validation is a 422 naming it (`at`, " +
+				"`from`, `digits`, `agents`, `agents.<id>`, `answer.user_id`, `answer.after_seconds`, `press_star_after_seconds`, " +
+				"`hangup_after_seconds`).",
+			body: b.ref("DryRunRequest"), errors: deny,
+			status: ok, result: b.ref("DryRunResult"), resultDesc: "How the imagined call went."},
 
 		{method: get, path: "/v1/calls", id: "listCalls", tag: "calls", summary: "List calls",
 			roles: openAPICalls, details: "`order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
@@ -849,6 +876,96 @@ func (b *openAPIBuilder) defineCallSchemas() {
 
 	b.define("CallCommentInput", b.object("A comment on a call.",
 		b.p("content", b.nonEmpty("The text, not blank.", maxCommentLength))).WithRequired([]string{"content"}))
+}
+
+// defineFlowSchemas writes the schemas of a number's flow and of its dry
+// run (dryrun.go, dialplan/flow.go): dialplan.Flow, dryRunInput and
+// dryRunJSON.
+func (b *openAPIBuilder) defineFlowSchemas() {
+	messageKind := func(desc string) *openapi3.Schema {
+		return b.enum(desc, "welcome", "ivr", "waiting", "ringing_tone", "unanswered_call", "after_hours", "callback_later", "blocked")
+	}
+	next := b.described(openapi3.NewObjectSchema().WithAdditionalProperties(b.str("A node id, or empty: the call ends.")),
+		"The node that follows each outcome of this one, such as `answered`, `no_answer`, `nobody_free`, `timeout`, `done`, "+
+			"`open`, `closed`, `blocked`, `allowed`, `no_choice`, a menu key (`0`-`9`) or `*` (a queued caller asks to be "+
+			"called back); an empty id ends the call. Every id named is a node of the flow.")
+	node := b.object("One step of a flow. `message`, `step` and `target` are left out when the node has none.",
+		b.p("id", b.ro(b.str("Unique in the flow: `blocked`, `blocked_message`, `hours`, `after_hours`, `welcome`, `menu`, "+
+			"`option_<key>`, `step_<n>`, `queue_<n>`, `callback`, `voicemail`."))),
+		b.p("kind", b.ro(b.enum("What the node does.", "check_blocked", "message", "business_hours", "menu",
+			"ring_user", "ring_team", "queue", "callback_request", "transfer", "forward", "voicemail", "hangup"))),
+		b.p("message", b.ro(messageKind("The message the node plays, if any."))),
+		b.pRef("step", b.ref("Step")),
+		b.pRef("target", b.ref("Target")),
+		b.p("next", b.ro(next)))
+	node.Required = slices.DeleteFunc(node.Required, func(s string) bool { return s == "message" })
+	b.define("FlowNode", node)
+
+	b.define("Flow", b.object("A number's configuration compiled into the graph the call engine runs.",
+		b.p("number_id", b.ro(b.id("The number's id."))),
+		b.p("start", b.ro(b.str("The id of the first node (`blocked`)."))),
+		b.p("nodes", b.ro(b.array("The nodes, in the order a call meets them.", b.ref("FlowNode"))))))
+
+	seconds := func(desc string) *openapi3.Schema { return b.integer(desc, 1, maxScript).WithNullable() }
+	agents := b.described(openapi3.NewObjectSchema().WithAdditionalProperties(
+		b.enum("A live status; `unavailable` is `do_not_disturb`.", "available", "unavailable", "offline", "do_not_disturb",
+			"in_call", "after_call_work", "pending_tag")),
+		"Live status of some users, keyed by user id (`{\"12\": \"in_call\"}`); the others are as they are now.")
+	b.define("DryRunRequest", b.object("An imagined call. Every field but `at` is optional.",
+		b.p("from", b.phone("The caller; left out or empty for an anonymous caller.")),
+		b.p("at", b.dateTime("When the call comes in (RFC 3339, with its offset: `2026-11-23T10:15:00+01:00`); required.")),
+		b.p("digits", b.str("Keys the caller presses, one each time a menu asks: 0-9, * and #, at most 20.").
+			WithPattern(`^[0-9*#]{0,20}$`)),
+		b.p("agents", agents),
+		b.p("answer", b.object("Who answers; null or left out: nobody. They talk one minute, then hang up.",
+			b.p("user_id", b.id("The user who answers, when their phone rings.")),
+			b.p("after_seconds", b.integer("Seconds their phone rings before they answer. Default 0.", 0, maxScript))).
+			WithRequired([]string{"user_id"}).WithNullable()),
+		b.p("press_star_after_seconds", seconds("Seconds after the call starts at which the caller presses * (asks to be "+
+			"called back, where the number allows it); null or left out: never.")),
+		b.p("hangup_after_seconds", seconds("Seconds after the call starts at which the caller hangs up; null or left out: never."))).
+		WithRequired([]string{"at"}))
+
+	at := func(desc string) *openapi3.Schema {
+		return b.ro(b.described(openapi3.NewIntegerSchema().WithMin(0), desc+", in seconds after `at`."))
+	}
+	b.define("DryRunRing", b.object("An agent rung during a dry run.",
+		b.p("user_id", b.ro(b.id("The user rung."))),
+		b.p("at_seconds", at("When their phones started ringing")),
+		b.p("for_seconds", b.ro(b.described(openapi3.NewIntegerSchema().WithMin(0), "How long they rang.")))))
+	event := b.object("One event of a dry run's call, as a call's timeline would hold it.",
+		b.p("event", b.ro(b.str("What happened: `call.created`, `call.ivr_option_selected`, `call.ringing_on_agent`, "+
+			"`call.answered`, `call.transferred`, `call.voicemail_left`, …"))),
+		b.p("at_seconds", at("When")),
+		b.p("user_id", b.ro(b.id("The user concerned; left out for none."))),
+		b.p("data", b.ro(b.described(openapi3.NewObjectSchema(), "Details of the event, which depend on it (free-form); "+
+			"left out when none."))))
+	event.Required = []string{"event", "at_seconds"}
+	b.define("DryRunEvent", event)
+
+	enumOrNull := func(desc string, values ...string) *openapi3.Schema {
+		s := b.ro(b.enum(desc, values...).WithNullable())
+		s.Enum = append(s.Enum, nil)
+		return s
+	}
+	b.define("DryRunResult", b.object("How an imagined call went. Nothing of it was saved.",
+		b.p("outcome", b.ro(b.enum("How the call ended: answered by an agent, a voicemail left, missed, forwarded to (and "+
+			"answered by) an external number, a blocked caller, a callback asked.",
+			"answered", "voicemail", "missed", "forwarded", "blocked", "callback_requested"))),
+		b.p("missed_call_reason", enumOrNull("Why the call counts as missed (as a real call's `missed_call_reason`); "+
+			"null when it does not. A call may leave a voicemail and be missed.",
+			"out_of_opening_hours", "short_abandoned", "abandoned_in_ivr", "abandoned", "no_available_agent",
+			"agents_did_not_answer", "blocked")),
+		b.p("open", b.ro(b.boolean("Whether the line was open at `at`."))),
+		b.p("ivr_option", b.ro(b.str("The menu key the caller chose; null for none.").WithNullable())),
+		b.p("rung", b.ro(b.array("The agents rung, in the order they started ringing.", b.ref("DryRunRing")))),
+		b.p("answered_by", b.ro(b.id("The user who answered; null for nobody.").WithNullable())),
+		b.p("forwarded_to", b.ro(b.nullableRef("Where an IVR key sent the call on: another number of the company (`type` "+
+			"`number`, `id`; that number's flow then runs) or an external number (`type` `external`, `digits`, whether or not "+
+			"it answered); null if it was not.", "Target"))),
+		b.p("messages_played", b.ro(b.array("The messages played to the caller, in order (a menu played twice is there twice).",
+			messageKind("A message.").NewRef()))),
+		b.p("timeline", b.ro(b.array("Every event of the call, oldest first.", b.ref("DryRunEvent"))))))
 }
 
 // callSearchParameters are the filters searchCalls reads.

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/dialplan/dialplantest"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -404,6 +405,57 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		NumberName: "Main", NumberDigits: "+33176390861", WaitingSeconds: ptr(75), TalkSeconds: ptr(0)}
 	calls := []callJSON{newCallJSON(fullCall, false), newCallJSON(ringing, false), newCallJSON(missed, false)}
 
+	// Flows as the engine compiles them: the IVR, and a classic line that
+	// keeps the caller's place in the queue and offers a callback.
+	queued := dialplan.NewNumber()
+	queued.ID, queued.Name, queued.Digits, queued.CreatedAt = 13, "Support", "+33176390863", now
+	queued.Distribution = []dialplan.Step{{Type: dialplan.StepTeam, ID: 3, RingSeconds: 20}, {Type: dialplan.StepUser, ID: 7, RingSeconds: 15}}
+	queued.RespectQueuingTime, queued.CallbackRequest = true, true
+	normalized(queued.Normalize(company))
+	flows := []dialplan.Flow{dialplan.Compile(ivr), dialplan.Compile(queued)}
+	kinds := map[string]bool{}
+	for _, f := range flows {
+		for _, n := range f.Nodes {
+			kinds[n.Kind] = true
+		}
+	}
+	for _, kind := range []string{"menu", "ring_team", "forward", "voicemail", "queue", "callback_request"} {
+		require.True(t, kinds[kind], "the sample flows have a %s node", kind)
+	}
+
+	// Dry runs of those numbers, by the real engine on an in-memory
+	// directory: answered on a menu key, forwarded (nobody answers), closed,
+	// and a queued caller who asks to be called back.
+	world := dialplantest.NewWorld(now)
+	t.Cleanup(world.Engine.Stop)
+	world.AddUser(7, "alice")
+	world.AddUser(8, "bob")
+	world.AddTeam(team)
+	ivrLine, queuedLine := world.AddNumber(ivr), world.AddNumber(queued)
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	night := time.Date(2026, 11, 24, 3, 0, 0, 0, paris)
+	dryRuns := map[dialplan.Outcome]dryRunJSON{}
+	for _, run := range []struct {
+		number dialplan.Number
+		run    dialplan.DryRun
+		want   dialplan.Outcome
+	}{
+		{ivrLine, dialplan.DryRun{At: now, From: "+33612345678", Digits: "1", AnswerBy: 7, AnswerAfter: 8 * time.Second}, dialplan.OutcomeAnswered},
+		{ivrLine, dialplan.DryRun{At: now, Digits: "2"}, dialplan.OutcomeVoicemail},
+		{ivrLine, dialplan.DryRun{At: night, HangupAfter: 5 * time.Second}, dialplan.OutcomeMissed},
+		{queuedLine, dialplan.DryRun{At: now, Agents: map[dialplan.UserID]dialplan.LiveStatus{7: dialplan.StatusInCall, 8: dialplan.StatusInCall},
+			PressStarAfter: 30 * time.Second}, dialplan.OutcomeCallback},
+	} {
+		r, err := dialplan.Simulate(context.Background(), world.Directory, nil, world.Company, run.number, run.run)
+		require.NoError(t, err)
+		require.Equal(t, run.want, r.Outcome, "%+v", r)
+		dryRuns[r.Outcome] = newDryRunJSON(r, run.run.At)
+	}
+	require.NotNil(t, dryRuns[dialplan.OutcomeAnswered].AnsweredBy)
+	require.NotNil(t, dryRuns[dialplan.OutcomeVoicemail].ForwardedTo)
+	require.NotNil(t, dryRuns[dialplan.OutcomeMissed].MissedCallReason)
+
 	cv := &coverage{seen: map[*openapi3.Schema]map[string]bool{}, where: map[*openapi3.Schema]string{}}
 	check := func(method, path string, status int, body any) {
 		t.Helper()
@@ -441,6 +493,12 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	check("POST", "/v1/calls/{id}/tags", 200, gin.H{"call": newCallJSON(missed, true)})
 	check("POST", "/v1/calls/{id}/comments", 201, gin.H{"call": newCallJSON(fullCall, true)})
 	check("PUT", "/v1/calls/{id}/archive", 200, gin.H{"call": newCallJSON(fullCall, true)})
+	for _, f := range flows {
+		check("GET", "/v1/numbers/{id}/flow", 200, gin.H{"flow": f})
+	}
+	for _, outcome := range []dialplan.Outcome{dialplan.OutcomeAnswered, dialplan.OutcomeVoicemail, dialplan.OutcomeMissed, dialplan.OutcomeCallback} {
+		check("POST", "/v1/numbers/{id}/dry_run", 200, dryRuns[outcome])
+	}
 	check("GET", "/healthz", 200, gin.H{"status": "ok"})
 	check("GET", "/readyz", 200, gin.H{"ready": true, "checks": gin.H{"database": "ok", "media_server": "ok"}})
 
@@ -482,6 +540,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		// Not resources read back, but the bodies the call actions take.
 		{"POST", "/v1/calls/{id}/tags", map[string]any{"tags": []int{1, 2}}, &callTagsInput{}},
 		{"POST", "/v1/calls/{id}/comments", map[string]any{"content": "Called back"}, &callCommentInput{}},
+		{"POST", "/v1/numbers/{id}/dry_run", dryRunExample, &dryRunInput{}},
+		{"POST", "/v1/numbers/{id}/dry_run", map[string]any{"at": "2026-11-23T03:00:00+01:00"}, &dryRunInput{}},
 	}
 	for _, sb := range sendBack {
 		where := sb.method + " " + sb.path
@@ -503,6 +563,34 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		require.Empty(t, undocumented, "%s: the handler accepts fields the document lacks", where)
 	}
 
+	// The dry run's example (API.md) is a valid request, the handler takes
+	// it, and so does its parser.
+	var in dryRunInput
+	require.NoError(t, decodeAsHandler(t, dryRunExample, &in))
+	run, err := in.parse(ivr)
+	require.NoError(t, err)
+	require.Equal(t, dialplan.UserID(12), run.AnswerBy)
+	require.Equal(t, dialplan.StatusDoNotDisturb, run.Agents[14])
+	require.Zero(t, run.HangupAfter)
+	// And what the parser refuses, the document refuses too.
+	for _, bad := range []map[string]any{
+		{},
+		{"at": "2026-11-23T10:15:00+01:00", "digits": "12a"},
+		{"at": "2026-11-23T10:15:00+01:00", "agents": map[string]any{"5": "sleeping"}},
+		{"at": "2026-11-23T10:15:00+01:00", "answer": map[string]any{"after_seconds": 3}},
+		{"at": "2026-11-23T10:15:00+01:00", "answer": map[string]any{"user_id": 12, "after_seconds": -1}},
+		{"at": "2026-11-23T10:15:00+01:00", "hangup_after_seconds": 0},
+		{"at": "2026-11-23T10:15:00+01:00", "press_star_after_seconds": maxScript + 1},
+		{"at": "2026-11-23T10:15:00+01:00", "caller": "+33612345678"},
+	} {
+		require.Error(t, openAPIRequest(t, doc, "POST", "/v1/numbers/{id}/dry_run").VisitJSON(toJSON(t, bad), openapi3.VisitAsRequest()), "%v", bad)
+		var in dryRunInput
+		if decodeAsHandler(t, bad, &in) == nil {
+			_, err := in.parse(ivr)
+			require.Error(t, err, "%v", bad)
+		}
+	}
+
 	// The team members may also be plain ids; the member list is otherwise
 	// checked as the objects a team shows.
 	require.NoError(t, openAPIRequest(t, doc, "POST", "/v1/teams").VisitJSON(
@@ -515,6 +603,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"User", "id"}, {"User", "direct_link"}, {"User", "created_at"}, {"User", "name"}, {"User", "availability"},
 		{"Number", "open"}, {"Tag", "system"}, {"APIKey", "api_token"}, {"Company", "direct_link"},
 		{"Call", "id"}, {"Call", "timeline"}, {"Call", "user"}, {"Call", "tags"},
+		{"Flow", "nodes"}, {"FlowNode", "next"}, {"DryRunResult", "outcome"}, {"DryRunResult", "timeline"},
 	} {
 		require.True(t, doc.Components.Schemas[f.schema].Value.Properties[f.prop].Value.ReadOnly, "%s.%s", f.schema, f.prop)
 	}
@@ -542,3 +631,14 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// dryRunExample is the dry-run request of API.md.
+var dryRunExample = map[string]any{
+	"from":                     "+33612345678",
+	"at":                       "2026-11-23T10:15:00+01:00",
+	"digits":                   "2",
+	"agents":                   map[string]any{"12": "available", "13": "in_call", "14": "unavailable"},
+	"answer":                   map[string]any{"user_id": 12, "after_seconds": 8},
+	"press_star_after_seconds": nil,
+	"hangup_after_seconds":     nil,
+}

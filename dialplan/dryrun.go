@@ -46,14 +46,21 @@ func Simulate(ctx context.Context, dir Directory, live *ACD, company Company, n 
 	defer engine.Stop()
 	view.media = media
 
-	for _, d := range strings.Split(run.Digits, "") {
-		media.PressDuring(MsgIVR, d)
+	digits := strings.Split(run.Digits, "")
+	if run.Digits == "" {
+		digits = nil
 	}
+	// A menu without a message has nothing to press during: its key is
+	// pressed right after the welcome; the others during the menus' messages.
+	pressNow := len(digits) > 0 && n.Type == IVR && n.Messages[MsgIVR] == nil
+	if pressNow {
+		digits = digits[1:]
+	}
+	media.PressDuring(MsgIVR, digits...)
 	leg := media.NewCaller()
 	sink := engine.Handle(InboundCall{Leg: leg, To: n.Digits, From: run.From})
 	media.Attach(leg, sink)
-	if run.Digits != "" && n.Type == IVR && n.Messages[MsgIVR] == nil {
-		// No menu message to press during: press right after the welcome.
+	if pressNow {
 		wait := time.Second
 		if m := n.Messages[MsgWelcome]; m != nil {
 			wait += media.PromptLength(Prompt{Kind: MsgWelcome, Message: m})

@@ -96,3 +96,19 @@ func TestCompileAndTransfers(t *testing.T) {
 	require.Equal(t, "ivr_options[0].target.id", err.(*dialplan.FieldError).Field)
 	require.Contains(t, err.Error(), "Sales → Standard → Sales")
 }
+
+// TestSimulateChainedMenus: a menu with no message takes the first key
+// (pressed after the welcome), the next menu the second.
+func TestSimulateChainedMenus(t *testing.T) {
+	w := world(t)
+	lobby := dialplan.NewNumber()
+	lobby.ID, lobby.Name, lobby.Digits, lobby.Type = 300, "Lobby", "+33176390880", dialplan.IVR
+	lobby.IVROptions = []dialplan.IVROption{{Key: "1", Target: dialplan.Target{Type: dialplan.TargetNumber, ID: 200}}}
+	lobby = w.AddNumber(lobby)
+	r, err := dialplan.Simulate(context.Background(), w.Directory, nil, w.Company, lobby,
+		dialplan.DryRun{At: monday10, Digits: "12", AnswerBy: carol, AnswerAfter: 2 * time.Second})
+	require.NoError(t, err)
+	require.Equal(t, "2", r.IVROption, "the standard's menu got the second key")
+	require.Equal(t, dialplan.OutcomeAnswered, r.Outcome)
+	require.Len(t, r.Rung, 3, "the team rang")
+}
