@@ -13,6 +13,8 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
+require github.com/gorilla/websocket v1.5.3 // indirect
+
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
