@@ -1,0 +1,620 @@
+// Package ari drives Asterisk through its REST Interface: it implements
+// dialplan.MediaServer with a small client of our own (net/http for REST,
+// gorilla/websocket for events), hands every call that enters our Stasis
+// application to the engine, and feeds device presence to the ACD.
+//
+// Why not github.com/CyCoreSystems/ari: it sets no HTTP timeout, drops
+// events when a subscriber falls behind and races on its connected flag;
+// the driver needs every event of a call in order, a deadline on every
+// request and a reconnect it controls. ARI is plain REST and JSON events,
+// so the client we need is a few hundred lines.
+package ari
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/phone"
+)
+
+// Config says how to reach Asterisk.
+type Config struct {
+	URL      string // http://127.0.0.1:8088 (ARI is under /ari)
+	User     string
+	Password string
+	App      string // the Stasis application: Stasis(switchboard,${EXTEN})
+	// Trunk turns an external number into a dial string: "PJSIP/%s@trunk".
+	Trunk string
+	// Country reads national numbers (the dialled extension, a caller's
+	// number) into E.164.
+	Country string
+	Audio   dialplan.AudioSource
+	Logger  *slog.Logger
+	// RequestTimeout bounds every REST request (5 s when zero).
+	RequestTimeout time.Duration
+}
+
+// Handler takes the calls that arrive: the engine.
+type Handler interface {
+	Handle(dialplan.InboundCall) dialplan.Sink
+}
+
+// Presence is told whether devices are registered: the ACD.
+type Presence interface {
+	SetPresence(endpoint string, online bool)
+}
+
+// Driver is the Asterisk media server.
+type Driver struct {
+	cfg    Config
+	rest   *client
+	log    *slog.Logger
+	ws     string // events URL
+	online atomic.Bool
+
+	mu         sync.Mutex
+	legs       map[string]*leg     // channel id → leg
+	playbacks  map[string]string   // playback id → channel id
+	recordings map[string]string   // recording name → channel id
+	bridges    map[string][]string // bridge id → its channels
+}
+
+// leg is a channel the driver follows.
+type leg struct {
+	sink     dialplan.Sink
+	inbound  bool   // entered Stasis from the dialplan: ends with StasisEnd
+	snoop    string // for a supervisor's phone: the snoop channel to join
+	answered bool
+	cause    dialplan.Cause
+	bridge   string
+}
+
+// New makes a driver; Run connects it.
+func New(cfg Config) *Driver {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	if cfg.Audio == nil {
+		cfg.Audio = dialplan.BuiltinAudio{}
+	}
+	if cfg.Trunk == "" {
+		cfg.Trunk = "PJSIP/%s@trunk"
+	}
+	ws := strings.Replace(strings.TrimRight(cfg.URL, "/"), "http", "ws", 1) + "/ari/events?" +
+		url.Values{"app": {cfg.App}, "subscribeAll": {"false"}}.Encode()
+	return &Driver{cfg: cfg, rest: newClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout),
+		log: cfg.Logger.With("media", "asterisk"), ws: ws, legs: map[string]*leg{}, playbacks: map[string]string{},
+		recordings: map[string]string{}, bridges: map[string][]string{}}
+}
+
+// Ready says whether the event link to Asterisk is up, for /readyz.
+func (d *Driver) Ready(ctx context.Context) error {
+	if !d.online.Load() {
+		return fmt.Errorf("no ARI event link to %s", d.cfg.URL)
+	}
+	return nil
+}
+
+// Run keeps the event link up until ctx ends: connect, settle what
+// changed while away, read events; on a drop, reconnect with backoff.
+func (d *Driver) Run(ctx context.Context, h Handler, p Presence) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := d.session(ctx, h, p)
+		d.online.Store(false)
+		if ctx.Err() != nil {
+			return nil
+		}
+		d.log.Warn("ARI event link down; reconnecting", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+		if err == nil {
+			backoff = 100 * time.Millisecond
+		}
+	}
+}
+
+// session is one websocket connection's life.
+func (d *Driver) session(ctx context.Context, h Handler, p Presence) error {
+	header := http.Header{}
+	header.Set("Authorization", "Basic "+basicAuth(d.cfg.User, d.cfg.Password))
+	dialer := websocket.Dialer{HandshakeTimeout: d.cfg.RequestTimeout}
+	conn, res, err := dialer.DialContext(ctx, d.ws, header)
+	if err != nil {
+		if res != nil {
+			return fmt.Errorf("ARI events: %s: %w", res.Status, err)
+		}
+		return fmt.Errorf("ARI events: %w", err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	// Subscribed: events flow from now on. What happened while we were
+	// away is read now, so nothing is missed in between.
+	if err := d.resync(ctx, p); err != nil {
+		return err
+	}
+	d.online.Store(true)
+	d.log.Info("ARI event link up", "url", d.cfg.URL, "app", d.cfg.App)
+	for {
+		_, frame, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("ARI events: %w", err)
+		}
+		e, err := parseEvent(frame)
+		if err != nil {
+			d.log.Warn("unreadable ARI event", "err", err)
+			continue
+		}
+		if e.Type == "ApplicationReplaced" {
+			return errors.New("ARI events: another connection took the application")
+		}
+		d.dispatch(e, h, p)
+	}
+}
+
+// resync settles the calls followed before a reconnect: a channel that
+// is gone (the caller hung up while the link was down, or Asterisk
+// restarted) is reported hung up, so its call ends and is recorded; the
+// others go on. Device presence is read afresh.
+func (d *Driver) resync(ctx context.Context, p Presence) error {
+	var live []channel
+	if err := d.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &live); err != nil {
+		return err
+	}
+	alive := map[string]bool{}
+	for _, c := range live {
+		alive[c.ID] = true
+	}
+	d.mu.Lock()
+	var gone []string
+	for id := range d.legs {
+		if !alive[id] {
+			gone = append(gone, id)
+		}
+	}
+	d.mu.Unlock()
+	for _, id := range gone {
+		d.log.Warn("channel vanished while the event link was down", "channel", id)
+		d.hungUp(id, dialplan.CauseTemporaryFailure)
+	}
+	var endpoints []endpoint
+	if err := d.rest.do(ctx, http.MethodGet, "/endpoints", nil, nil, &endpoints); err != nil {
+		return err
+	}
+	if p != nil {
+		for _, e := range endpoints {
+			p.SetPresence(e.dialString(), e.State == "online")
+		}
+	}
+	return nil
+}
+
+// dispatch turns an ARI event into the engine's. It runs on the one
+// reading goroutine, so a call's events are posted in Asterisk's order.
+func (d *Driver) dispatch(e event, h Handler, p Presence) {
+	// A frame missing the object its type implies is ignored: Asterisk
+	// never sends one, and a driver must not fall over on outside input.
+	switch {
+	case e.Channel == nil && strings.HasPrefix(e.Type, "Channel"), e.Channel == nil && strings.HasPrefix(e.Type, "Stasis"),
+		e.Playback == nil && strings.HasPrefix(e.Type, "Playback"), e.Recording == nil && strings.HasPrefix(e.Type, "Recording"):
+		return
+	}
+	switch e.Type {
+	case "StasisStart":
+		d.stasisStart(e, h)
+	case "ChannelDtmfReceived":
+		d.post(e.Channel.ID, dialplan.Event{Kind: dialplan.EvDigit, Digit: e.Digit})
+	case "Dial":
+		if e.Peer == nil {
+			return
+		}
+		switch e.DialStatus {
+		case "RINGING":
+			d.post(e.Peer.ID, dialplan.Event{Kind: dialplan.EvRinging})
+		case "ANSWER":
+			d.answered(e.Peer.ID)
+		}
+	case "ChannelStateChange":
+		if e.Channel.State == "Up" {
+			d.answered(e.Channel.ID)
+		}
+	case "ChannelHangupRequest":
+		if e.Cause != nil {
+			d.mu.Lock()
+			if l, ok := d.legs[e.Channel.ID]; ok && l.cause == 0 {
+				l.cause = dialplan.Cause(*e.Cause)
+			}
+			d.mu.Unlock()
+		}
+	case "StasisEnd":
+		// The last event of a channel that entered Stasis from the
+		// dialplan (no ChannelDestroyed follows, the transcripts show).
+		d.mu.Lock()
+		l, ok := d.legs[e.Channel.ID]
+		inbound := ok && l.inbound
+		d.mu.Unlock()
+		if inbound {
+			d.hungUp(e.Channel.ID, 0)
+		}
+	case "ChannelDestroyed":
+		cause := dialplan.CauseNormal
+		if e.Cause != nil {
+			cause = dialplan.Cause(*e.Cause)
+		}
+		d.hungUp(e.Channel.ID, cause)
+	case "PlaybackFinished":
+		d.mu.Lock()
+		ch, ok := d.playbacks[e.Playback.ID]
+		delete(d.playbacks, e.Playback.ID)
+		d.mu.Unlock()
+		if ok {
+			d.post(ch, dialplan.Event{Kind: dialplan.EvPlaybackDone, Playback: e.Playback.ID, Failed: e.Playback.State == "failed"})
+		}
+	case "RecordingFinished", "RecordingFailed":
+		d.mu.Lock()
+		ch, ok := d.recordings[e.Recording.Name]
+		delete(d.recordings, e.Recording.Name)
+		d.mu.Unlock()
+		if ok {
+			d.post(ch, dialplan.Event{Kind: dialplan.EvRecordingDone, Recording: e.Recording.Name,
+				Duration: time.Duration(e.Recording.Duration) * time.Second})
+		}
+	case "EndpointStateChange":
+		if p != nil && e.Endpoint != nil {
+			p.SetPresence(e.Endpoint.dialString(), e.Endpoint.State == "online")
+		}
+	}
+}
+
+// stasisStart takes a new inbound call, or notes that a leg we
+// originated reached Stasis.
+func (d *Driver) stasisStart(e event, h Handler) {
+	ch := e.Channel
+	d.mu.Lock()
+	_, known := d.legs[ch.ID]
+	d.mu.Unlock()
+	if known {
+		return
+	}
+	if len(e.Args) == 0 || e.Args[0] == argAgent || e.Args[0] == argSnoop {
+		// A leg of ours from before a restart, or a call without the
+		// number dialled: nothing can be done with it.
+		d.log.Warn("unexpected channel in Stasis; hanging up", "channel", ch.ID, "args", e.Args)
+		go d.Hangup(context.Background(), dialplan.LegID(ch.ID), dialplan.CauseTemporaryFailure)
+		return
+	}
+	to, err := phone.Normalize(e.Args[0], d.cfg.Country)
+	if err != nil {
+		to = e.Args[0] // the engine refuses it as an unknown number, with a cause
+	}
+	from := ""
+	if n := ch.Caller.Number; n != "" && !strings.EqualFold(n, "anonymous") {
+		if from, err = phone.Normalize(n, d.cfg.Country); err != nil {
+			from = n
+		}
+	}
+	l := &leg{inbound: true}
+	d.mu.Lock()
+	d.legs[ch.ID] = l
+	d.mu.Unlock()
+	sink := h.Handle(dialplan.InboundCall{Leg: dialplan.LegID(ch.ID), To: to, From: from})
+	d.mu.Lock()
+	l.sink = sink
+	d.mu.Unlock()
+}
+
+// answered reports an originated leg's answer once; a supervisor's phone
+// joins the snoop channel it was rung for.
+func (d *Driver) answered(id string) {
+	d.mu.Lock()
+	l, ok := d.legs[id]
+	if !ok || l.inbound || l.answered {
+		d.mu.Unlock()
+		return
+	}
+	l.answered = true
+	snoop := l.snoop
+	d.mu.Unlock()
+	if snoop != "" {
+		go func() {
+			if _, err := d.Bridge(context.Background(), dialplan.LegID(snoop), dialplan.LegID(id)); err != nil {
+				d.log.Warn("supervisor not joined to the call", "err", err)
+			}
+		}()
+	}
+	d.post(id, dialplan.Event{Kind: dialplan.EvAnswered})
+}
+
+// hungUp reports a channel's end and forgets it; its bridge goes when
+// empty. cause 0 takes the cause Asterisk gave with the hang-up request.
+func (d *Driver) hungUp(id string, cause dialplan.Cause) {
+	d.mu.Lock()
+	l, ok := d.legs[id]
+	if !ok {
+		d.mu.Unlock()
+		return
+	}
+	delete(d.legs, id)
+	if cause == 0 {
+		cause = l.cause
+	}
+	if cause == 0 || cause == 32 { // 32 marks our own soft hang-up request
+		cause = dialplan.CauseNormal
+	}
+	var emptyBridge string
+	if b := l.bridge; b != "" {
+		members := d.bridges[b]
+		for i, m := range members {
+			if m == id {
+				members = append(members[:i:i], members[i+1:]...)
+				break
+			}
+		}
+		d.bridges[b] = members
+		if len(members) == 0 {
+			delete(d.bridges, b)
+			emptyBridge = b
+		}
+	}
+	sink := l.sink
+	d.mu.Unlock()
+	if sink != nil {
+		sink.Post(dialplan.Event{Kind: dialplan.EvHangup, Leg: dialplan.LegID(id), Cause: cause})
+	}
+	if emptyBridge != "" {
+		go d.rest.do(context.Background(), http.MethodDelete, "/bridges/"+emptyBridge, nil, nil, nil)
+	}
+}
+
+// post sends an event of a channel to its call.
+func (d *Driver) post(id string, e dialplan.Event) {
+	d.mu.Lock()
+	l, ok := d.legs[id]
+	var sink dialplan.Sink
+	if ok {
+		sink = l.sink
+	}
+	d.mu.Unlock()
+	if sink != nil {
+		e.Leg = dialplan.LegID(id)
+		sink.Post(e)
+	}
+}
+
+// The appArgs of the legs we originate, so that their StasisStart is not
+// taken for a new call.
+const (
+	argAgent = "agent"
+	argSnoop = "snoop"
+)
+
+// gone maps Asterisk's "not found" to the engine's ErrGone.
+func gone(err error) error {
+	if notFound(err) {
+		return dialplan.ErrGone
+	}
+	return err
+}
+
+func (d *Driver) Answer(ctx context.Context, id dialplan.LegID) error {
+	return gone(d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/answer", nil, nil, nil))
+}
+
+func (d *Driver) Ring(ctx context.Context, id dialplan.LegID) error {
+	return gone(d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/ring", nil, nil, nil))
+}
+
+// builtinSounds maps the engine's built-in prompts to Asterisk's core sounds.
+var builtinSounds = map[string]string{
+	"beep":               "beep",
+	"voicemail_greeting": "vm-intro",
+	"after_hours":        "vm-nobodyavail",
+	"callback_later":     "auth-thankyou",
+}
+
+// mediaURI is how ARI names our audio: a core sound, a file by path (no
+// extension: Asterisk adds it), or a URL fetched by res_http_media_cache.
+func mediaURI(a dialplan.Audio) string {
+	switch {
+	case a.URL != "":
+		return "sound:" + a.URL
+	case a.Path != "":
+		return "sound:" + strings.TrimSuffix(a.Path, ".wav")
+	}
+	if s, ok := builtinSounds[a.Sound]; ok {
+		return "sound:" + s
+	}
+	return "sound:" + a.Sound
+}
+
+func (d *Driver) Play(ctx context.Context, id dialplan.LegID, p dialplan.Prompt) (string, error) {
+	audio, err := d.cfg.Audio.Audio(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	playback := newID()
+	d.mu.Lock()
+	d.playbacks[playback] = string(id)
+	d.mu.Unlock()
+	err = d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/play/"+playback, nil,
+		map[string]string{"media": mediaURI(audio)}, nil)
+	if err != nil {
+		d.mu.Lock()
+		delete(d.playbacks, playback)
+		d.mu.Unlock()
+		return "", gone(err)
+	}
+	return playback, nil
+}
+
+func (d *Driver) StopPlayback(ctx context.Context, playback string) error {
+	err := d.rest.do(ctx, http.MethodDelete, "/playbacks/"+playback, nil, nil, nil)
+	if notFound(err) {
+		return nil // it had ended already
+	}
+	return err
+}
+
+func (d *Driver) StartMusic(ctx context.Context, id dialplan.LegID) error {
+	return gone(d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/moh", nil, nil, nil))
+}
+
+func (d *Driver) StopMusic(ctx context.Context, id dialplan.LegID) error {
+	return gone(d.rest.do(ctx, http.MethodDelete, "/channels/"+string(id)+"/moh", nil, nil, nil))
+}
+
+// Originate rings a phone under an id we choose, known before Asterisk's
+// first event about it.
+func (d *Driver) Originate(ctx context.Context, dial dialplan.Dial, sink dialplan.Sink) (dialplan.LegID, error) {
+	return d.originate(ctx, dial, sink, argAgent, "")
+}
+
+func (d *Driver) originate(ctx context.Context, dial dialplan.Dial, sink dialplan.Sink, args, snoop string) (dialplan.LegID, error) {
+	endpoint := dial.Endpoint
+	if endpoint == "" {
+		endpoint = fmt.Sprintf(d.cfg.Trunk, dial.External)
+	}
+	id := newID()
+	q := url.Values{"endpoint": {endpoint}, "app": {d.cfg.App}, "appArgs": {args}}
+	if dial.CallerID != "" {
+		q.Set("callerId", dial.CallerID)
+	}
+	if dial.Timeout > 0 {
+		q.Set("timeout", strconv.Itoa(int((dial.Timeout+time.Second-1)/time.Second)))
+	}
+	if dial.Originator != "" {
+		q.Set("originator", string(dial.Originator))
+	}
+	d.mu.Lock()
+	d.legs[id] = &leg{sink: sink, snoop: snoop}
+	d.mu.Unlock()
+	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+id, q, nil, nil); err != nil {
+		d.mu.Lock()
+		delete(d.legs, id)
+		d.mu.Unlock()
+		return "", err
+	}
+	return dialplan.LegID(id), nil
+}
+
+// Bridge mixes two channels in a new bridge (and stops the ringing tone
+// the caller may hear).
+func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.BridgeID, error) {
+	d.rest.do(ctx, http.MethodDelete, "/channels/"+string(a)+"/ring", nil, nil, nil)
+	id := newID()
+	if err := d.rest.do(ctx, http.MethodPost, "/bridges/"+id, url.Values{"type": {"mixing"}}, nil, nil); err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	d.bridges[id] = []string{string(a), string(b)}
+	for _, ch := range []dialplan.LegID{a, b} {
+		if l, ok := d.legs[string(ch)]; ok {
+			l.bridge = id
+		}
+	}
+	d.mu.Unlock()
+	err := d.rest.do(ctx, http.MethodPost, "/bridges/"+id+"/addChannel", url.Values{"channel": {string(a) + "," + string(b)}}, nil, nil)
+	if err != nil {
+		d.rest.do(ctx, http.MethodDelete, "/bridges/"+id, nil, nil, nil)
+		return "", gone(err)
+	}
+	return dialplan.BridgeID(id), nil
+}
+
+// Record records a bridge (a conversation; recording a channel that is in
+// a bridge fails in Asterisk) or a lone channel (a voicemail, ended by #).
+func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name string, max time.Duration) error {
+	q := url.Values{"name": {name}, "format": {"wav"}, "ifExists": {"overwrite"},
+		"maxDurationSeconds": {strconv.Itoa(int(max / time.Second))}}
+	path, owner := "/bridges/"+string(t.Bridge)+"/record", ""
+	d.mu.Lock()
+	if t.Leg != "" {
+		path, owner = "/channels/"+string(t.Leg)+"/record", string(t.Leg)
+		q.Set("terminateOn", "#")
+	} else if members := d.bridges[string(t.Bridge)]; len(members) > 0 {
+		owner = members[0]
+	}
+	d.recordings[name] = owner
+	d.mu.Unlock()
+	return gone(d.rest.do(ctx, http.MethodPost, path, q, nil, nil))
+}
+
+// Snoop lets a supervisor hear (and maybe speak into) an agent's channel:
+// a snoop channel on the agent's, then the supervisor's phone, joined to it
+// when they answer.
+func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.SnoopMode, supervisor dialplan.Dial, sink dialplan.Sink) (dialplan.LegID, error) {
+	snoop := newID()
+	q := url.Values{"app": {d.cfg.App}, "appArgs": {argSnoop}, "spy": {"both"}}
+	switch mode {
+	case dialplan.Whisper:
+		q.Set("whisper", "out")
+	case dialplan.Barge:
+		q.Set("whisper", "both")
+	}
+	d.mu.Lock()
+	d.legs[snoop] = &leg{inbound: true} // it enters Stasis, ends with StasisEnd
+	d.mu.Unlock()
+	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+string(agent)+"/snoop/"+snoop, q, nil, nil); err != nil {
+		d.mu.Lock()
+		delete(d.legs, snoop)
+		d.mu.Unlock()
+		return "", gone(err)
+	}
+	return d.originate(ctx, supervisor, sink, argAgent, snoop)
+}
+
+// reasons are the hang-up reasons ARI accepts, by cause.
+var reasons = map[dialplan.Cause]string{
+	dialplan.CauseNormal:            "normal",
+	dialplan.CauseBusy:              "busy",
+	dialplan.CauseNoAnswer:          "no_answer",
+	dialplan.CauseRejected:          "rejected",
+	dialplan.CauseAnsweredElsewhere: "answered_elsewhere",
+	dialplan.CauseUnallocated:       "unallocated",
+	dialplan.CauseCongestion:        "congestion",
+	dialplan.CauseTemporaryFailure:  "failure",
+	dialplan.CauseUnspecified:       "normal_unspecified",
+}
+
+func (d *Driver) Hangup(ctx context.Context, id dialplan.LegID, cause dialplan.Cause) error {
+	reason, ok := reasons[cause]
+	if !ok {
+		reason = "normal"
+	}
+	return gone(d.rest.do(ctx, http.MethodDelete, "/channels/"+string(id), url.Values{"reason": {reason}}, nil, nil))
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "sb-" + hex.EncodeToString(b)
+}
+
+func basicAuth(user, password string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+}
+
+var _ dialplan.MediaServer = (*Driver)(nil)
