@@ -200,6 +200,12 @@ func (d *Driver) resync(ctx context.Context, p Presence) error {
 		d.log.Warn("channel vanished while the event link was down", "channel", id)
 		d.hungUp(id, dialplan.CauseTemporaryFailure)
 	}
+	// With subscribeAll=false, endpoint state changes reach only an app
+	// subscribed to them.
+	if err := d.rest.do(ctx, http.MethodPost, "/applications/"+d.cfg.App+"/subscription",
+		url.Values{"eventSource": {"endpoint:PJSIP"}}, nil, nil); err != nil {
+		d.log.Warn("no endpoint events: device presence only at reconnects", "err", err)
+	}
 	var endpoints []endpoint
 	if err := d.rest.do(ctx, http.MethodGet, "/endpoints", nil, nil, &endpoints); err != nil {
 		return err
