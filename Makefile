@@ -13,6 +13,7 @@ build:
 # creates a demo company the first time and prints its API key.
 run: build
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-audio-tools.sh
 	@if [ -n "$$SWITCHBOARD_DATABASE_URL" ]; then \
 		$(BIN) migrate && exec $(BIN) serve; \
 	else \
@@ -21,6 +22,7 @@ run: build
 
 test: vet fmt-check
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-audio-tools.sh
 	$(GO) test -race -count=1 ./...
 
 vet:
@@ -39,3 +41,6 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzWeeklyHours$$' -fuzztime=$(FUZZTIME) ./dialplan
 	$(GO) test -run='^$$' -fuzz='^FuzzNumberConfig$$' -fuzztime=$(FUZZTIME) ./dialplan
 	$(GO) test -run='^$$' -fuzz='^FuzzUserConfig$$' -fuzztime=$(FUZZTIME) ./dialplan
+	$(GO) test -run='^$$' -fuzz='^FuzzSniff$$' -fuzztime=$(FUZZTIME) ./prompts
+	$(GO) test -run='^$$' -fuzz='^FuzzParseWAV$$' -fuzztime=$(FUZZTIME) ./prompts
+	$(GO) test -run='^$$' -fuzz='^FuzzReadUpload$$' -fuzztime=$(FUZZTIME) ./api

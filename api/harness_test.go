@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/store/storetest"
 )
@@ -23,10 +25,11 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 // env is one test's API on its own database, reached over real HTTP.
 type env struct {
-	t     *testing.T
-	db    *sqlx.DB
-	store *store.Store
-	url   string
+	t       *testing.T
+	db      *sqlx.DB
+	store   *store.Store
+	prompts *prompts.Library
+	url     string
 }
 
 // now is the clock of every test: a Monday morning in Paris.
@@ -42,13 +45,30 @@ func newEnvWith(t *testing.T, with func(*api.Deps)) *env {
 	t.Helper()
 	db := storetest.New(t)
 	st := store.New(db)
-	deps := api.Deps{Store: st, Now: func() time.Time { return now }}
+	library := newLibrary(t, st)
+	deps := api.Deps{Store: st, Now: func() time.Time { return now }, Prompts: library}
 	if with != nil {
 		with(&deps)
 	}
 	srv := httptest.NewServer(api.NewServer(deps))
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, store: st, url: srv.URL}
+	return &env{t: t, db: db, store: st, prompts: deps.Prompts, url: srv.URL}
+}
+
+// newLibrary is a prompt library in a temporary directory. Saving a number
+// renders its speech, so every API test needs the audio tools: it fails
+// (never skips) without them, as CI installs them.
+func newLibrary(t *testing.T, st *store.Store) *prompts.Library {
+	t.Helper()
+	for _, tool := range []string{"ffmpeg", "espeak-ng"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed: the API tests need it (numbers' speech, uploads), and CI installs it "+
+				"(scripts/ensure-audio-tools.sh, run by `make test` and .ci/run); install it with `apt-get install espeak-ng ffmpeg`", tool)
+		}
+	}
+	library, err := prompts.New(prompts.Options{Dir: t.TempDir(), Directory: st})
+	require.NoError(t, err)
+	return library
 }
 
 // key is an API key and who it acts as.

@@ -64,6 +64,10 @@ func (s *server) createNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.renderMessages(c, n); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := s.Store.CreateNumber(c.Request.Context(), me.Company, &n); err != nil {
 		s.fail(c, err)
 		return
@@ -114,6 +118,10 @@ func (s *server) updateNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.renderMessages(c, n); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := s.Store.UpdateNumber(c.Request.Context(), me.Company, &n); err != nil {
 		s.fail(c, err)
 		return
@@ -132,4 +140,15 @@ func (s *server) deleteNumber(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// renderMessages renders the number's text-to-speech messages before it
+// is saved: a language or voice that is not installed is a 422 naming the
+// field now, not silence during a call. Unchanged messages are cached and
+// cost nothing.
+func (s *server) renderMessages(c *gin.Context, n dialplan.Number) error {
+	if s.Prompts == nil {
+		return nil
+	}
+	return s.Prompts.Prepare(c.Request.Context(), n.Messages)
 }

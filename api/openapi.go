@@ -80,6 +80,7 @@ func openAPIDoc() *openapi3.T {
 			{Name: "numbers", Description: "Phone numbers and their call flow."},
 			{Name: "calls", Description: "Call records, with their tags, comments and timeline."},
 			{Name: "tags", Description: "Call tags."},
+			{Name: "media", Description: "The media library (audio files for messages), text-to-speech voices, and the prompt files the media servers fetch."},
 			{Name: "blocked_numbers", Description: "Callers whose calls are refused."},
 			{Name: "api_keys", Description: "API keys (owner only)."},
 		},
@@ -446,6 +447,8 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.createdField(),
 		b.linkField("/v1/blocked_numbers/1")))
 
+	b.defineMediaSchemas()
+
 	b.defineCallSchemas()
 
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
@@ -482,7 +485,9 @@ var openAPIErrors = map[int]string{
 	http.StatusForbidden:             "The key's role or permission may not do this.",
 	http.StatusNotFound:              "No such resource in the caller's company (an id that is not a positive integer included).",
 	http.StatusConflict:              "Conflict with the current state: a duplicate (email, extension, device, team or tag name, digits) or a resource in use.",
-	http.StatusRequestEntityTooLarge: "The body is over 1 MiB.",
+	http.StatusRequestEntityTooLarge: "The body is too large: over 1 MiB, or a media file over 10 MB (10,485,760 bytes).",
+	http.StatusUnsupportedMediaType:  "An upload that is not multipart/form-data, or a file that is not an mp3 or a wav; `troubleshoot` says what it looks like.",
+	http.StatusServiceUnavailable:    "The audio tools (ffmpeg, espeak-ng) are missing or failed; `troubleshoot` says which.",
 	http.StatusUnprocessableEntity:   "A field of the body or the query fails validation; `error` names it.",
 }
 
@@ -500,6 +505,11 @@ func openAPIErrorName(status int) string {
 	return strings.ReplaceAll(http.StatusText(status), " ", "")
 }
 
+// openAPIRendered says what saving a number does to its tts messages.
+const openAPIRendered = "Text-to-speech messages are rendered before the number is saved (and cached: an unchanged message " +
+	"renders nothing): a `language` or `voice` that `GET /v1/voices` does not list is a 422 on " +
+	"`messages.<kind>.language` or `messages.<kind>.voice`, and a text that speaks nothing a 422 on `messages.<kind>.text`."
+
 // openAPIOperation is one route as the document shows it.
 type openAPIOperation struct {
 	method, path string
@@ -515,6 +525,9 @@ type openAPIOperation struct {
 	resultDesc   string
 	errors       []int // beyond those the operation's shape implies
 	public       bool
+	upload       *openapi3.SchemaRef // a multipart/form-data body, instead of JSON
+	binary       string              // the success body's media type, when not JSON
+	headers      map[string]string   // headers of the success answer: name → description
 }
 
 var openAPIPathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -538,6 +551,14 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 	}
 	for _, m := range openAPIPathParam.FindAllStringSubmatch(o.path, -1) {
 		what := "the resource"
+		if m[1] == "file" {
+			op.AddParameter(openapi3.NewPathParameter("file").
+				WithDescription("`<sha256>.wav`: the SHA-256 (64 lower-case hex digits) of the file's content, then `.wav`; " +
+					"anything else, or a file the server does not have, is a 404.").
+				WithSchema(openapi3.NewStringSchema().WithPattern(`^[0-9a-f]{64}\.wav$`)))
+			errs = append(errs, http.StatusNotFound)
+			continue
+		}
 		if m[1] == "user_id" {
 			what = "the user"
 		}
@@ -560,9 +581,26 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 			WithDescription("A JSON object; unknown fields are a 422.").WithJSONSchemaRef(o.body)}
 		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity)
 	}
+	if o.upload != nil {
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+			WithDescription("A multipart/form-data body; other fields are a 422.").
+			WithContent(openapi3.NewContentWithFormDataSchemaRef(o.upload))}
+		errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType,
+			http.StatusUnprocessableEntity, http.StatusServiceUnavailable)
+	}
 	success := openapi3.NewResponse().WithDescription(o.resultDesc)
-	if o.result != nil {
+	switch {
+	case o.binary != "":
+		success.WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema().WithFormat("binary"), []string{o.binary}))
+	case o.result != nil:
 		success.WithJSONSchemaRef(o.result)
+	}
+	if len(o.headers) > 0 {
+		success.Headers = openapi3.Headers{}
+		for name, desc := range o.headers {
+			success.Headers[name] = &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+				Description: desc, Schema: openapi3.NewStringSchema().NewRef()}}}
+		}
 	}
 	op.Responses.Set(fmt.Sprint(o.status), &openapi3.ResponseRef{Value: success})
 	if o.path == "/readyz" {
@@ -607,7 +645,8 @@ func (b *openAPIBuilder) listed(key, schema string) *openapi3.SchemaRef {
 		WithRequired([]string{key, "meta"}).NewRef()
 }
 
-// operations lists every route of routes.go, in its order.
+// operations lists every route of routes.go, in its order (those of
+// media.go, prompt files included, in mediaOperations).
 func (b *openAPIBuilder) operations() []openAPIOperation {
 	const (
 		get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
@@ -615,7 +654,8 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 	)
 	deny := []int{http.StatusForbidden}
 	denyOrConflict := []int{http.StatusForbidden, http.StatusConflict}
-	return []openAPIOperation{
+	denyRenderOrConflict := []int{http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable}
+	ops := []openAPIOperation{
 		{method: get, path: "/healthz", id: "healthz", tag: "health", summary: "Liveness probe", public: true,
 			roles: openAPIPublic, details: "200 whenever the process is up.",
 			status: ok, result: b.ref("Health"), resultDesc: "The process is up."},
@@ -686,15 +726,16 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			status: ok, result: b.listed("numbers", "Number"), resultDesc: "A page of numbers."},
 		{method: post, path: "/v1/numbers", id: "createNumber", tag: "numbers", summary: "Create a number",
 			roles: openAPIAdmins, details: "`name` and `digits` are required. IVR options whose number-to-number transfers lead " +
-				"back to this number are a 422 on `ivr_options[i].target.id`, whose message shows the path.",
-			body: b.ref("Number"), errors: denyOrConflict,
+				"back to this number are a 422 on `ivr_options[i].target.id`, whose message shows the path. " + openAPIRendered,
+			body: b.ref("Number"), errors: denyRenderOrConflict,
 			status: created, result: b.wrapped("number", "Number"), resultDesc: "The new number."},
 		{method: get, path: "/v1/numbers/{id}", id: "getNumber", tag: "numbers", summary: "Get a number",
 			roles: openAPIReaders, errors: deny, status: ok, result: b.wrapped("number", "Number"), resultDesc: "The number."},
 		{method: put, path: "/v1/numbers/{id}", id: "updateNumber", tag: "numbers", summary: "Update a number",
 			roles: openAPIAdmins, details: "IVR options whose number-to-number transfers lead back to this number are a 422 on " +
-				"`ivr_options[i].target.id`, whose message shows the path (`Standard → Sales → Standard`); nothing is saved.",
-			body: b.ref("Number"), errors: denyOrConflict,
+				"`ivr_options[i].target.id`, whose message shows the path (`Standard → Sales → Standard`); nothing is saved. " +
+				openAPIRendered,
+			body: b.ref("Number"), errors: denyRenderOrConflict,
 			status: ok, result: b.wrapped("number", "Number"), resultDesc: "The number as saved."},
 		{method: del, path: "/v1/numbers/{id}", id: "deleteNumber", tag: "numbers", summary: "Delete a number",
 			roles: openAPIAdmins, details: "409 while another number's IVR transfers to it. Its past calls stay.",
@@ -720,7 +761,9 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 				"`hangup_after_seconds`).",
 			body: b.ref("DryRunRequest"), errors: deny,
 			status: ok, result: b.ref("DryRunResult"), resultDesc: "How the imagined call went."},
-
+	}
+	ops = append(ops, b.mediaOperations()...)
+	return append(ops, []openAPIOperation{
 		{method: get, path: "/v1/calls", id: "listCalls", tag: "calls", summary: "List calls",
 			roles: openAPICalls, details: "`order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
 			list: true, status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of calls."},
@@ -781,7 +824,7 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			status: created, result: b.wrapped("api_key", "APIKey"), resultDesc: "The new key, with its token."},
 		{method: del, path: "/v1/api_keys/{id}", id: "deleteAPIKey", tag: "api_keys", summary: "Revoke an API key",
 			roles: openAPIOwners, details: "The key stops working at once.", errors: deny, status: noBody, resultDesc: "Revoked."},
-	}
+	}...)
 }
 
 // defineCallSchemas writes the schemas of calls (calls.go): output only,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -294,6 +296,8 @@ func listBody(t *testing.T, key string, items any, total int) []byte {
 		list(c, key, items, total, p)
 	case []callJSON:
 		list(c, key, items, total, p)
+	case []mediaJSON:
+		list(c, key, items, total, p)
 	default:
 		t.Fatalf("listBody: %T", items)
 	}
@@ -499,6 +503,18 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	for _, outcome := range []dialplan.Outcome{dialplan.OutcomeAnswered, dialplan.OutcomeVoicemail, dialplan.OutcomeMissed, dialplan.OutcomeCallback} {
 		check("POST", "/v1/numbers/{id}/dry_run", 200, dryRuns[outcome])
 	}
+	media := []mediaJSON{
+		newMediaJSON(store.Media{ID: 3, Name: "Welcome", ContentType: "audio/mpeg", SHA256: strings.Repeat("ab", 32),
+			SizeBytes: 32044, DurationMS: 2000, CreatedAt: now}),
+		newMediaJSON(store.Media{ID: 4, Name: "Menu", ContentType: "audio/wav", SHA256: strings.Repeat("0f", 32),
+			SizeBytes: 16044, DurationMS: 1000, CreatedAt: now}),
+	}
+	check("GET", "/v1/media", 200, listBody(t, "media", media, 2))
+	check("POST", "/v1/media", 201, gin.H{"media": media[0]})
+	check("GET", "/v1/media/{id}", 200, gin.H{"media": media[1]})
+	check("GET", "/v1/voices", 200, prompts.Voices{
+		Languages: []prompts.Language{{Language: "fr-FR", Name: "French (France)"}, {Language: "de", Name: "German"}},
+		Voices:    []prompts.Voice{{Name: "male", Gender: "male"}, {Name: "female", Gender: "female"}, {Name: "klatt", Gender: "male"}}})
 	check("GET", "/healthz", 200, gin.H{"status": "ok"})
 	check("GET", "/readyz", 200, gin.H{"ready": true, "checks": gin.H{"database": "ok", "media_server": "ok"}})
 
@@ -641,4 +657,42 @@ var dryRunExample = map[string]any{
 	"answer":                   map[string]any{"user_id": 12, "after_seconds": 8},
 	"press_star_after_seconds": nil,
 	"hangup_after_seconds":     nil,
+}
+
+// TestOpenAPIMedia checks the parts of the media routes that are not JSON:
+// the multipart upload, the wav answers and their headers.
+func TestOpenAPIMedia(t *testing.T) {
+	doc := loadOpenAPI(t)
+	upload := doc.Paths.Find("/v1/media").Post
+	form := upload.RequestBody.Value.Content.Get("multipart/form-data")
+	require.NotNil(t, form, "the upload is multipart/form-data")
+	require.ElementsMatch(t, []string{"file", "name"}, slices.Collect(maps.Keys(form.Schema.Value.Properties)),
+		"readUpload takes file and name, nothing else")
+	require.Equal(t, []string{"file"}, form.Schema.Value.Required)
+	for _, status := range []int{400, 401, 403, 413, 415, 422, 503} {
+		require.NotNil(t, upload.Responses.Status(status), "POST /v1/media %d", status)
+	}
+	for _, method := range []string{"GET", "HEAD"} {
+		op := doc.Paths.Find("/media/prompts/{file}").GetOperation(method)
+		require.NotNil(t, op, method)
+		ok := op.Responses.Status(200).Value
+		for _, h := range []string{"Cache-Control", "ETag", "Content-Type"} {
+			require.Contains(t, ok.Headers, h, "%s: header %s", method, h)
+		}
+		require.Nil(t, op.Responses.Status(401), "public")
+		require.NotNil(t, op.Responses.Status(404))
+		param := op.Parameters.GetByInAndName("path", "file").Schema.Value
+		require.NoError(t, param.VisitJSON(strings.Repeat("ab", 32)+".wav"))
+		require.Error(t, param.VisitJSON("1"))
+	}
+	require.NotNil(t, doc.Paths.Find("/media/prompts/{file}").Get.Responses.Status(200).Value.Content.Get("audio/wav"))
+	require.NotNil(t, doc.Paths.Find("/v1/media/{id}/file").Get.Responses.Status(200).Value.Content.Get("audio/wav"))
+	for _, path := range []string{"/v1/numbers", "/v1/numbers/{id}"} {
+		item := doc.Paths.Find(path)
+		op := item.Post
+		if op == nil {
+			op = item.Put
+		}
+		require.NotNil(t, op.Responses.Status(503), "%s: the audio tools may be missing when speech is rendered", path)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -41,6 +42,7 @@ func (s *server) fail(c *gin.Context, err error) {
 		apiErr   *apiError
 		field    *dialplan.FieldError
 		conflict *store.ConflictError
+		audio    *prompts.InputError
 	)
 	switch {
 	case errors.As(err, &apiErr):
@@ -49,6 +51,18 @@ func (s *server) fail(c *gin.Context, err error) {
 		abort(c, http.StatusUnprocessableEntity, "invalid "+field.Field, field.Error())
 	case errors.As(err, &conflict):
 		abort(c, http.StatusConflict, "conflict", conflict.Reason)
+	case errors.As(err, &audio):
+		switch audio.Problem {
+		case prompts.TooLarge:
+			abort(c, http.StatusRequestEntityTooLarge, "file too large", audio.Detail)
+		case prompts.WrongType:
+			abort(c, http.StatusUnsupportedMediaType, "unsupported media type", audio.Detail+"; send an mp3 or a wav")
+		default:
+			abort(c, http.StatusUnprocessableEntity, "invalid file", "file: "+audio.Detail)
+		}
+	case errors.Is(err, prompts.ErrUnavailable):
+		s.Logger.Error("audio tools", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+		abort(c, http.StatusServiceUnavailable, "audio tools unavailable", err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		abort(c, http.StatusNotFound, "not found", strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error())+" does not exist")
 	default:

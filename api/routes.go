@@ -8,6 +8,10 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/v1/openapi.json", s.openAPI)
+	// Prompt files for the media servers: no credentials, the content hash
+	// in the name is the secret. HEAD is how Asterisk revalidates.
+	r.GET("/media/prompts/:file", s.getPrompt)
+	r.HEAD("/media/prompts/:file", s.getPrompt)
 
 	v1 := r.Group("/v1", s.authenticate)
 
@@ -41,6 +45,13 @@ func (s *server) routes(r *gin.Engine) {
 
 	// Any role: agents see and act on only the calls they answered or are
 	// assigned (calls.go).
+	v1.GET("/media", readConfig, s.listMedia)
+	v1.POST("/media", admin, s.uploadMedia)
+	v1.GET("/media/:id", readConfig, s.getMedia)
+	v1.GET("/media/:id/file", readConfig, s.getMediaFile)
+	v1.DELETE("/media/:id", admin, s.deleteMedia)
+	v1.GET("/voices", readConfig, s.listVoices)
+
 	v1.GET("/calls", s.listCalls)
 	v1.GET("/calls/search", s.searchCalls)
 	v1.GET("/calls/:id", s.getCall)

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -28,6 +29,10 @@ type Deps struct {
 	// tag); a new, empty one when nil. The API reads it and tells it of
 	// changes: availability, a call tagged.
 	ACD *dialplan.ACD
+	// Prompts converts uploads, renders text-to-speech and serves prompt
+	// files; the media library, the voices and the prompt files answer 503
+	// or 404 without it, and numbers are saved without rendering.
+	Prompts *prompts.Library
 }
 
 type server struct {

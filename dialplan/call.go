@@ -329,7 +329,8 @@ func (c *call) missedReason(end time.Time) MissedReason {
 		return OutOfOpeningHours
 	case c.inIVR:
 		return AbandonedInIVR
-	case !c.firstRing.IsZero() && end.Sub(c.rec.StartedAt) < shortAbandonedUnder:
+	case !c.firstRing.IsZero() && !c.stepsDone && end.Sub(c.rec.StartedAt) < shortAbandonedUnder:
+		// The caller gave up quickly while agents rang.
 		return ShortAbandoned
 	case !c.firstRing.IsZero():
 		return AgentsDidNotAnswer

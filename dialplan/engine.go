@@ -149,8 +149,11 @@ type call struct {
 
 	// What happened, for the missed-call reason.
 	blocked, closed, inIVR, ringPhase bool
-	firstRing                         time.Time
-	voicemailLeft                     bool
+	// stepsDone: every ring step ran without an answer (the caller did
+	// not give up while agents rang).
+	stepsDone     bool
+	firstRing     time.Time
+	voicemailLeft bool
 }
 
 func (c *call) ctx() (context.Context, context.CancelFunc) {
@@ -257,6 +260,7 @@ func (c *call) flow(n Number, depth int) error {
 	if err != nil || answered {
 		return err
 	}
+	c.stepsDone = true
 	return c.voicemail()
 }
 
@@ -294,6 +298,7 @@ func (c *call) route(o IVROption, depth int) error {
 		if err != nil || answered {
 			return err
 		}
+		c.stepsDone = true
 		return c.voicemail()
 	}
 }

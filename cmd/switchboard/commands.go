@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/ari"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -156,6 +159,24 @@ func bootstrap(ctx context.Context, st *store.Store, f bootstrapFlags) (store.Cr
 	return creds, nil
 }
 
+// newPromptLibrary makes the prompt library cfg describes.
+func newPromptLibrary(cfg config, st *store.Store, logger *slog.Logger) (*prompts.Library, error) {
+	dir, baseURL := cfg.prompts()
+	library, err := prompts.New(prompts.Options{Dir: dir, BaseURL: baseURL, Directory: st, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	how := "by path"
+	if baseURL != "" {
+		how = "by URL " + baseURL + prompts.URLPrefix + "…"
+	}
+	logger.Info("prompts", "dir", library.Dir(), "played", how)
+	if err := library.CheckTools(); err != nil {
+		logger.Warn("uploads and text-to-speech will fail until the audio tools are installed", "err", err)
+	}
+	return library, nil
+}
+
 // serve runs the HTTP API until ctx ends, then drains requests.
 func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -165,8 +186,23 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	// One distributor for the whole process: the API reads agents' live
 	// status from it, and the call engine (with a media server) drives it.
 	acd := dialplan.NewACD(dialplan.WallClock{})
+	// One prompt library: the API converts uploads and renders speech with
+	// it and serves its files; the media drivers take it as their
+	// dialplan.AudioSource.
+	library, err := newPromptLibrary(cfg, st, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library}
+	stopCalls, err := startCalls(ctx, cfg, st, acd, library, logger, &deps)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopCalls()
 	srv := &http.Server{
-		Handler:           api.NewServer(api.Deps{Store: st, Logger: logger, ACD: acd}),
+		Handler:           api.NewServer(deps),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -184,4 +220,30 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	defer cancel()
 	logger.Info("switchboard stopping")
 	return srv.Shutdown(shutdown)
+}
+
+// startCalls connects the media server, when one is configured, and runs
+// the call engine on it. The returned func stops both: calls still in
+// progress are hung up and recorded.
+func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
+	logger *slog.Logger, deps *api.Deps) (func(), error) {
+	if cfg.Media == "" {
+		logger.Warn("no media server configured (SWITCHBOARD_MEDIA): the API runs, calls do not")
+		return func() {}, nil
+	}
+	driver := ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
+		Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger})
+	engine := dialplan.NewEngine(dialplan.Config{Directory: st, CallLog: st, Media: driver, ACD: acd, Logger: logger})
+	deps.MediaReady = driver.Ready
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		driver.Run(ctx, engine, acd)
+	}()
+	return func() {
+		engine.Stop()
+		cancel()
+		<-done
+	}, nil
 }

@@ -3,10 +3,16 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/spf13/pflag"
+
+	"github.com/switchboard/switchboard/phone"
 )
 
 // config is every setting of switchboard: defaults, then environment,
@@ -15,11 +21,37 @@ type config struct {
 	DatabaseURL string `env:"SWITCHBOARD_DATABASE_URL"`
 	HTTPAddr    string `env:"SWITCHBOARD_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
 	LogLevel    string `env:"SWITCHBOARD_LOG_LEVEL" envDefault:"info"`
+	// PromptsDir keeps the prompt files (converted uploads, rendered
+	// speech, built-in prompts). When set and PromptsURL is not, the media
+	// server plays them from there, by path: it must read that directory.
+	PromptsDir string `env:"SWITCHBOARD_PROMPTS_DIR"`
+	// PromptsURL is where the media server reaches this HTTP server; the
+	// media server then fetches prompts at PromptsURL/media/prompts/….
+	PromptsURL string `env:"SWITCHBOARD_PROMPTS_URL"`
+
+	// Media is the media server that runs calls: asterisk, freeswitch, or
+	// empty for none (the API only).
+	Media string `env:"SWITCHBOARD_MEDIA"`
+	// Country reads national numbers from the media server (the number
+	// dialled, the caller's number) into E.164.
+	Country     string `env:"SWITCHBOARD_COUNTRY" envDefault:"US"`
+	ARIURL      string `env:"SWITCHBOARD_ARI_URL" envDefault:"http://127.0.0.1:8088"`
+	ARIUser     string `env:"SWITCHBOARD_ARI_USER" envDefault:"switchboard"`
+	ARIPassword string `env:"SWITCHBOARD_ARI_PASSWORD"`
+	ARIApp      string `env:"SWITCHBOARD_ARI_APP" envDefault:"switchboard"`
+	// ARITrunk turns an external number into an Asterisk dial string.
+	ARITrunk string `env:"SWITCHBOARD_ARI_TRUNK" envDefault:"PJSIP/%s@trunk"`
+
+	// promptsCache is the directory of prompt files when PromptsDir is
+	// unset (dev sets it inside its data directory).
+	promptsCache string
 }
 
 // envKeys are the variables config reads; env.Parse is given only these,
 // looked up through getenv, so that tests control the environment.
-var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWITCHBOARD_LOG_LEVEL"}
+var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWITCHBOARD_LOG_LEVEL",
+	"SWITCHBOARD_PROMPTS_DIR", "SWITCHBOARD_PROMPTS_URL", "SWITCHBOARD_MEDIA", "SWITCHBOARD_COUNTRY",
+	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -39,6 +71,16 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (libpq form) [SWITCHBOARD_DATABASE_URL]")
 	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "address the HTTP API listens on [SWITCHBOARD_HTTP_ADDR]")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error [SWITCHBOARD_LOG_LEVEL]")
+	fs.StringVar(&c.PromptsDir, "prompts-dir", c.PromptsDir,
+		"directory of prompt files, which the media server reads by path unless --prompts-url is set [SWITCHBOARD_PROMPTS_DIR]")
+	fs.StringVar(&c.Media, "media", c.Media, "media server: asterisk, freeswitch, or empty for the API only [SWITCHBOARD_MEDIA]")
+	fs.StringVar(&c.Country, "country", c.Country, "country of national numbers the media server gives (ISO 3166) [SWITCHBOARD_COUNTRY]")
+	fs.StringVar(&c.ARIURL, "ari-url", c.ARIURL, "Asterisk's HTTP server (ARI under /ari) [SWITCHBOARD_ARI_URL]")
+	fs.StringVar(&c.ARIUser, "ari-user", c.ARIUser, "ARI user (ari.conf) [SWITCHBOARD_ARI_USER]")
+	fs.StringVar(&c.ARIApp, "ari-app", c.ARIApp, "Stasis application of the dialplan [SWITCHBOARD_ARI_APP]")
+	fs.StringVar(&c.ARITrunk, "ari-trunk", c.ARITrunk, "dial string of external numbers, %s is the number [SWITCHBOARD_ARI_TRUNK]")
+	fs.StringVar(&c.PromptsURL, "prompts-url", c.PromptsURL,
+		"base URL at which the media server reaches this HTTP server, to fetch prompts by URL [SWITCHBOARD_PROMPTS_URL]")
 }
 
 func (c config) validate() error {
@@ -48,7 +90,75 @@ func (c config) validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
+	if err := c.checkMedia(); err != nil {
+		return err
+	}
+	return c.checkPromptsURL()
+}
+
+func (c config) checkMedia() error {
+	if !phone.ValidCountry(strings.ToUpper(c.Country)) {
+		return fmt.Errorf("country %q: use an ISO 3166 code such as FR or US (SWITCHBOARD_COUNTRY)", c.Country)
+	}
+	switch c.Media {
+	case "":
+		return nil
+	case "asterisk":
+		u, err := url.Parse(c.ARIURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("ARI URL %q: want Asterisk's HTTP server, such as http://127.0.0.1:8088 (SWITCHBOARD_ARI_URL)", c.ARIURL)
+		}
+		if c.ARIPassword == "" {
+			return fmt.Errorf("no ARI password: set SWITCHBOARD_ARI_PASSWORD (ari.conf)")
+		}
+		if strings.Count(c.ARITrunk, "%s") != 1 {
+			return fmt.Errorf("ARI trunk %q: want one %%s for the number, such as PJSIP/%%s@trunk (SWITCHBOARD_ARI_TRUNK)", c.ARITrunk)
+		}
+		return nil
+	case "freeswitch":
+		return fmt.Errorf("media server freeswitch: the FreeSWITCH driver is not in this build yet; use asterisk")
+	}
+	return fmt.Errorf("media server %q: use asterisk, freeswitch, or leave it empty (SWITCHBOARD_MEDIA)", c.Media)
+}
+
+func (c config) checkPromptsURL() error {
+	if c.PromptsURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.PromptsURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("prompts URL %q: want the base URL at which the media server reaches this server, such as http://10.0.0.2:8080", c.PromptsURL)
+	}
 	return nil
+}
+
+// prompts says where prompt files are kept and how the media server gets
+// them: by URL when PromptsURL is set; by path when only PromptsDir is;
+// with neither, by URL from this HTTP server's address (a media server on
+// this host), the files in a cache directory.
+func (c config) prompts() (dir, baseURL string) {
+	dir, baseURL = c.PromptsDir, c.PromptsURL
+	if dir == "" {
+		dir = c.promptsCache
+		if dir == "" {
+			cache, err := os.UserCacheDir()
+			if err != nil {
+				cache = os.TempDir()
+			}
+			dir = filepath.Join(cache, "switchboard", "prompts")
+		}
+		if baseURL == "" {
+			host, port, err := net.SplitHostPort(c.HTTPAddr)
+			if err != nil {
+				host, port = c.HTTPAddr, "80"
+			}
+			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+				host = "127.0.0.1"
+			}
+			baseURL = "http://" + net.JoinHostPort(host, port)
+		}
+	}
+	return dir, baseURL
 }
 
 func (c config) level() (slog.Level, error) {

@@ -48,6 +48,7 @@ func runDev(ctx context.Context, cfg config, dir string, stdout io.Writer, logge
 		return err
 	}
 	cfg.DatabaseURL = pg.URL(devDatabase)
+	cfg.promptsCache = filepath.Join(dir, "prompts")
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

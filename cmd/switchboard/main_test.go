@@ -195,6 +195,11 @@ func TestConfigErrors(t *testing.T) {
 			map[string]string{"SWITCHBOARD_LOG_LEVEL": "loud"},
 			[]string{"dev", "--data", "/nonexistent/never-created"}, []string{`log level "loud"`}, true,
 		},
+		{
+			"bad prompts URL/serve",
+			map[string]string{"SWITCHBOARD_DATABASE_URL": unreachableURL, "SWITCHBOARD_PROMPTS_URL": "10.0.0.2:8080"},
+			[]string{"serve"}, []string{`prompts URL "10.0.0.2:8080"`, "http://"}, true,
+		},
 		{"unknown command", nil, []string{"frobnicate"}, []string{"unknown command"}, true},
 	}
 	for _, tt := range tests {
@@ -336,7 +341,9 @@ func TestServe(t *testing.T) {
 	apiID, token := creds[1], creds[2]
 
 	addr := freeAddr(t)
-	env := map[string]string{"SWITCHBOARD_DATABASE_URL": dbURL, "SWITCHBOARD_HTTP_ADDR": addr}
+	promptsDir := t.TempDir()
+	env := map[string]string{"SWITCHBOARD_DATABASE_URL": dbURL, "SWITCHBOARD_HTTP_ADDR": addr,
+		"SWITCHBOARD_PROMPTS_DIR": promptsDir, "SWITCHBOARD_PROMPTS_URL": "http://" + addr}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var out, errOut syncBuffer
@@ -394,6 +401,15 @@ func TestServe(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(body, &got), "%s", body)
 	assert.Equal(t, "Acme", got.Company.Name)
+
+	// The prompt library is wired: voices listed, prompt files served.
+	status, body = get("/v1/voices", apiID, token)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	assert.Contains(t, string(body), `"fr-FR"`)
+	status, _ = get("/media/prompts/"+strings.Repeat("ab", 32)+".wav", "", "")
+	assert.Equal(t, http.StatusNotFound, status)
+	assert.Contains(t, errOut.String(), promptsDir)
+	assert.Contains(t, errOut.String(), "by URL http://"+addr+"/media/prompts/")
 
 	wrongToken := strings.Repeat("0", 64)
 	for _, c := range []struct{ name, user, pass string }{
@@ -535,4 +551,41 @@ func TestBinary(t *testing.T) {
 		assertFails(t, r, "a@example.com already has a user", "nothing was created")
 		assertRows(t, db, 1, 1, 1)
 	})
+}
+
+// TestPromptsConfig covers where prompts are kept and how the media server
+// gets them, by setting.
+func TestPromptsConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		cfg           config
+		dir, url      string
+		dirUnderCache bool
+	}{
+		{"both set: by URL from the directory", config{PromptsDir: "/srv/prompts", PromptsURL: "http://10.0.0.2:8080", HTTPAddr: ":8080"},
+			"/srv/prompts", "http://10.0.0.2:8080", false},
+		{"directory only: by path", config{PromptsDir: "/var/lib/asterisk/sounds/switchboard", HTTPAddr: ":8080"},
+			"/var/lib/asterisk/sounds/switchboard", "", false},
+		{"URL only: from a cache directory", config{PromptsURL: "https://pbx.example.com/sb", HTTPAddr: ":8080"},
+			"", "https://pbx.example.com/sb", true},
+		{"neither: this server's address", config{HTTPAddr: "0.0.0.0:8080"}, "", "http://127.0.0.1:8080", true},
+		{"neither, no host", config{HTTPAddr: ":9000"}, "", "http://127.0.0.1:9000", true},
+		{"neither, a host", config{HTTPAddr: "10.1.2.3:8080"}, "", "http://10.1.2.3:8080", true},
+		{"neither, IPv6", config{HTTPAddr: "[::]:8080"}, "", "http://127.0.0.1:8080", true},
+		{"dev", config{HTTPAddr: "127.0.0.1:8080", promptsCache: ".data/prompts"}, ".data/prompts", "http://127.0.0.1:8080", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, url := tc.cfg.prompts()
+			assert.Equal(t, tc.url, url)
+			if tc.dirUnderCache {
+				assert.Equal(t, filepath.Join("switchboard", "prompts"), filepath.Join(filepath.Base(filepath.Dir(dir)), filepath.Base(dir)))
+			} else {
+				assert.Equal(t, tc.dir, dir)
+			}
+		})
+	}
+	for _, bad := range []string{"10.0.0.2:8080", "ftp://x", "http://x/?v=1", "http://"} {
+		c := config{DatabaseURL: "postgres://x", LogLevel: "info", PromptsURL: bad}
+		assert.Error(t, c.validate(), bad)
+	}
 }

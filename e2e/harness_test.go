@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// backend is a media server the suite can drive: an emulator, or a real
+// server with SIPp playing the phones.
+type backend interface {
+	// env configures the switchboard binary to use it.
+	env() []string
+	// device is the dial string of a user's phone called name.
+	device(name string) string
+	// phone scripts a phone: what it does when rung.
+	phone(t *testing.T, name string, p phone)
+	// call places an inbound call; the caller follows the script.
+	call(t *testing.T, from, to string, s script) caller
+}
+
+// phone is what a scripted phone does when rung.
+type phone struct {
+	answerAfter time.Duration // 0 with ring false: answers at once
+	hangupAfter time.Duration // after answering; 0: the caller ends the call
+	ring        bool          // rings until the call stops
+	busy        bool
+	decline     bool
+}
+
+// script is what a caller does.
+type script struct {
+	digits      map[time.Duration]string // pressed this long after the answer
+	hangupAfter time.Duration            // after the answer; 0: waits for switchboard
+}
+
+// caller is a call in progress on the backend.
+type caller interface {
+	// ended waits until the call is over.
+	ended(t *testing.T)
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// build compiles the switchboard binary once for the whole suite.
+func build(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "switchboard-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "switchboard")
+		out, err := exec.Command("go", "build", "-race", "-o", binary, "../cmd/switchboard").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binary
+}
+
+// app is a running switchboard with its own database.
+type app struct {
+	t    *testing.T
+	url  string
+	key  string // api_id:api_token
+	logs *bytes.Buffer
+}
+
+// start migrates a fresh database, bootstraps a company and serves with
+// the backend; it returns once /readyz says the media link is up.
+func start(t *testing.T, b backend) *app {
+	t.Helper()
+	bin := build(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+storetest.URL(t), "SWITCHBOARD_HTTP_ADDR="+addr,
+		"SWITCHBOARD_LOG_LEVEL=debug", "SWITCHBOARD_COUNTRY=FR")
+	env = append(env, b.env()...)
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "switchboard %v: %s", args, out)
+		return string(out)
+	}
+	out := run("bootstrap", "--company", "Acme", "--admin-email", "owner@acme.test", "--time-zone", "Europe/Paris", "--country", "FR")
+	m := regexp.MustCompile(`api_id=(\w+) api_token=(\w+)`).FindStringSubmatch(out)
+	require.Len(t, m, 3, out)
+	a := &app{t: t, url: "http://" + addr, key: m[1] + ":" + m[2], logs: &bytes.Buffer{}}
+
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = env
+	cmd.WaitDelay = 10 * time.Second
+	pipe, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	var logMu sync.Mutex
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		s := bufio.NewScanner(pipe)
+		for s.Scan() {
+			logMu.Lock()
+			a.logs.WriteString(s.Text() + "\n")
+			logMu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt) // a graceful stop, as an operator's Ctrl-C
+		timer := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() })
+		err := cmd.Wait()
+		timer.Stop()
+		<-copied
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("switchboard log:\n%s", a.logs.String())
+			logMu.Unlock()
+		}
+		require.NoError(t, err, "switchboard stops cleanly")
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(a.url + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return a
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "switchboard never became ready")
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// do sends an API request with the company's key; out receives the JSON.
+func (a *app) do(method, path string, body, out any) int {
+	a.t.Helper()
+	var r io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(a.t, err)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, a.url+path, r)
+	require.NoError(a.t, err)
+	id, token, _ := strings.Cut(a.key, ":")
+	req.SetBasicAuth(id, token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(a.t, err)
+	if out != nil && len(raw) > 0 {
+		require.NoError(a.t, json.Unmarshal(raw, out), "%s", raw)
+	}
+	return res.StatusCode
+}
+
+// create posts a resource and returns its id.
+func (a *app) create(path, wrapper string, body any) int64 {
+	a.t.Helper()
+	var out map[string]map[string]any
+	status := a.do("POST", path, body, &out)
+	require.Equal(a.t, 201, status, "POST %s: %v", path, out)
+	return int64(out[wrapper]["id"].(float64))
+}
+
+// callRecord is the part of GET /v1/calls/:id the suite checks.
+type callRecord struct {
+	ID               int64   `json:"id"`
+	Status           string  `json:"status"`
+	MissedCallReason *string `json:"missed_call_reason"`
+	User             *struct {
+		ID int64 `json:"id"`
+	} `json:"user"`
+	IVROptions []string `json:"ivr_options_selected"`
+	Voicemail  *string  `json:"voicemail"`
+	Timeline   []struct {
+		Event  string `json:"event"`
+		UserID *int64 `json:"user_id"`
+	} `json:"timeline"`
+}
+
+func (c callRecord) events() []string {
+	var names []string
+	for _, e := range c.Timeline {
+		names = append(names, e.Event)
+	}
+	return names
+}
+
+// calls waits until n calls are done and returns them, oldest first, with
+// their timelines.
+func (a *app) calls(n int) []callRecord {
+	a.t.Helper()
+	var ids []int64
+	require.Eventually(a.t, func() bool {
+		var list struct {
+			Calls []struct {
+				ID     int64  `json:"id"`
+				Status string `json:"status"`
+			} `json:"calls"`
+		}
+		a.do("GET", "/v1/calls?per_page=50", nil, &list)
+		ids = ids[:0]
+		for _, c := range list.Calls {
+			if c.Status == "done" {
+				ids = append(ids, c.ID)
+			}
+		}
+		return len(ids) >= n
+	}, 60*time.Second, 100*time.Millisecond, "%d calls never ended", n)
+	var out []callRecord
+	for _, id := range ids {
+		var c struct{ Call callRecord }
+		require.Equal(a.t, 200, a.do("GET", fmt.Sprintf("/v1/calls/%d", id), nil, &c))
+		out = append(out, c.Call)
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	classicLine = "+33176390861"
+	ivrLine     = "+33176390870"
+	aliceLine   = "+33176390880"
+	caller1     = "+33612345678"
+	caller2     = "+33698765432"
+)
+
+// company is what the suite configures through the API.
+type company struct {
+	alice, bob, carol, team int64
+}
+
+func configure(t *testing.T, a *app, b backend) company {
+	var c company
+	user := func(name string) int64 {
+		return a.create("/v1/users", "user", map[string]any{"first_name": name, "email": name + "@acme.test",
+			"devices": []string{b.device(name)}})
+	}
+	c.alice, c.bob, c.carol = user("alice"), user("bob"), user("carol")
+	c.team = a.create("/v1/teams", "team", map[string]any{"name": "Support", "users": []int64{c.alice, c.bob}})
+	a.create("/v1/numbers", "number", map[string]any{"name": "Support line", "digits": classicLine,
+		"distribution": []any{map[string]any{"type": "team", "id": c.team, "ring_seconds": 5}}})
+	a.create("/v1/numbers", "number", map[string]any{"name": "Standard", "digits": ivrLine, "type": "ivr",
+		"ivr_options": []any{
+			map[string]any{"key": "1", "target": map[string]any{"type": "user", "id": c.carol}},
+			map[string]any{"key": "2", "target": map[string]any{"type": "team", "id": c.team}}}})
+	a.create("/v1/numbers", "number", map[string]any{"name": "Alice direct", "digits": aliceLine, "voicemail": false,
+		"distribution": []any{map[string]any{"type": "user", "id": c.alice, "ring_seconds": 5}}})
+	return c
+}
+
+func rung(c callRecord) []int64 {
+	var ids []int64
+	for _, e := range c.Timeline {
+		if e.Event == "call.ringing_on_agent" && e.UserID != nil {
+			ids = append(ids, *e.UserID)
+		}
+	}
+	return ids
+}
+
+// TestScenarios runs every scenario on every backend; each scenario has
+// its own switchboard, database and media server, and they run in
+// parallel.
+func TestScenarios(t *testing.T) {
+	ms := time.Millisecond
+	scenarios := []struct {
+		name string
+		run  func(t *testing.T, a *app, b backend, c company)
+	}{
+		{"a classic number rings the team and an agent answers", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{ring: true})
+			b.phone(t, "bob", phone{answerAfter: 300 * ms, hangupAfter: 500 * ms})
+			b.call(t, caller1, classicLine, script{}).ended(t)
+			calls := a.calls(1)
+			got := calls[0]
+			require.Nil(t, got.MissedCallReason, "%v", got.events())
+			require.Equal(t, c.bob, got.User.ID)
+			require.ElementsMatch(t, []int64{c.alice, c.bob}, rung(got))
+			require.Subset(t, got.events(), []string{"call.created", "call.ringing_on_agent", "call.answered", "call.hungup", "call.ended"})
+			var av struct {
+				Users []struct {
+					ID           int64  `json:"id"`
+					Availability string `json:"availability"`
+				} `json:"users"`
+			}
+			a.do("GET", "/v1/users/availabilities", nil, &av)
+			for _, u := range av.Users {
+				if u.ID == c.bob {
+					require.Equal(t, "available", u.Availability, "Bob is free again after the call")
+				}
+			}
+		}},
+		{"an IVR choice rings the chosen agent", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "carol", phone{answerAfter: 200 * ms, hangupAfter: 300 * ms})
+			b.call(t, caller1, ivrLine, script{digits: map[time.Duration]string{500 * ms: "1"}}).ended(t)
+			got := a.calls(1)[0]
+			require.Equal(t, []string{"1"}, got.IVROptions, "%v", got.events())
+			require.Equal(t, c.carol, got.User.ID)
+			require.Contains(t, got.events(), "call.ivr_option_selected")
+		}},
+		{"nobody answers: the caller leaves a voicemail", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{ring: true})
+			b.phone(t, "bob", phone{ring: true})
+			b.call(t, caller1, classicLine, script{hangupAfter: 8 * time.Second}).ended(t)
+			got := a.calls(1)[0]
+			require.NotNil(t, got.MissedCallReason, "%v", got.events())
+			require.Equal(t, "agents_did_not_answer", *got.MissedCallReason)
+			require.NotNil(t, got.Voicemail)
+			require.Subset(t, got.events(), []string{"call.agent_no_answer", "call.voicemail_left"})
+		}},
+		{"a busy agent declines and the other answers", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{busy: true})
+			b.phone(t, "bob", phone{answerAfter: 500 * ms, hangupAfter: 300 * ms})
+			b.call(t, caller1, classicLine, script{}).ended(t)
+			got := a.calls(1)[0]
+			require.Equal(t, c.bob, got.User.ID, "%v", got.events())
+			require.Contains(t, got.events(), "call.agent_declined")
+		}},
+		{"the caller hangs up while agents ring", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{ring: true})
+			b.phone(t, "bob", phone{ring: true})
+			b.call(t, caller1, classicLine, script{hangupAfter: 1500 * ms}).ended(t)
+			got := a.calls(1)[0]
+			require.NotNil(t, got.MissedCallReason, "%v", got.events())
+			require.Equal(t, "short_abandoned", *got.MissedCallReason)
+		}},
+		{"two calls race for one agent", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{answerAfter: time.Second, hangupAfter: 2 * time.Second})
+			first := b.call(t, caller1, aliceLine, script{})
+			second := b.call(t, caller2, aliceLine, script{})
+			first.ended(t)
+			second.ended(t)
+			calls := a.calls(2)
+			var answered, missed []callRecord
+			for _, got := range calls {
+				if got.MissedCallReason == nil {
+					answered = append(answered, got)
+				} else {
+					missed = append(missed, got)
+				}
+			}
+			require.Len(t, answered, 1, "one call gets Alice")
+			require.Len(t, missed, 1)
+			require.Equal(t, "no_available_agent", *missed[0].MissedCallReason, "%v", missed[0].events())
+			require.False(t, slices.Contains(rung(missed[0]), c.alice), "Alice is never rung twice at once")
+		}},
+	}
+	for name, newBackend := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
+					b := newBackend(t)
+					a := start(t, b)
+					c := configure(t, a, b)
+					sc.run(t, a, b, c)
+				})
+			}
+		})
+	}
+}
+
+var _ = fmt.Sprint
