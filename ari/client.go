@@ -35,11 +35,13 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("ARI %s %s: %d %s", e.Method, e.Path, e.Status, e.Message)
 }
 
-// notFound says whether err is Asterisk's 404 (a channel, bridge or
-// playback that is gone).
+// notFound says whether err is Asterisk's "not found" for a channel,
+// bridge or playback that is gone: a 404, or the 400 "Channel not found"
+// that addChannel gives for a channel in its body.
 func notFound(err error) bool {
 	var se *statusError
-	return errors.As(err, &se) && se.Status == http.StatusNotFound
+	return errors.As(err, &se) && (se.Status == http.StatusNotFound ||
+		se.Status == http.StatusBadRequest && strings.HasSuffix(se.Message, "not found"))
 }
 
 func newClient(base, user, password string, timeout time.Duration) *client {

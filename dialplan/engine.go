@@ -118,6 +118,8 @@ const (
 var (
 	errCallerGone = errors.New("the caller hung up")
 	errStopping   = errors.New("the engine is stopping")
+	// errAgentGone: the agent hung up between the answer and the bridge.
+	errAgentGone = errors.New("the agent hung up before the bridge")
 	// errFlowDone ends a flow early, as planned (a callback was asked).
 	errFlowDone = errors.New("the flow is over")
 )

@@ -173,7 +173,12 @@ func (c *call) ring(users []User, team TeamID, d time.Duration) (bool, error) {
 				delete(r.legs, other)
 			}
 			c.stopRinging(live, r, CauseAnsweredElsewhere)
-			return true, c.talk(r, ev.Leg)
+			err := c.talk(r, ev.Leg)
+			if err == errAgentGone {
+				// Answered and gone before the bridge: as if unanswered.
+				return false, c.stopped(r, CauseNormal)
+			}
+			return true, err
 		case EvHangup:
 			r, ok := ringings[ev.Leg]
 			if !ok || !r.legs[ev.Leg] {
@@ -336,10 +341,10 @@ func (c *call) talk(r *ringing, leg LegID) error {
 	cancel()
 	if err != nil {
 		c.hangup(leg, CauseNormal)
-		c.e.acd.Release(r.user, c.id())
 		if err == ErrGone {
-			return errCallerGone
+			return errAgentGone // if the caller left, the next wait says so
 		}
+		c.e.acd.Release(r.user, c.id())
 		return fmt.Errorf("bridge: %w", err)
 	}
 	c.e.acd.Talk(r.user.ID, c.id())

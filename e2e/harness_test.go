@@ -59,32 +59,42 @@ type caller interface {
 }
 
 var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
+	buildMu  sync.Mutex
+	binaries = map[bool]string{}
 )
 
-// build compiles the switchboard binary once for the whole suite.
-func build(t *testing.T) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "switchboard-e2e-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "switchboard")
-		out, err := exec.Command("go", "build", "-race", "-o", binary, "../cmd/switchboard").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return binary
+// build compiles the switchboard binary once for the whole suite: with
+// the race detector for tests, without it for benchmarks (it would
+// measure the detector).
+func build(t testing.TB) string {
+	t.Helper()
+	race := !testing.Testing() || !isBenchmark(t)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := binaries[race]; ok {
+		return bin
+	}
+	dir, err := os.MkdirTemp("", "switchboard-e2e-")
+	require.NoError(t, err)
+	bin := filepath.Join(dir, "switchboard")
+	args := []string{"build", "-o", bin}
+	if race {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, "../cmd/switchboard")...).CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	binaries[race] = bin
+	return bin
+}
+
+func isBenchmark(t testing.TB) bool {
+	_, ok := t.(*testing.B)
+	return ok
 }
 
 // app is a running switchboard with its own database.
 type app struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	key  string // api_id:api_token
 	logs *bytes.Buffer
@@ -92,7 +102,7 @@ type app struct {
 
 // start migrates a fresh database, bootstraps a company and serves with
 // the backend; it returns once /readyz says the media link is up.
-func start(t *testing.T, b backend) *app {
+func start(t testing.TB, b backend) *app {
 	t.Helper()
 	bin := build(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -233,7 +233,10 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	}
 	driver := ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
 		Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger})
-	engine := dialplan.NewEngine(dialplan.Config{Directory: st, CallLog: st, Media: driver, ACD: acd, Logger: logger})
+	// Bursts of calls read a line's configuration once a second, not once
+	// a call.
+	dir := dialplan.NewCachedDirectory(st, time.Second)
+	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, ACD: acd, Logger: logger})
 	deps.MediaReady = driver.Ready
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

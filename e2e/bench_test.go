@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/ari/aritest"
+)
+
+// BenchmarkFullStack drives the whole stack — the switchboard binary,
+// PostgreSQL and the ARI emulator over real sockets — with calls arriving
+// at a steady rate: each is answered, rings one agent of a round-robin
+// team, is bridged, talks 300 ms and ends. It reports the sustained call
+// set-ups per second (a call is set up when it is bridged), the share of
+// calls bridged (below 100 % the stack could not keep up: callers found
+// every agent still busy) and the latency from StasisStart to the
+// driver's first command on the channel.
+//
+//	go test -run=^$ -bench=FullStack -benchtime=2000x ./e2e
+func BenchmarkFullStack(b *testing.B) {
+	// SWITCHBOARD_BENCH_RATE sets the calls offered per second (300).
+	rate, agents := 300, 150
+	if r, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_RATE")); err == nil && r > 0 {
+		rate = r
+	}
+	ast := aritest.New(aritest.Options{App: "switchboard", User: "switchboard", Password: "secret", SoundDuration: 10 * time.Millisecond})
+	require.NoError(b, ast.Start())
+	defer ast.Close()
+	be := &ariEmulator{ast: ast}
+	a := start(b, be)
+	var members []int64
+	for i := range agents {
+		name := fmt.Sprintf("agent%d", i)
+		members = append(members, a.create("/v1/users", "user", map[string]any{"first_name": name,
+			"email": name + "@acme.test", "devices": []string{be.device(name)}}))
+		require.NoError(b, ast.SetPeer(be.device(name), aritest.Peer{Action: aritest.PeerAnswer, HangupAfter: 300 * time.Millisecond}))
+	}
+	team := a.create("/v1/teams", "team", map[string]any{"name": "All", "users": members, "ringing_rule": "round_robin", "ring_slice_seconds": 5})
+	a.create("/v1/numbers", "number", map[string]any{"name": "Bench", "digits": classicLine, "voicemail": false,
+		"distribution": []any{map[string]any{"type": "team", "id": team, "ring_seconds": 10}}})
+
+	type placed struct {
+		at     time.Time
+		caller *aritest.Caller
+	}
+	calls := make([]placed, b.N)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	begin := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	for i := range b.N {
+		<-tick.C
+		calls[i] = placed{at: time.Now(), caller: ast.Call(caller1, classicLine, aritest.CallScript{})}
+		wg.Add(1)
+		go func(c *aritest.Caller) {
+			defer wg.Done()
+			select {
+			case <-c.Done():
+			case <-time.After(60 * time.Second):
+			}
+		}(calls[i].caller)
+	}
+	tick.Stop()
+	wg.Wait()
+	b.StopTimer()
+
+	first := map[string]time.Time{}   // channel → first command on it
+	bridged := map[string]time.Time{} // channel → added to a bridge
+	for _, r := range ast.Requests() {
+		if rest, ok := strings.CutPrefix(r.Path, "/ari/channels/"); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			if _, seen := first[id]; !seen {
+				first[id] = r.Time
+			}
+		}
+		if strings.HasSuffix(r.Path, "/addChannel") {
+			for _, id := range strings.Split(r.Query.Get("channel"), ",") {
+				bridged[id] = r.Time
+			}
+		}
+	}
+	var latencies []time.Duration
+	last, setUp := begin, 0
+	for _, c := range calls {
+		id := c.caller.ChannelID()
+		if t, ok := first[id]; ok {
+			latencies = append(latencies, t.Sub(c.at))
+		}
+		if t, ok := bridged[id]; ok {
+			setUp++
+			if t.After(last) {
+				last = t
+			}
+		}
+	}
+	b.ReportMetric(100*float64(setUp)/float64(b.N), "bridged-%")
+	slices.Sort(latencies)
+	b.ReportMetric(float64(setUp)/last.Sub(begin).Seconds(), "setups/s")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+}
