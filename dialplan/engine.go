@@ -188,13 +188,29 @@ func (c *call) run() {
 	}
 	c.rec = Call{Company: companyID, Number: number.ID, Direction: Inbound, Status: CallInitial,
 		RawDigits: raw, StartedAt: c.now(), MediaRef: string(c.caller)}
+	// Answer before the first write: the caller hears us at once, and the
+	// record follows a moment later. A blocked caller is not answered
+	// (unless the line has a message for them).
+	c.blocked, err = c.isBlocked()
+	if err == nil && !c.blocked {
+		err = c.answer()
+	}
+	if err != nil && err != errCallerGone {
+		c.e.logger.Error("call refused", "err", err)
+		c.hangupCaller(CauseTemporaryFailure)
+		return
+	}
+	answerErr := err
 	if err := c.save(c.event(EvCallCreated, 0, map[string]any{"to": c.inbound.To})); err != nil {
 		c.e.logger.Error("call not recorded; refused", "err", err)
 		c.hangupCaller(CauseTemporaryFailure)
 		return
 	}
-	err = c.flow(number, 0)
-	c.finish(err)
+	if answerErr != nil {
+		c.finish(answerErr)
+		return
+	}
+	c.finish(c.flow(number, 0))
 }
 
 // maxTransfers bounds number→number transfers (a loop is refused when the
@@ -204,30 +220,20 @@ const maxTransfers = 5
 // flow runs a number's flow; a transfer to another number runs that one.
 func (c *call) flow(n Number, depth int) error {
 	c.number = n
-	if depth == 0 {
-		blocked, err := c.isBlocked()
-		if err != nil {
+	if depth == 0 && c.blocked {
+		c.result.Outcome = OutcomeBlocked
+		if err := c.save(c.event(EvCallBlocked, 0, nil)); err != nil {
 			return err
 		}
-		if blocked {
-			c.blocked = true
-			c.result.Outcome = OutcomeBlocked
-			if err := c.save(c.event(EvCallBlocked, 0, nil)); err != nil {
+		if n.Messages[MsgBlocked] != nil {
+			if err := c.answer(); err != nil {
 				return err
 			}
-			if m := n.Messages[MsgBlocked]; m != nil {
-				if err := c.answer(); err != nil {
-					return err
-				}
-				if _, err := c.play(c.prompt(MsgBlocked), false); err != nil {
-					return err
-				}
+			if _, err := c.play(c.prompt(MsgBlocked), false); err != nil {
+				return err
 			}
-			return nil
 		}
-		if err := c.answer(); err != nil {
-			return err
-		}
+		return nil
 	}
 	open := n.OpenAt(c.now())
 	if depth == 0 {
