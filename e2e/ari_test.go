@@ -51,6 +51,14 @@ func (b *ariEmulator) call(t *testing.T, from, to string, s script) caller {
 	return ariCaller{b.ast.Call(from, to, cs)}
 }
 
+func (c ariCaller) heard() []string {
+	var uris []string
+	for _, p := range c.c.Heard() {
+		uris = append(uris, p.MediaURI)
+	}
+	return uris
+}
+
 func (c ariCaller) ended(t *testing.T) {
 	select {
 	case <-c.c.Done():

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -56,6 +57,9 @@ type script struct {
 type caller interface {
 	// ended waits until the call is over.
 	ended(t *testing.T)
+	// heard lists what was played to the caller, in order: each file or
+	// sound as the media server was asked to play it.
+	heard() []string
 }
 
 var (
@@ -193,6 +197,29 @@ func (a *app) do(method, path string, body, out any) int {
 	return res.StatusCode
 }
 
+// upload posts a file to the media library and returns the media.
+func (a *app) upload(name string, content []byte) map[string]any {
+	a.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, err := w.CreateFormFile("file", name)
+	require.NoError(a.t, err)
+	part.Write(content)
+	require.NoError(a.t, w.Close())
+	req, err := http.NewRequest("POST", a.url+"/v1/media", &body)
+	require.NoError(a.t, err)
+	id, token, _ := strings.Cut(a.key, ":")
+	req.SetBasicAuth(id, token)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	var out map[string]any
+	require.NoError(a.t, json.NewDecoder(res.Body).Decode(&out))
+	require.Equal(a.t, 201, res.StatusCode, "%v", out)
+	return out["media"].(map[string]any)
+}
+
 // create posts a resource and returns its id.
 func (a *app) create(path, wrapper string, body any) int64 {
 	a.t.Helper()
@@ -213,8 +240,9 @@ type callRecord struct {
 	IVROptions []string `json:"ivr_options_selected"`
 	Voicemail  *string  `json:"voicemail"`
 	Timeline   []struct {
-		Event  string `json:"event"`
-		UserID *int64 `json:"user_id"`
+		Event  string         `json:"event"`
+		UserID *int64         `json:"user_id"`
+		Data   map[string]any `json:"data"`
 	} `json:"timeline"`
 }
 

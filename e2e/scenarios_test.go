@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -116,6 +119,39 @@ func TestScenarios(t *testing.T) {
 			got := a.calls(1)[0]
 			require.NotNil(t, got.MissedCallReason, "%v", got.events())
 			require.Equal(t, "short_abandoned", *got.MissedCallReason)
+		}},
+		{"a TTS welcome and an uploaded IVR prompt play, in order", func(t *testing.T, a *app, b backend, c company) {
+			file := filepath.Join(t.TempDir(), "menu.wav")
+			out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+				"-ar", "22050", "-ac", "2", file).CombinedOutput()
+			require.NoError(t, err, "ffmpeg makes the test's IVR prompt (CI installs it): %s", out)
+			tone, err := os.ReadFile(file)
+			require.NoError(t, err)
+			media := a.upload("menu.wav", tone)
+			number := a.create("/v1/numbers", "number", map[string]any{"name": "Voice", "digits": "+33176390890", "type": "ivr",
+				"messages": map[string]any{
+					"welcome": map[string]any{"type": "tts", "text": "Bienvenue chez Acme", "language": "fr"},
+					"ivr":     map[string]any{"type": "media", "media_id": media["id"]}},
+				"ivr_options": []any{map[string]any{"key": "1", "target": map[string]any{"type": "user", "id": c.carol}}}})
+			b.phone(t, "carol", phone{answerAfter: 100 * ms, hangupAfter: 200 * ms})
+			call := b.call(t, caller1, "+33176390890", script{digits: map[time.Duration]string{1500 * ms: "1"}})
+			call.ended(t)
+			heard := call.heard()
+			require.GreaterOrEqual(t, len(heard), 2, "%v", heard)
+			require.Contains(t, heard[0], "/media/prompts/", "the welcome is our rendered speech: %v", heard)
+			require.Contains(t, heard[1], "/media/prompts/"+media["sha256"].(string)+".wav", "then the uploaded menu: %v", heard)
+			require.NotEqual(t, heard[0], heard[1])
+			got := a.calls(1)[0]
+			var played []string
+			for _, e := range got.Timeline {
+				if e.Event == "call.message_played" {
+					played = append(played, e.Data["message"].(string))
+				}
+			}
+			require.Equal(t, []string{"welcome", "ivr"}, played, "%v", got.events())
+			require.NotContains(t, got.events(), "call.message_failed")
+			require.Equal(t, c.carol, got.User.ID)
+			_ = number
 		}},
 		{"two calls race for one agent", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "alice", phone{answerAfter: time.Second, hangupAfter: 2 * time.Second})
