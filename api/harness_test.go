@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -104,32 +102,17 @@ func (e *env) userKey(admin key, email string, role dialplan.Role, owner bool) k
 // do sends a request; body is JSON-encoded unless it is a string (sent as is).
 func (e *env) do(k key, method, path string, body any) (int, map[string]any) {
 	e.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = bytes.NewBufferString(b)
+		raw = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		raw, err = json.Marshal(b)
 		require.NoError(e.t, err)
-		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, e.url+path, r)
-	require.NoError(e.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if k.id != "" {
-		req.SetBasicAuth(k.id, k.token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(e.t, err)
-	var out map[string]any
-	if len(raw) > 0 {
-		require.NoError(e.t, json.Unmarshal(raw, &out), "body: %s", raw)
-	}
-	return res.StatusCode, out
+	return e.raw(k, method, path, "application/json", raw)
 }
 
 // ok sends a request that must succeed (2xx) and decodes its answer into dst.

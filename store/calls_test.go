@@ -38,8 +38,8 @@ func newCallWorld(t testing.TB) *callWorld {
 	w := &callWorld{db: storetest.New(t)}
 	w.st = store.New(w.db)
 	var globexOwner dialplan.User
-	w.acme, w.owner = newCompanyTB(t, w.st, "Acme", "owner@acme.test")
-	w.globex, globexOwner = newCompanyTB(t, w.st, "Globex", "owner@globex.test")
+	w.acme, w.owner = newCompany(t, w.st, "Acme", "owner@acme.test")
+	w.globex, globexOwner = newCompany(t, w.st, "Globex", "owner@globex.test")
 	w.globexUser = globexOwner
 
 	user := func(c dialplan.Company, first, last, email string) dialplan.User {
@@ -102,17 +102,6 @@ func newCallWorld(t testing.TB) *callWorld {
 		return c
 	}
 	return w
-}
-
-func newCompanyTB(t testing.TB, st *store.Store, name, email string) (dialplan.Company, dialplan.User) {
-	t.Helper()
-	c := dialplan.Company{Name: name, TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}
-	u := dialplan.User{FirstName: "Owner", Email: email, Role: dialplan.RoleAdmin, Owner: true}
-	require.NoError(t, c.Normalize())
-	require.NoError(t, u.Normalize(c))
-	_, err := st.Bootstrap(context.Background(), &c, &u)
-	require.NoError(t, err)
-	return c, u
 }
 
 // rows counts what a call has in each of its tables.

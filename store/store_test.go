@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-func newCompany(t *testing.T, st *store.Store, name, email string) (dialplan.Company, dialplan.User) {
+func newCompany(t testing.TB, st *store.Store, name, email string) (dialplan.Company, dialplan.User) {
 	t.Helper()
 	c := dialplan.Company{Name: name, TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}
 	u := dialplan.User{FirstName: "Owner", Email: email, Role: dialplan.RoleAdmin, Owner: true}
