@@ -1,0 +1,5 @@
+//go:build race
+
+package esltest
+
+const raceEnabled = true
