@@ -44,3 +44,5 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzSniff$$' -fuzztime=$(FUZZTIME) ./prompts
 	$(GO) test -run='^$$' -fuzz='^FuzzParseWAV$$' -fuzztime=$(FUZZTIME) ./prompts
 	$(GO) test -run='^$$' -fuzz='^FuzzReadUpload$$' -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz='^FuzzReadFrame$$' -fuzztime=$(FUZZTIME) ./esl
+	$(GO) test -run='^$$' -fuzz='^FuzzDispatch$$' -fuzztime=$(FUZZTIME) ./esl

@@ -49,16 +49,6 @@ type Config struct {
 	RequestTimeout time.Duration
 }
 
-// Handler takes the calls that arrive: the engine.
-type Handler interface {
-	Handle(dialplan.InboundCall) dialplan.Sink
-}
-
-// Presence is told whether devices are registered: the ACD.
-type Presence interface {
-	SetPresence(endpoint string, online bool)
-}
-
 // Driver is the Asterisk media server.
 type Driver struct {
 	cfg    Config
@@ -115,7 +105,7 @@ func (d *Driver) Ready(ctx context.Context) error {
 
 // Run keeps the event link up until ctx ends: connect, settle what
 // changed while away, read events; on a drop, reconnect with backoff.
-func (d *Driver) Run(ctx context.Context, h Handler, p Presence) error {
+func (d *Driver) Run(ctx context.Context, h dialplan.Calls, p dialplan.Presence) error {
 	backoff := 100 * time.Millisecond
 	for {
 		err := d.session(ctx, h, p)
@@ -137,7 +127,7 @@ func (d *Driver) Run(ctx context.Context, h Handler, p Presence) error {
 }
 
 // session is one websocket connection's life.
-func (d *Driver) session(ctx context.Context, h Handler, p Presence) error {
+func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Presence) error {
 	header := http.Header{}
 	header.Set("Authorization", "Basic "+basicAuth(d.cfg.User, d.cfg.Password))
 	dialer := websocket.Dialer{HandshakeTimeout: d.cfg.RequestTimeout}
@@ -179,7 +169,7 @@ func (d *Driver) session(ctx context.Context, h Handler, p Presence) error {
 // is gone (the caller hung up while the link was down, or Asterisk
 // restarted) is reported hung up, so its call ends and is recorded; the
 // others go on. Device presence is read afresh.
-func (d *Driver) resync(ctx context.Context, p Presence) error {
+func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
 	var live []channel
 	if err := d.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &live); err != nil {
 		return err
@@ -220,7 +210,7 @@ func (d *Driver) resync(ctx context.Context, p Presence) error {
 
 // dispatch turns an ARI event into the engine's. It runs on the one
 // reading goroutine, so a call's events are posted in Asterisk's order.
-func (d *Driver) dispatch(e event, h Handler, p Presence) {
+func (d *Driver) dispatch(e event, h dialplan.Calls, p dialplan.Presence) {
 	// A frame missing the object its type implies is ignored: Asterisk
 	// never sends one, and a driver must not fall over on outside input.
 	switch {
@@ -297,7 +287,7 @@ func (d *Driver) dispatch(e event, h Handler, p Presence) {
 
 // stasisStart takes a new inbound call, or notes that a leg we
 // originated reached Stasis.
-func (d *Driver) stasisStart(e event, h Handler) {
+func (d *Driver) stasisStart(e event, h dialplan.Calls) {
 	ch := e.Channel
 	d.mu.Lock()
 	_, known := d.legs[ch.ID]

@@ -144,6 +144,17 @@ type MediaServer interface {
 	Hangup(ctx context.Context, leg LegID, cause Cause) error
 }
 
+// Calls takes the calls a media driver receives: the engine.
+type Calls interface {
+	Handle(InboundCall) Sink
+}
+
+// Presence is told by a media driver whether devices are registered: the
+// ACD.
+type Presence interface {
+	SetPresence(endpoint string, online bool)
+}
+
 // InboundCall is a call the media server hands to the engine.
 type InboundCall struct {
 	Leg LegID

@@ -68,9 +68,10 @@ func (c ariCaller) ended(t *testing.T) {
 }
 
 // backends lists where the suite runs: the emulators always, a real
-// Asterisk when SWITCHBOARD_TEST_ARI_URL is set and SIPp is installed.
+// Asterisk when SWITCHBOARD_TEST_ARI_URL is set and a real FreeSWITCH when
+// SWITCHBOARD_TEST_ESL_ADDR is, with SIPp installed.
 func backends(t *testing.T) map[string]func(*testing.T) backend {
-	b := map[string]func(*testing.T) backend{"asterisk-emulator": newARIEmulator}
+	b := map[string]func(*testing.T) backend{"asterisk-emulator": newARIEmulator, "freeswitch-emulator": newESLEmulator}
 	if url := os.Getenv("SWITCHBOARD_TEST_ARI_URL"); url != "" {
 		b["asterisk"] = func(t *testing.T) backend {
 			if _, err := exec.LookPath("sipp"); err != nil {
@@ -80,6 +81,16 @@ func backends(t *testing.T) map[string]func(*testing.T) backend {
 		}
 	} else {
 		t.Log("SWITCHBOARD_TEST_ARI_URL is not set: the suite does not run against a real Asterisk")
+	}
+	if addr := os.Getenv("SWITCHBOARD_TEST_ESL_ADDR"); addr != "" {
+		b["freeswitch"] = func(t *testing.T) backend {
+			if _, err := exec.LookPath("sipp"); err != nil {
+				t.Skip("SWITCHBOARD_TEST_ESL_ADDR is set but sipp is not on the PATH: the real FreeSWITCH suite needs SIPp to play callers and phones")
+			}
+			return newRealFreeSWITCH(t, addr)
+		}
+	} else {
+		t.Log("SWITCHBOARD_TEST_ESL_ADDR is not set: the suite does not run against a real FreeSWITCH")
 	}
 	return b
 }

@@ -106,4 +106,5 @@ func BenchmarkFullStack(b *testing.B) {
 	b.ReportMetric(float64(setUp)/last.Sub(begin).Seconds(), "setups/s")
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*9/10].Microseconds())/1000, "p90-ms")
 }

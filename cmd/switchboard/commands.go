@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/ari"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/esl"
 	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 )
@@ -195,11 +196,7 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		return err
 	}
 	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library}
-	stopCalls, err := startCalls(ctx, cfg, st, acd, library, logger, &deps)
-	if err != nil {
-		ln.Close()
-		return err
-	}
+	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps) // sets deps.MediaReady
 	defer stopCalls()
 	srv := &http.Server{
 		Handler:           api.NewServer(deps),
@@ -222,17 +219,31 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	return srv.Shutdown(shutdown)
 }
 
+// mediaDriver is what both media drivers (ari, esl) are.
+type mediaDriver interface {
+	dialplan.MediaServer
+	Run(ctx context.Context, calls dialplan.Calls, presence dialplan.Presence) error
+	Ready(ctx context.Context) error
+}
+
 // startCalls connects the media server, when one is configured, and runs
 // the call engine on it. The returned func stops both: calls still in
 // progress are hung up and recorded.
 func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
-	logger *slog.Logger, deps *api.Deps) (func(), error) {
+	logger *slog.Logger, deps *api.Deps) func() {
 	if cfg.Media == "" {
 		logger.Warn("no media server configured (SWITCHBOARD_MEDIA): the API runs, calls do not")
-		return func() {}, nil
+		return func() {}
 	}
-	driver := ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
-		Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger})
+	var driver mediaDriver
+	switch cfg.Media {
+	case "freeswitch":
+		driver = esl.New(esl.Config{Addr: cfg.ESLAddr, Password: cfg.ESLPassword, Trunk: cfg.ESLTrunk, Profile: cfg.ESLProfile,
+			Country: strings.ToUpper(cfg.Country), RecordingDir: cfg.ESLRecordings, Audio: audio, Logger: logger})
+	default:
+		driver = ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
+			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger})
+	}
 	// Bursts of calls read a line's configuration once a second, not once
 	// a call.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
@@ -248,5 +259,5 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		engine.Stop()
 		cancel()
 		<-done
-	}, nil
+	}
 }

@@ -41,6 +41,15 @@ type config struct {
 	ARIApp      string `env:"SWITCHBOARD_ARI_APP" envDefault:"switchboard"`
 	// ARITrunk turns an external number into an Asterisk dial string.
 	ARITrunk string `env:"SWITCHBOARD_ARI_TRUNK" envDefault:"PJSIP/%s@trunk"`
+	// ESLAddr is FreeSWITCH's inbound event socket (event_socket.conf.xml).
+	ESLAddr     string `env:"SWITCHBOARD_ESL_ADDR" envDefault:"127.0.0.1:8021"`
+	ESLPassword string `env:"SWITCHBOARD_ESL_PASSWORD"`
+	// ESLTrunk turns an external number into a FreeSWITCH dial string.
+	ESLTrunk string `env:"SWITCHBOARD_ESL_TRUNK" envDefault:"sofia/gateway/trunk/%s"`
+	// ESLProfile is the sofia profile users' phones register on.
+	ESLProfile string `env:"SWITCHBOARD_ESL_PROFILE" envDefault:"internal"`
+	// ESLRecordings is where FreeSWITCH writes recordings, on its host.
+	ESLRecordings string `env:"SWITCHBOARD_ESL_RECORDINGS" envDefault:"/var/lib/freeswitch/recordings"`
 
 	// promptsCache is the directory of prompt files when PromptsDir is
 	// unset (dev sets it inside its data directory).
@@ -51,7 +60,8 @@ type config struct {
 // looked up through getenv, so that tests control the environment.
 var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWITCHBOARD_LOG_LEVEL",
 	"SWITCHBOARD_PROMPTS_DIR", "SWITCHBOARD_PROMPTS_URL", "SWITCHBOARD_MEDIA", "SWITCHBOARD_COUNTRY",
-	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK"}
+	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK",
+	"SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -79,6 +89,10 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ARIUser, "ari-user", c.ARIUser, "ARI user (ari.conf) [SWITCHBOARD_ARI_USER]")
 	fs.StringVar(&c.ARIApp, "ari-app", c.ARIApp, "Stasis application of the dialplan [SWITCHBOARD_ARI_APP]")
 	fs.StringVar(&c.ARITrunk, "ari-trunk", c.ARITrunk, "dial string of external numbers, %s is the number [SWITCHBOARD_ARI_TRUNK]")
+	fs.StringVar(&c.ESLAddr, "esl-addr", c.ESLAddr, "FreeSWITCH's inbound event socket, host:port [SWITCHBOARD_ESL_ADDR]")
+	fs.StringVar(&c.ESLTrunk, "esl-trunk", c.ESLTrunk, "FreeSWITCH dial string of external numbers, %s is the number [SWITCHBOARD_ESL_TRUNK]")
+	fs.StringVar(&c.ESLProfile, "esl-profile", c.ESLProfile, "sofia profile the phones register on [SWITCHBOARD_ESL_PROFILE]")
+	fs.StringVar(&c.ESLRecordings, "esl-recordings", c.ESLRecordings, "directory where FreeSWITCH writes recordings, on its host [SWITCHBOARD_ESL_RECORDINGS]")
 	fs.StringVar(&c.PromptsURL, "prompts-url", c.PromptsURL,
 		"base URL at which the media server reaches this HTTP server, to fetch prompts by URL [SWITCHBOARD_PROMPTS_URL]")
 }
@@ -116,7 +130,16 @@ func (c config) checkMedia() error {
 		}
 		return nil
 	case "freeswitch":
-		return fmt.Errorf("media server freeswitch: the FreeSWITCH driver is not in this build yet; use asterisk")
+		if _, _, err := net.SplitHostPort(c.ESLAddr); err != nil {
+			return fmt.Errorf("event socket address %q: want host:port, such as 127.0.0.1:8021 (SWITCHBOARD_ESL_ADDR)", c.ESLAddr)
+		}
+		if c.ESLPassword == "" {
+			return fmt.Errorf("no event socket password: set SWITCHBOARD_ESL_PASSWORD (event_socket.conf.xml)")
+		}
+		if strings.Count(c.ESLTrunk, "%s") != 1 {
+			return fmt.Errorf("ESL trunk %q: want one %%s for the number, such as sofia/gateway/trunk/%%s (SWITCHBOARD_ESL_TRUNK)", c.ESLTrunk)
+		}
+		return nil
 	}
 	return fmt.Errorf("media server %q: use asterisk, freeswitch, or leave it empty (SWITCHBOARD_MEDIA)", c.Media)
 }
