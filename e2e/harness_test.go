@@ -102,6 +102,9 @@ type app struct {
 	url  string
 	key  string // api_id:api_token
 	logs *bytes.Buffer
+	// timelines are the event names of the calls last read by calls(), so
+	// that backends can be compared.
+	timelines [][]string
 }
 
 // start migrates a fresh database, bootstraps a company and serves with
@@ -280,6 +283,10 @@ func (a *app) calls(n int) []callRecord {
 		var c struct{ Call callRecord }
 		require.Equal(a.t, 200, a.do("GET", fmt.Sprintf("/v1/calls/%d", id), nil, &c))
 		out = append(out, c.Call)
+	}
+	a.timelines = a.timelines[:0]
+	for _, c := range out {
+		a.timelines = append(a.timelines, c.events())
 	}
 	return out
 }

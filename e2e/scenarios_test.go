@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,6 +175,12 @@ func TestScenarios(t *testing.T) {
 			require.False(t, slices.Contains(rung(missed[0]), c.alice), "Alice is never rung twice at once")
 		}},
 	}
+	// The same scenario must give the same call records, whatever the
+	// media server: the timelines of every backend are compared at the end.
+	var (
+		mu        sync.Mutex
+		timelines = map[string]map[string][][]string{} // scenario → backend → calls' events
+	)
 	for name, newBackend := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, sc := range scenarios {
@@ -183,9 +190,26 @@ func TestScenarios(t *testing.T) {
 					a := start(t, b)
 					c := configure(t, a, b)
 					sc.run(t, a, b, c)
+					mu.Lock()
+					if timelines[sc.name] == nil {
+						timelines[sc.name] = map[string][][]string{}
+					}
+					timelines[sc.name][name] = a.timelines
+					mu.Unlock()
 				})
 			}
 		})
+	}
+	for scenario, byBackend := range timelines {
+		var first string
+		for name := range byBackend {
+			if first == "" || name < first {
+				first = name
+			}
+		}
+		for name, got := range byBackend {
+			require.Equal(t, byBackend[first], got, "%s: %s and %s give other timelines", scenario, first, name)
+		}
 	}
 }
 
