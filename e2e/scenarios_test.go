@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,7 +128,7 @@ func TestScenarios(t *testing.T) {
 			tone, err := os.ReadFile(file)
 			require.NoError(t, err)
 			media := a.upload("menu.wav", tone)
-			number := a.create("/v1/numbers", "number", map[string]any{"name": "Voice", "digits": "+33176390890", "type": "ivr",
+			a.create("/v1/numbers", "number", map[string]any{"name": "Voice", "digits": "+33176390890", "type": "ivr",
 				"messages": map[string]any{
 					"welcome": map[string]any{"type": "tts", "text": "Bienvenue chez Acme", "language": "fr"},
 					"ivr":     map[string]any{"type": "media", "media_id": media["id"]}},
@@ -152,7 +151,6 @@ func TestScenarios(t *testing.T) {
 			require.Equal(t, []string{"welcome", "ivr"}, played, "%v", got.events())
 			require.NotContains(t, got.events(), "call.message_failed")
 			require.Equal(t, c.carol, got.User.ID)
-			_ = number
 		}},
 		{"two calls race for one agent", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "alice", phone{answerAfter: time.Second, hangupAfter: 2 * time.Second})
@@ -212,5 +210,3 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 }
-
-var _ = fmt.Sprint
