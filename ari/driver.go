@@ -180,8 +180,15 @@ func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
 	}
 	d.mu.Lock()
 	var gone []string
-	for id := range d.legs {
-		if !alive[id] {
+	for id, l := range d.legs {
+		if alive[id] {
+			continue
+		}
+		// Callers first: their call ends with the cause of the outage,
+		// not with a side effect of their agents' legs going.
+		if l.inbound {
+			gone = append([]string{id}, gone...)
+		} else {
 			gone = append(gone, id)
 		}
 	}
