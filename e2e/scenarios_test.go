@@ -192,7 +192,11 @@ func TestScenarios(t *testing.T) {
 					if timelines[sc.name] == nil {
 						timelines[sc.name] = map[string][][]string{}
 					}
-					timelines[sc.name][name] = a.timelines
+					// Which of two racing calls wins is chance: compare
+					// the calls as a set.
+					sorted := slices.Clone(a.timelines)
+					slices.SortFunc(sorted, func(x, y []string) int { return slices.Compare(x, y) })
+					timelines[sc.name][name] = sorted
 					mu.Unlock()
 				})
 			}
