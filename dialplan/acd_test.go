@@ -184,14 +184,33 @@ func TestQueue(t *testing.T) {
 		require.Equal(t, []dialplan.UserID{bob}, rungOf(w, 4))
 		require.Equal(t, []dialplan.UserID{carol}, rungOf(w, 5))
 	})
-	t.Run("a queued caller presses * for a callback", func(t *testing.T) {
+	t.Run("a queued caller presses * and is called back by the first agent free", func(t *testing.T) {
+		w := world(t)
+		number(w, 100, func(n *dialplan.Number) {
+			n.RespectQueuingTime, n.CallbackRequest = true, true
+			n.Distribution[0].RingSeconds = 120
+		})
+		busyTeam(w, map[string]time.Duration{"alice": 100 * s, "bob": 60 * s, "carol": 100 * s})
+		w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 300 * s})
+		w.Media.SetPeer(caller, dialplan.Peer{AnswerAfter: 3 * s, HangupAfter: 30 * s})
+		leg := w.Call(caller, line)
+		w.Media.CallerPresses(leg, 10*s, "*")
+		w.Clock.Run(monday10.Add(time.Hour))
+		check(t, w, 4, outcome{answeredBy: bob, rung: []dialplan.UserID{bob},
+			events: []string{dialplan.EvCallQueued, dialplan.EvCallCallbackAsked, dialplan.EvCallRingingOnAgent,
+				dialplan.EvCallCalledBack, dialplan.EvCallAnswered, dialplan.EvCallEnded},
+			tasks: []dialplan.TaskKind{dialplan.TaskCallbackRequest}})
+		c, _ := w.Log.Call(4)
+		require.Greater(t, c.AnsweredAt.Sub(c.StartedAt), 50*s, "after Bob's own call ended")
+	})
+	t.Run("an anonymous caller asking for a callback only leaves a task", func(t *testing.T) {
 		w := world(t)
 		number(w, 100, func(n *dialplan.Number) {
 			n.RespectQueuingTime, n.CallbackRequest = true, true
 			n.Distribution[0].RingSeconds = 120
 		})
 		busyTeam(w, map[string]time.Duration{"alice": 100 * s, "bob": 100 * s, "carol": 100 * s})
-		leg := w.Call(caller, line)
+		leg := w.Call("", line)
 		w.Media.CallerPresses(leg, 10*s, "*")
 		w.Clock.Run(monday10.Add(time.Hour))
 		check(t, w, 4, outcome{missed: dialplan.NoAvailableAgent, events: []string{dialplan.EvCallQueued, dialplan.EvCallCallbackAsked, dialplan.EvCallEnded},

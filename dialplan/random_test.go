@@ -93,6 +93,9 @@ func randomRun(t *testing.T, seed uint64) int {
 	// available).
 	var notEligible []string
 	w.Media.OnOriginate = func(d dialplan.Dial) {
+		if d.Endpoint == "" {
+			return // a caller called back
+		}
 		var id dialplan.UserID
 		fmt.Sscanf(d.Endpoint, "PJSIP/agent%d", &id)
 		u := w.Directory.Users[id]

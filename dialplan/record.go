@@ -107,6 +107,7 @@ const (
 	EvCallIVROption      = "call.ivr_option_selected"
 	EvCallQueued         = "call.queued"
 	EvCallCallbackAsked  = "call.callback_requested"
+	EvCallCalledBack     = "call.called_back"
 	EvCallRecording      = "call.recording_started"
 	EvCallMessagePlayed  = "call.message_played"
 	EvCallMessageFailed  = "call.message_failed"

@@ -286,7 +286,8 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 		case ev.Kind == EvTimer && ev.Timer == timer:
 			return false, nil
 		case ev.Kind == EvDigit && ev.Digit == "*" && c.number.CallbackRequest:
-			return false, c.callback()
+			c.e.acd.Dequeue(c.id()) // no offer while the caller hears the message
+			return false, c.callback(ids, team)
 		case ev.Kind == EvOffer:
 			i := slices.Index(ids, ev.User)
 			if i < 0 {
@@ -320,8 +321,14 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 	}
 }
 
-// callback: the caller asked to be called back rather than wait.
-func (c *call) callback() error {
+// callbackWindow is how long a callback request keeps its place.
+const callbackWindow = 4 * time.Hour
+
+// callback: the caller asked to be called back rather than wait. They hear
+// the callback message and are hung up; the call keeps its place in the
+// queue, and when one of ids frees up, the system rings that agent and,
+// once they answer, the caller.
+func (c *call) callback(ids []UserID, team TeamID) error {
 	c.result.Outcome = OutcomeCallback
 	if _, err := c.play(c.promptOr(MsgCallbackLater, "callback_later"), false); err != nil && err != errCallerGone {
 		return err
@@ -329,8 +336,155 @@ func (c *call) callback() error {
 	if err := c.saveTask(TaskCallbackRequest, c.event(EvCallCallbackAsked, 0, nil)); err != nil {
 		return err
 	}
+	c.hangupCaller(CauseNormal)
+	c.caller = "" // the old leg's last events are nobody's now
+	if c.inbound.From == "" {
+		return errFlowDone // an anonymous caller cannot be called back
+	}
+	timer := c.after(callbackWindow)
+	defer c.cancel(timer)
+	for len(ids) > 0 {
+		ctx, cancel := c.ctx()
+		members, err := c.e.dir.UsersByID(ctx, c.company.ID, ids)
+		cancel()
+		if err != nil {
+			return err
+		}
+		c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
+		var offered UserID
+		for offered == 0 {
+			ev, err := c.wait()
+			c.hangupStrayAnswer(ev)
+			switch {
+			case err != nil:
+				c.e.acd.Dequeue(c.id())
+				return err
+			case ev.Kind == EvTimer && ev.Timer == timer:
+				c.e.acd.Dequeue(c.id())
+				return errFlowDone
+			case ev.Kind == EvOffer && slices.Contains(ids, ev.User):
+				offered = ev.User
+			}
+		}
+		ids = slices.DeleteFunc(slices.Clone(ids), func(id UserID) bool { return id == offered })
+		done, err := c.callBack(offered, team)
+		if err != nil {
+			return err
+		}
+		if done {
+			return errFlowDone
+		}
+	}
 	return errFlowDone
 }
+
+// hangupStrayAnswer hangs up a leg that answered when nobody waits for it.
+func (c *call) hangupStrayAnswer(ev Event) {
+	if ev.Kind == EvAnswered {
+		c.hangup(ev.Leg, CauseAnsweredElsewhere)
+	}
+}
+
+// callBack rings the agent the queue offered and, once they answer, the
+// caller who asked for a callback. done is false when the agent did not
+// answer (another may), true once the callback was tried.
+func (c *call) callBack(id UserID, team TeamID) (done bool, err error) {
+	ctx, cancel := c.ctx()
+	users, err := c.e.dir.UsersByID(ctx, c.company.ID, []UserID{id})
+	cancel()
+	if err != nil || len(users) == 0 {
+		c.e.acd.Release(User{ID: id}, c.id())
+		return false, nil
+	}
+	r := &ringing{user: users[0], team: team, legs: map[LegID]bool{}, since: c.now()}
+	for _, dial := range c.dials(r.user, agentCallbackRing) {
+		ctx, cancel := c.ctx()
+		if leg, err := c.e.media.Originate(ctx, dial, c.in); err == nil {
+			r.legs[leg] = true
+		}
+		cancel()
+	}
+	if len(r.legs) == 0 {
+		c.e.acd.Release(r.user, c.id())
+		return false, nil
+	}
+	if err := c.save(c.event(EvCallRingingOnAgent, id, map[string]any{"callback": true})); err != nil {
+		c.stopRinging([]*ringing{r}, nil, CauseNormal)
+		return true, err
+	}
+	timer := c.after(agentCallbackRing)
+	var agent LegID
+	for agent == "" {
+		ev, err := c.wait()
+		switch {
+		case err != nil:
+			c.cancel(timer)
+			c.stopRinging([]*ringing{r}, nil, CauseNormal)
+			return true, err
+		case ev.Kind == EvAnswered && r.legs[ev.Leg]:
+			agent = ev.Leg
+			delete(r.legs, agent)
+			for other := range r.legs {
+				c.hangup(other, CauseAnsweredElsewhere)
+				delete(r.legs, other)
+			}
+		case ev.Kind == EvHangup && r.legs[ev.Leg]:
+			delete(r.legs, ev.Leg)
+			if len(r.legs) == 0 {
+				c.cancel(timer)
+				return false, c.stopped(r, ev.Cause)
+			}
+		case ev.Kind == EvTimer && ev.Timer == timer:
+			return false, c.stopRinging([]*ringing{r}, nil, CauseNoAnswer)
+		default:
+			c.hangupStrayAnswer(ev)
+		}
+	}
+	c.cancel(timer)
+	// The agent is on the line: now the caller.
+	ctx, cancel = c.ctx()
+	leg, err := c.e.media.Originate(ctx, Dial{External: c.inbound.From, CallerID: c.number.Digits,
+		Timeout: callerCallbackRing, Originator: agent}, c.in)
+	cancel()
+	if err != nil {
+		c.hangup(agent, CauseNormal)
+		c.e.acd.Release(r.user, c.id())
+		return true, nil
+	}
+	timer = c.after(callerCallbackRing)
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		switch {
+		case err != nil:
+			c.hangup(leg, CauseNormal)
+			c.hangup(agent, CauseNormal)
+			c.e.acd.Release(r.user, c.id())
+			return true, err
+		case ev.Kind == EvAnswered && ev.Leg == leg:
+			c.caller, c.callerGone = leg, false
+			if err := c.save(c.event(EvCallCalledBack, id, nil)); err != nil {
+				return true, err
+			}
+			return true, c.talk(r, agent)
+		case ev.Kind == EvHangup && (ev.Leg == leg || ev.Leg == agent),
+			ev.Kind == EvTimer && ev.Timer == timer:
+			// Either side gave up: the callback was tried; the task stays.
+			c.hangup(leg, CauseNormal)
+			c.hangup(agent, CauseNormal)
+			c.e.acd.Release(r.user, c.id())
+			return true, nil
+		default:
+			c.hangupStrayAnswer(ev)
+		}
+	}
+}
+
+// How long a callback rings the agent, then the caller.
+const (
+	agentCallbackRing  = 30 * time.Second
+	callerCallbackRing = 45 * time.Second
+)
 
 // talk bridges the caller with the agent who answered and waits for one
 // of them to hang up; then the agent goes to after-call work.

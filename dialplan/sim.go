@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -433,7 +434,11 @@ func (m *SimMedia) Record(ctx context.Context, t RecordTarget, name string, max 
 	defer m.mu.Unlock()
 	id := t.Leg
 	if id == "" {
-		id = LegID(string(t.Bridge)[len("bridge-"):])
+		b, ok := strings.CutPrefix(string(t.Bridge), "bridge-")
+		if !ok {
+			return fmt.Errorf("nothing to record")
+		}
+		id = LegID(b)
 	}
 	l, err := m.leg(id)
 	if err != nil {
