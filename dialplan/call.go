@@ -138,6 +138,9 @@ func (c *call) promptOr(kind MessageKind, sound string) Prompt {
 // ringTone is what the caller hears while agents ring: the number's
 // ringing tone, or the server's ringing.
 func (c *call) ringTone() {
+	if c.caller == "" {
+		return // a callback rings the agent first: nobody is on the line yet
+	}
 	if c.bgPlayback != "" || c.bgMusic {
 		c.stopBackground()
 	}

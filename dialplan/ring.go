@@ -78,7 +78,7 @@ func (c *call) step(s Step) (bool, error) {
 		}
 		if len(took) > 0 {
 			rungSomeone = true
-			answered, err := c.ring(took, team.ID, deadline.Sub(c.now()))
+			answered, err := c.ring(took, team.ID, deadline.Sub(c.now()), c.talk)
 			if err != nil || answered {
 				return answered, err
 			}
@@ -96,7 +96,7 @@ func (c *call) step(s Step) (bool, error) {
 			if team.RingingRule == RoundRobin {
 				c.e.acd.rang(team.ID, u.ID)
 			}
-			answered, err := c.ring([]User{u}, team.ID, min(left, time.Duration(team.RingSliceSeconds)*time.Second))
+			answered, err := c.ring([]User{u}, team.ID, min(left, time.Duration(team.RingSliceSeconds)*time.Second), c.talk)
 			if err != nil || answered {
 				return answered, err
 			}
@@ -118,8 +118,9 @@ func containsTeam(teams []TeamID, id TeamID) bool {
 }
 
 // ring rings reserved users on every phone for at most d. The first leg
-// to answer wins and every other leg stops ringing at once.
-func (c *call) ring(users []User, team TeamID, d time.Duration) (bool, error) {
+// to answer wins, every other leg stops ringing at once, and connect puts
+// the winner through (talk, or for a callback: the caller first).
+func (c *call) ring(users []User, team TeamID, d time.Duration, connect func(*ringing, LegID) error) (bool, error) {
 	ringings := map[LegID]*ringing{}
 	var live []*ringing
 	for _, u := range users {
@@ -173,7 +174,7 @@ func (c *call) ring(users []User, team TeamID, d time.Duration) (bool, error) {
 				delete(r.legs, other)
 			}
 			c.stopRinging(live, r, CauseAnsweredElsewhere)
-			err := c.talk(r, ev.Leg)
+			err := connect(r, ev.Leg)
 			if err == errAgentGone {
 				// Answered and gone before the bridge: as if unanswered.
 				return false, c.stopped(r, CauseNormal)
@@ -301,7 +302,7 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 			if err != nil || len(offered) == 0 {
 				c.e.acd.Release(User{ID: ev.User}, c.id())
 			} else {
-				answered, err := c.ring(offered, team, deadline.Sub(c.now()))
+				answered, err := c.ring(offered, team, deadline.Sub(c.now()), c.talk)
 				if err != nil || answered {
 					return answered, err
 				}
@@ -396,62 +397,23 @@ func (c *call) callBack(id UserID, team TeamID) (done bool, err error) {
 		c.e.acd.Release(User{ID: id}, c.id())
 		return false, nil
 	}
-	r := &ringing{user: users[0], team: team, legs: map[LegID]bool{}, since: c.now()}
-	for _, dial := range c.dials(r.user, agentCallbackRing) {
-		ctx, cancel := c.ctx()
-		if leg, err := c.e.media.Originate(ctx, dial, c.in); err == nil {
-			r.legs[leg] = true
-		}
-		cancel()
-	}
-	if len(r.legs) == 0 {
-		c.e.acd.Release(r.user, c.id())
-		return false, nil
-	}
-	if err := c.save(c.event(EvCallRingingOnAgent, id, map[string]any{"callback": true})); err != nil {
-		c.stopRinging([]*ringing{r}, nil, CauseNormal)
-		return true, err
-	}
-	timer := c.after(agentCallbackRing)
-	var agent LegID
-	for agent == "" {
-		ev, err := c.wait()
-		switch {
-		case err != nil:
-			c.cancel(timer)
-			c.stopRinging([]*ringing{r}, nil, CauseNormal)
-			return true, err
-		case ev.Kind == EvAnswered && r.legs[ev.Leg]:
-			agent = ev.Leg
-			delete(r.legs, agent)
-			for other := range r.legs {
-				c.hangup(other, CauseAnsweredElsewhere)
-				delete(r.legs, other)
-			}
-		case ev.Kind == EvHangup && r.legs[ev.Leg]:
-			delete(r.legs, ev.Leg)
-			if len(r.legs) == 0 {
-				c.cancel(timer)
-				return false, c.stopped(r, ev.Cause)
-			}
-		case ev.Kind == EvTimer && ev.Timer == timer:
-			return false, c.stopRinging([]*ringing{r}, nil, CauseNoAnswer)
-		default:
-			c.hangupStrayAnswer(ev)
-		}
-	}
-	c.cancel(timer)
-	// The agent is on the line: now the caller.
-	ctx, cancel = c.ctx()
+	return c.ring(users, team, agentCallbackRing, c.dialCaller)
+}
+
+// dialCaller puts through an agent who answered a callback: it rings the
+// caller and, when they answer, the two talk. If the caller does not, the
+// callback was tried; the task stays.
+func (c *call) dialCaller(r *ringing, agent LegID) error {
+	ctx, cancel := c.ctx()
 	leg, err := c.e.media.Originate(ctx, Dial{External: c.inbound.From, CallerID: c.number.Digits,
 		Timeout: callerCallbackRing, Originator: agent}, c.in)
 	cancel()
 	if err != nil {
 		c.hangup(agent, CauseNormal)
 		c.e.acd.Release(r.user, c.id())
-		return true, nil
+		return nil
 	}
-	timer = c.after(callerCallbackRing)
+	timer := c.after(callerCallbackRing)
 	defer c.cancel(timer)
 	for {
 		ev, err := c.wait()
@@ -460,20 +422,19 @@ func (c *call) callBack(id UserID, team TeamID) (done bool, err error) {
 			c.hangup(leg, CauseNormal)
 			c.hangup(agent, CauseNormal)
 			c.e.acd.Release(r.user, c.id())
-			return true, err
+			return err
 		case ev.Kind == EvAnswered && ev.Leg == leg:
 			c.caller, c.callerGone = leg, false
-			if err := c.save(c.event(EvCallCalledBack, id, nil)); err != nil {
-				return true, err
+			if err := c.save(c.event(EvCallCalledBack, r.user.ID, nil)); err != nil {
+				return err
 			}
-			return true, c.talk(r, agent)
+			return c.talk(r, agent)
 		case ev.Kind == EvHangup && (ev.Leg == leg || ev.Leg == agent),
 			ev.Kind == EvTimer && ev.Timer == timer:
-			// Either side gave up: the callback was tried; the task stays.
 			c.hangup(leg, CauseNormal)
 			c.hangup(agent, CauseNormal)
 			c.e.acd.Release(r.user, c.id())
-			return true, nil
+			return nil
 		default:
 			c.hangupStrayAnswer(ev)
 		}
