@@ -56,15 +56,7 @@ func (s *server) createNumber(c *gin.Context) {
 		return
 	}
 	n.ID = 0
-	if err := n.Normalize(company); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.checkTransfers(c.Request.Context(), me.Company, n); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.renderMessages(c, n); err != nil {
+	if err := s.checkNumber(c, company, &n); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -73,6 +65,19 @@ func (s *server) createNumber(c *gin.Context) {
 		return
 	}
 	c.PureJSON(http.StatusCreated, gin.H{"number": s.numberJSON(n)})
+}
+
+// checkNumber readies a number to save: its own fields normalised, no
+// transfer loop through other numbers, its speech rendered (so a bad
+// language fails now, not during a call).
+func (s *server) checkNumber(c *gin.Context, company dialplan.Company, n *dialplan.Number) error {
+	if err := n.Normalize(company); err != nil {
+		return err
+	}
+	if err := s.checkTransfers(c.Request.Context(), company.ID, *n); err != nil {
+		return err
+	}
+	return s.renderMessages(c, *n)
 }
 
 func (s *server) number(c *gin.Context) (dialplan.Number, error) {
@@ -110,15 +115,7 @@ func (s *server) updateNumber(c *gin.Context) {
 		return
 	}
 	n.ID, n.CreatedAt = orig.ID, orig.CreatedAt
-	if err := n.Normalize(company); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.checkTransfers(c.Request.Context(), me.Company, n); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.renderMessages(c, n); err != nil {
+	if err := s.checkNumber(c, company, &n); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -28,7 +28,7 @@ func (b *ariEmulator) env() []string {
 
 func (b *ariEmulator) device(name string) string { return "PJSIP/" + name }
 
-func (b *ariEmulator) phone(t *testing.T, name string, p phone) {
+func (b *ariEmulator) phone(t testing.TB, name string, p phone) {
 	peer := aritest.Peer{Action: aritest.PeerAnswer, After: p.answerAfter, HangupAfter: p.hangupAfter}
 	switch {
 	case p.ring:

@@ -26,26 +26,11 @@ import (
 //
 //	go test -run=^$ -bench=FullStack -benchtime=2000x ./e2e
 func BenchmarkFullStack(b *testing.B) {
-	// SWITCHBOARD_BENCH_RATE sets the calls offered per second (300).
-	rate, agents := 300, 150
-	if r, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_RATE")); err == nil && r > 0 {
-		rate = r
-	}
 	ast := aritest.New(aritest.Options{App: "switchboard", User: "switchboard", Password: "secret", SoundDuration: 10 * time.Millisecond})
 	require.NoError(b, ast.Start())
 	defer ast.Close()
 	be := &ariEmulator{ast: ast}
-	a := start(b, be)
-	var members []int64
-	for i := range agents {
-		name := fmt.Sprintf("agent%d", i)
-		members = append(members, a.create("/v1/users", "user", map[string]any{"first_name": name,
-			"email": name + "@acme.test", "devices": []string{be.device(name)}}))
-		require.NoError(b, ast.SetPeer(be.device(name), aritest.Peer{Action: aritest.PeerAnswer, HangupAfter: 300 * time.Millisecond}))
-	}
-	team := a.create("/v1/teams", "team", map[string]any{"name": "All", "users": members, "ringing_rule": "round_robin", "ring_slice_seconds": 5})
-	a.create("/v1/numbers", "number", map[string]any{"name": "Bench", "digits": classicLine, "voicemail": false,
-		"distribution": []any{map[string]any{"type": "team", "id": team, "ring_seconds": 10}}})
+	rate := benchCompany(b, be)
 
 	type placed struct {
 		at     time.Time
@@ -107,4 +92,27 @@ func BenchmarkFullStack(b *testing.B) {
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*9/10].Microseconds())/1000, "p90-ms")
+}
+
+// benchCompany starts switchboard on a backend for a full-stack benchmark:
+// 150 agents whose phones answer at once and hang up after 300 ms, in one
+// round-robin team rung by the line. It returns the rate of calls to
+// offer: SWITCHBOARD_BENCH_RATE, 300 a second by default.
+func benchCompany(b *testing.B, be backend) int {
+	rate, agents := 300, 150
+	if r, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_RATE")); err == nil && r > 0 {
+		rate = r
+	}
+	a := start(b, be)
+	var members []int64
+	for i := range agents {
+		name := fmt.Sprintf("agent%d", i)
+		members = append(members, a.create("/v1/users", "user", map[string]any{"first_name": name,
+			"email": name + "@acme.test", "devices": []string{be.device(name)}}))
+		be.phone(b, name, phone{hangupAfter: 300 * time.Millisecond})
+	}
+	team := a.create("/v1/teams", "team", map[string]any{"name": "All", "users": members, "ringing_rule": "round_robin", "ring_slice_seconds": 5})
+	a.create("/v1/numbers", "number", map[string]any{"name": "Bench", "digits": classicLine, "voicemail": false,
+		"distribution": []any{map[string]any{"type": "team", "id": team, "ring_seconds": 10}}})
+	return rate
 }

@@ -2,10 +2,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -25,26 +22,11 @@ import (
 //
 //	go test -run=^$ -bench=FullStackESL -benchtime=2000x ./e2e
 func BenchmarkFullStackESL(b *testing.B) {
-	// SWITCHBOARD_BENCH_RATE sets the calls offered per second (300).
-	rate, agents := 300, 150
-	if r, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_RATE")); err == nil && r > 0 {
-		rate = r
-	}
 	fs := esltest.New(esltest.Options{Password: "secret", PlayDuration: 10 * time.Millisecond, History: 4*b.N + 1000})
 	require.NoError(b, fs.Start())
 	defer fs.Close()
 	be := &eslEmulator{fs: fs, records: b.TempDir()}
-	a := start(b, be)
-	var members []int64
-	for i := range agents {
-		name := fmt.Sprintf("agent%d", i)
-		members = append(members, a.create("/v1/users", "user", map[string]any{"first_name": name,
-			"email": name + "@acme.test", "devices": []string{be.device(name)}}))
-		fs.SetPeer(be.device(name), esltest.Peer{Action: esltest.PeerAnswer, HangupAfter: 300 * time.Millisecond})
-	}
-	team := a.create("/v1/teams", "team", map[string]any{"name": "All", "users": members, "ringing_rule": "round_robin", "ring_slice_seconds": 5})
-	a.create("/v1/numbers", "number", map[string]any{"name": "Bench", "digits": classicLine, "voicemail": false,
-		"distribution": []any{map[string]any{"type": "team", "id": team, "ring_seconds": 10}}})
+	rate := benchCompany(b, be)
 
 	latencies := make([]time.Duration, b.N)
 	callers := make([]*esltest.Caller, b.N)

@@ -32,7 +32,7 @@ func (b *eslEmulator) env() []string {
 // user/<name>.
 func (b *eslEmulator) device(name string) string { return "user/" + name }
 
-func (b *eslEmulator) phone(t *testing.T, name string, p phone) {
+func (b *eslEmulator) phone(t testing.TB, name string, p phone) {
 	peer := esltest.Peer{Action: esltest.PeerAnswer, Delay: p.answerAfter, HangupAfter: p.hangupAfter}
 	switch {
 	case p.ring:

@@ -33,7 +33,7 @@ type backend interface {
 	// device is the dial string of a user's phone called name.
 	device(name string) string
 	// phone scripts a phone: what it does when rung.
-	phone(t *testing.T, name string, p phone)
+	phone(t testing.TB, name string, p phone)
 	// call places an inbound call; the caller follows the script.
 	call(t *testing.T, from, to string, s script) caller
 }
