@@ -88,10 +88,10 @@ func (a *ACD) Status(u User) LiveStatus {
 }
 
 func (a *ACD) status(u User) LiveStatus {
-	if s, ok := a.agents[u.ID]; ok && s.settings != nil {
-		u = *s.settings
-	}
 	if s, ok := a.agents[u.ID]; ok {
+		if s.settings != nil {
+			u = *s.settings
+		}
 		switch {
 		case s.talking:
 			return StatusInCall
