@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,6 +142,7 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	d.filterEvents(ctx)
 	// Subscribed: events flow from now on. What happened while we were
 	// away is read now, so nothing is missed in between.
 	if err := d.resync(ctx, p); err != nil {
@@ -215,6 +217,88 @@ func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
 	return nil
 }
 
+// handlers are the ARI events the driver acts on, by type. They are
+// also the only types Asterisk is asked to send (see filterEvents): on a
+// real Asterisk half of a call's events are ChannelVarset, which the
+// driver would decode only to drop.
+var handlers = map[string]func(d *Driver, e event, h dialplan.Calls, p dialplan.Presence){
+	"StasisStart": func(d *Driver, e event, h dialplan.Calls, _ dialplan.Presence) { d.stasisStart(e, h) },
+	"ChannelDtmfReceived": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		d.post(e.Channel.ID, dialplan.Event{Kind: dialplan.EvDigit, Digit: e.Digit})
+	},
+	"Dial": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		if e.Peer == nil {
+			return
+		}
+		switch e.DialStatus {
+		case "RINGING":
+			d.post(e.Peer.ID, dialplan.Event{Kind: dialplan.EvRinging})
+		case "ANSWER":
+			d.answered(e.Peer.ID)
+		}
+	},
+	"ChannelStateChange": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		if e.Channel.State == "Up" {
+			d.answered(e.Channel.ID)
+		}
+	},
+	"ChannelHangupRequest": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		if e.Cause == nil {
+			return
+		}
+		d.mu.Lock()
+		if l, ok := d.legs[e.Channel.ID]; ok && l.cause == 0 {
+			l.cause = dialplan.Cause(*e.Cause)
+		}
+		d.mu.Unlock()
+	},
+	"StasisEnd": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		// The last event of a channel that entered Stasis from the
+		// dialplan (no ChannelDestroyed follows, the transcripts show).
+		d.mu.Lock()
+		l, ok := d.legs[e.Channel.ID]
+		inbound := ok && l.inbound
+		d.mu.Unlock()
+		if inbound {
+			d.hungUp(e.Channel.ID, 0)
+		}
+	},
+	"ChannelDestroyed": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		cause := dialplan.CauseNormal
+		if e.Cause != nil {
+			cause = dialplan.Cause(*e.Cause)
+		}
+		d.hungUp(e.Channel.ID, cause)
+	},
+	"PlaybackFinished": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+		d.mu.Lock()
+		ch, ok := d.playbacks[e.Playback.ID]
+		delete(d.playbacks, e.Playback.ID)
+		d.mu.Unlock()
+		if ok {
+			d.post(ch, dialplan.Event{Kind: dialplan.EvPlaybackDone, Playback: e.Playback.ID, Failed: e.Playback.State == "failed"})
+		}
+	},
+	"RecordingFinished": recordingDone,
+	"RecordingFailed":   recordingDone,
+	"EndpointStateChange": func(_ *Driver, e event, _ dialplan.Calls, p dialplan.Presence) {
+		if p != nil && e.Endpoint != nil {
+			p.SetPresence(e.Endpoint.dialString(), e.Endpoint.State == "online")
+		}
+	},
+}
+
+func recordingDone(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+	d.mu.Lock()
+	ch, ok := d.recordings[e.Recording.Name]
+	delete(d.recordings, e.Recording.Name)
+	d.mu.Unlock()
+	if ok {
+		d.post(ch, dialplan.Event{Kind: dialplan.EvRecordingDone, Recording: e.Recording.Name,
+			Duration: time.Duration(e.Recording.Duration) * time.Second})
+	}
+}
+
 // dispatch turns an ARI event into the engine's. It runs on the one
 // reading goroutine, so a call's events are posted in Asterisk's order.
 func (d *Driver) dispatch(e event, h dialplan.Calls, p dialplan.Presence) {
@@ -225,70 +309,26 @@ func (d *Driver) dispatch(e event, h dialplan.Calls, p dialplan.Presence) {
 		e.Playback == nil && strings.HasPrefix(e.Type, "Playback"), e.Recording == nil && strings.HasPrefix(e.Type, "Recording"):
 		return
 	}
-	switch e.Type {
-	case "StasisStart":
-		d.stasisStart(e, h)
-	case "ChannelDtmfReceived":
-		d.post(e.Channel.ID, dialplan.Event{Kind: dialplan.EvDigit, Digit: e.Digit})
-	case "Dial":
-		if e.Peer == nil {
-			return
-		}
-		switch e.DialStatus {
-		case "RINGING":
-			d.post(e.Peer.ID, dialplan.Event{Kind: dialplan.EvRinging})
-		case "ANSWER":
-			d.answered(e.Peer.ID)
-		}
-	case "ChannelStateChange":
-		if e.Channel.State == "Up" {
-			d.answered(e.Channel.ID)
-		}
-	case "ChannelHangupRequest":
-		if e.Cause != nil {
-			d.mu.Lock()
-			if l, ok := d.legs[e.Channel.ID]; ok && l.cause == 0 {
-				l.cause = dialplan.Cause(*e.Cause)
-			}
-			d.mu.Unlock()
-		}
-	case "StasisEnd":
-		// The last event of a channel that entered Stasis from the
-		// dialplan (no ChannelDestroyed follows, the transcripts show).
-		d.mu.Lock()
-		l, ok := d.legs[e.Channel.ID]
-		inbound := ok && l.inbound
-		d.mu.Unlock()
-		if inbound {
-			d.hungUp(e.Channel.ID, 0)
-		}
-	case "ChannelDestroyed":
-		cause := dialplan.CauseNormal
-		if e.Cause != nil {
-			cause = dialplan.Cause(*e.Cause)
-		}
-		d.hungUp(e.Channel.ID, cause)
-	case "PlaybackFinished":
-		d.mu.Lock()
-		ch, ok := d.playbacks[e.Playback.ID]
-		delete(d.playbacks, e.Playback.ID)
-		d.mu.Unlock()
-		if ok {
-			d.post(ch, dialplan.Event{Kind: dialplan.EvPlaybackDone, Playback: e.Playback.ID, Failed: e.Playback.State == "failed"})
-		}
-	case "RecordingFinished", "RecordingFailed":
-		d.mu.Lock()
-		ch, ok := d.recordings[e.Recording.Name]
-		delete(d.recordings, e.Recording.Name)
-		d.mu.Unlock()
-		if ok {
-			d.post(ch, dialplan.Event{Kind: dialplan.EvRecordingDone, Recording: e.Recording.Name,
-				Duration: time.Duration(e.Recording.Duration) * time.Second})
-		}
-	case "EndpointStateChange":
-		if p != nil && e.Endpoint != nil {
-			p.SetPresence(e.Endpoint.dialString(), e.Endpoint.State == "online")
-		}
+	if handle, ok := handlers[e.Type]; ok {
+		handle(d, e, h, p)
+	}
+}
+
+// filterEvents asks Asterisk (13.26 and later) to send the application
+// only the events the driver acts on, and ApplicationReplaced. An
+// Asterisk that refuses still works: the other events are dropped here.
+func (d *Driver) filterEvents(ctx context.Context) {
+	type eventType struct {
+		Type string `json:"type"`
+	}
+	allowed := []eventType{{"ApplicationReplaced"}}
+	for t := range handlers {
+		allowed = append(allowed, eventType{t})
+	}
+	slices.SortFunc(allowed, func(a, b eventType) int { return strings.Compare(a.Type, b.Type) })
+	body := map[string][]eventType{"allowed": allowed}
+	if err := d.rest.do(ctx, http.MethodPut, "/applications/"+d.cfg.App+"/eventFilter", nil, body, nil); err != nil {
+		d.log.Warn("Asterisk sends every event type: no event filter", "err", err)
 	}
 }
 

@@ -102,6 +102,18 @@ func TestAnsweredCall(t *testing.T) {
 	require.Contains(t, reasons, "answered_elsewhere")
 	require.Eventually(t, func() bool { return len(r.ast.Channels()) == 0 && len(r.ast.Bridges()) == 0 }, 5*time.Second, 20*time.Millisecond,
 		"every channel hung up and the bridge deleted")
+	// The call ran with Asterisk sending only the events the driver reads.
+	var filter []string
+	for _, req := range r.ast.Requests() {
+		if req.Method == "PUT" && req.Path == "/ari/applications/switchboard/eventFilter" {
+			filter = append(filter, req.Body)
+		}
+	}
+	require.Len(t, filter, 1)
+	for _, typ := range []string{"StasisStart", "Dial", "ChannelDestroyed", "ApplicationReplaced"} {
+		require.Contains(t, filter[0], `{"type":"`+typ+`"}`)
+	}
+	require.NotContains(t, filter[0], "ChannelVarset")
 }
 
 func TestAgentOutcomes(t *testing.T) {

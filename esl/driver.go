@@ -42,9 +42,11 @@ type Config struct {
 	Logger       *slog.Logger
 	// RequestTimeout bounds every command (5 s when zero).
 	RequestTimeout time.Duration
-	// KeepAlive is how often the link is checked with a command (15 s
-	// when zero): a FreeSWITCH that stops answering (a host gone without
-	// closing the connection) is then reconnected to, not waited for.
+	// KeepAlive is how often the heartbeat beats (5 s when zero): it
+	// checks the link, so that a FreeSWITCH that stops answering (a host
+	// gone without closing the connection) is reconnected to, not waited
+	// for, and the dialplan's watchdog expires three periods after
+	// switchboard is gone.
 	KeepAlive time.Duration
 }
 
@@ -115,7 +117,7 @@ func New(cfg Config) *Driver {
 		cfg.RequestTimeout = 5 * time.Second
 	}
 	if cfg.KeepAlive == 0 {
-		cfg.KeepAlive = 15 * time.Second
+		cfg.KeepAlive = 5 * time.Second
 	}
 	if cfg.Audio == nil {
 		cfg.Audio = dialplan.BuiltinAudio{}
@@ -192,14 +194,17 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 	if err := d.resync(ctx, c, h, p); err != nil {
 		return false, fmt.Errorf("resync: %w", err)
 	}
+	if err := d.heartbeat(ctx, c); err != nil {
+		return false, fmt.Errorf("heartbeat: %w", err)
+	}
 	d.online.Store(true)
 	d.log.Info("FreeSWITCH event socket link up", "addr", d.cfg.Addr)
 	d.keepAlive(c)
 	return true, c.Err()
 }
 
-// keepAlive waits for the link to end, asking FreeSWITCH something now and
-// then: TCP alone may not notice a peer that vanished.
+// keepAlive waits for the link to end, beating the heartbeat now and then:
+// it also checks the link, which TCP alone may not notice has vanished.
 func (d *Driver) keepAlive(c *Client) {
 	t := time.NewTicker(d.cfg.KeepAlive)
 	defer t.Stop()
@@ -210,7 +215,7 @@ func (d *Driver) keepAlive(c *Client) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
-		_, err := c.API(ctx, "hostname")
+		err := d.heartbeat(ctx, c)
 		cancel()
 		if errors.Is(err, ErrNoReply) {
 			d.log.Warn("FreeSWITCH does not answer on the event socket; reconnecting", "err", err)
@@ -219,6 +224,40 @@ func (d *Driver) keepAlive(c *Client) {
 			return
 		}
 	}
+}
+
+// The heartbeat tells the shipped dialplan (dialplan/public.xml) that
+// switchboard is there: the global variable upVar is "true", and
+// FreeSWITCH's scheduler turns it back to "false" three keep-alive
+// periods later unless the next beat comes first. Parked callers wait
+// for switchboard only while it is alive; once it is gone, new calls get
+// the fallback message instead of waiting for nobody.
+const (
+	upVar        = "switchboard_up"
+	watchdogTask = "switchboard_watchdog" // the scheduler's task group
+)
+
+func (d *Driver) heartbeat(ctx context.Context, c *Client) error {
+	expiry := max(int((3 * d.cfg.KeepAlive).Seconds()), 1)
+	// The previous expiry is replaced, never stacked: an old one would
+	// fire while switchboard is alive.
+	for _, cmd := range []string{
+		"sched_del " + watchdogTask,
+		fmt.Sprintf("sched_api +%d %s global_setvar %s=false", expiry, watchdogTask, upVar),
+		"global_setvar " + upVar + "=true",
+	} {
+		if _, err := c.API(ctx, cmd); err != nil {
+			var re *ReplyError
+			if errors.As(err, &re) {
+				// Refused, not lost: the link is fine; parked callers
+				// just have no watchdog.
+				d.log.Warn("FreeSWITCH refused a heartbeat command: no fallback for callers while switchboard is down", "err", err)
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // channelRow is a row of `show channels as json`.

@@ -52,6 +52,9 @@ type rigOptions struct {
 	proxy bool
 	// keepAlive and timeout set the driver's KeepAlive and RequestTimeout.
 	keepAlive, timeout time.Duration
+	// watchdog runs the shipped dialplan: a fallback while switchboard's
+	// heartbeat is missing.
+	watchdog bool
 }
 
 func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
@@ -63,7 +66,7 @@ func newRigWith(t *testing.T, o rigOptions, change func(n *dialplan.Number)) *ri
 	if o.play == 0 {
 		o.play = 50 * time.Millisecond
 	}
-	opts := esltest.Options{PlayDuration: o.play}
+	opts := esltest.Options{PlayDuration: o.play, Watchdog: o.watchdog}
 	if o.socket {
 		opts.SocketAddr = "127.0.0.1:1"
 	}
@@ -430,6 +433,39 @@ func TestCallParkedWhileDown(t *testing.T) {
 	require.Equal(t, dialplan.UserID(1), c.User, "%v", events)
 	<-caller.Done()
 	require.Contains(t, r.logs.String(), "taking a call parked while the event socket link was down")
+}
+
+// TestWatchdog: while the driver beats, calls park and are taken; three
+// keep-alive periods after it is gone, FreeSWITCH's scheduler lowers
+// switchboard_up and the shipped dialplan gives new callers the fallback
+// message instead of parking them for nobody; back, it beats again.
+func TestWatchdog(t *testing.T) {
+	r := newRigWith(t, rigOptions{proxy: true, watchdog: true, keepAlive: 300 * time.Millisecond}, func(n *dialplan.Number) {
+		n.Distribution = []dialplan.Step{{Type: dialplan.StepUser, ID: 1, RingSeconds: 5}}
+	})
+	r.fs.SetPeer("user/alice", esltest.Peer{Action: esltest.PeerAnswer, HangupAfter: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	taken := func() {
+		t.Helper()
+		caller := r.fs.Call("+33612345678", line, esltest.CallScript{})
+		require.NoError(t, caller.Wait(ctx))
+		require.NotContains(t, caller.Heard(), "ivr/ivr-not_available.wav", "switchboard took the call")
+	}
+	taken()
+	require.NotEmpty(t, r.commands("api sched_api +1 switchboard_watchdog global_setvar switchboard_up=false"),
+		"the expiry is three keep-alive periods, in whole seconds")
+
+	r.proxy.setDown(true)
+	time.Sleep(1500 * time.Millisecond) // the expiry, and some
+	caller := r.fs.Call("+33612345678", line, esltest.CallScript{})
+	require.NoError(t, caller.Wait(ctx))
+	require.Equal(t, []string{"ivr/ivr-not_available.wav"}, caller.Heard(), "the fallback, not a wait for nobody")
+	require.True(t, caller.HungUpByServer())
+
+	r.proxy.setDown(false)
+	require.Eventually(t, func() bool { return r.driver.Ready(ctx) == nil }, 5*time.Second, 10*time.Millisecond)
+	taken()
 }
 
 // TestStalledLink: FreeSWITCH stops answering without closing the

@@ -887,3 +887,47 @@ func BenchmarkCallSetup(b *testing.B) {
 		}
 	})
 }
+
+// TestEventFilter: PUT /applications/{app}/eventFilter as the ARI
+// documents describe it (no transcript shows it): only allowed types are
+// sent, disallowed wins, a list left out is unchanged, an empty body
+// clears both, and bad filters are refused.
+func TestEventFilter(t *testing.T) {
+	h := newHarness(t, "", Options{})
+	ws := h.ws()
+	path := "/ari/applications/pbx-test/eventFilter"
+	status, body, _ := h.rest(0, "PUT", path, map[string]any{
+		"allowed": []map[string]string{{"type": "StasisStart"}, {"type": "ChannelVarset"}, {"type": "StasisEnd"}}})
+	require.Equal(t, 200, status, "%s", body)
+	require.Equal(t, []any{map[string]any{"type": "StasisStart"}, map[string]any{"type": "ChannelVarset"}, map[string]any{"type": "StasisEnd"}},
+		decode(t, body)["events_allowed"])
+	status, body, _ = h.rest(0, "PUT", path, map[string]any{"disallowed": []map[string]string{{"type": "ChannelVarset"}}})
+	require.Equal(t, 200, status, "%s", body)
+	app := decode(t, body)
+	require.Len(t, app["events_allowed"], 3, "a list left out is unchanged")
+	require.Len(t, app["events_disallowed"], 1)
+
+	cl := h.srv.Call("0612345678", "100", CallScript{HangupAfter: 50 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws.wait(t, 1, "StasisStart", onChannel(cl.ChannelID()))
+	h.rest(0, "POST", "/ari/channels/"+cl.ChannelID()+"/answer", nil)
+	require.NoError(t, cl.Wait(ctx))
+	ws.wait(t, 1, "StasisEnd", nil)
+	time.Sleep(50 * time.Millisecond)
+	for _, e := range ws.events() {
+		typ := decode(t, e)["type"]
+		require.Contains(t, []any{"StasisStart", "StasisEnd"}, typ, "only allowed types, and ChannelVarset is disallowed")
+	}
+
+	status, body, _ = h.rest(0, "PUT", path, nil)
+	require.Equal(t, 200, status)
+	require.Empty(t, decode(t, body)["events_allowed"], "an empty body clears the filter")
+	require.Empty(t, decode(t, body)["events_disallowed"])
+	for _, bad := range []any{map[string]any{"allowed": "StasisStart"}, map[string]any{"allowed": []map[string]string{{"name": "x"}}}} {
+		status, body, _ = h.rest(0, "PUT", path, bad)
+		require.Equal(t, 400, status, "%v: %s", bad, body)
+	}
+	status, _, _ = h.rest(0, "PUT", "/ari/applications/nobody/eventFilter", nil)
+	require.Equal(t, 404, status)
+}

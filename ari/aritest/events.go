@@ -2,6 +2,7 @@ package aritest
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,18 @@ type app struct {
 	channels     map[*channel]struct{} // subscriptions, implicit and explicit
 	bridges      map[*bridge]struct{}
 	endpoints    map[string]struct{} // "PJSIP/agent1", or "PJSIP" for a whole technology
+	// allowed and disallowed are the app's event filter (PUT
+	// /applications/{app}/eventFilter): types, as given.
+	allowed, disallowed []string
+}
+
+// wants applies the app's event filter: an empty allowed list lets every
+// type in, and disallowed wins over allowed (the ARI documents).
+func (a *app) wants(typ string) bool {
+	if slices.Contains(a.disallowed, typ) {
+		return false
+	}
+	return len(a.allowed) == 0 || slices.Contains(a.allowed, typ)
 }
 
 func (s *Server) getApp(name string) *app {
@@ -211,7 +224,7 @@ func event(typ string) obj {
 
 // deliver sends an event body (an unterminated object) to each app of the
 // set that has an active websocket, appending asterisk_id and application.
-func (s *Server) deliver(body obj, apps []*app) {
+func (s *Server) deliver(typ string, body obj, apps []*app) {
 	for _, a := range s.apps {
 		if a.subscribeAll && !contains(apps, a) {
 			apps = append(apps[:len(apps):len(apps)], a) // never write into a caller's slice
@@ -220,6 +233,9 @@ func (s *Server) deliver(body obj, apps []*app) {
 	for _, a := range apps {
 		if a.active == nil {
 			continue // no websocket: the event is lost, as on Asterisk
+		}
+		if !a.wants(typ) {
+			continue
 		}
 		msg := make([]byte, 0, len(body)+len(a.name)+64)
 		msg = append(msg, body...)
@@ -259,7 +275,7 @@ func (s *Server) chanEvent(c *channel, typ string, extra func(obj) obj) {
 	if extra != nil {
 		o = extra(o)
 	}
-	s.deliver(o.raw("channel", c.json()), c.subs)
+	s.deliver(typ, o.raw("channel", c.json()), c.subs)
 }
 
 func (s *Server) anySubscribeAll() bool {
@@ -280,7 +296,7 @@ func (s *Server) varset(c *channel, name, value string) {
 	}
 	o := newObj(1024).str("variable", name).str("value", value).
 		str("type", "ChannelVarset").str("timestamp", stamp(time.Now()))
-	s.deliver(o.raw("channel", c.json()), c.subs)
+	s.deliver("ChannelVarset", o.raw("channel", c.json()), c.subs)
 }
 
 // hangupRequest emits ChannelHangupRequest: cause and soft or tech_cause
@@ -297,7 +313,7 @@ func (s *Server) hangupRequest(c *channel, cause, techCause int, soft bool) {
 		o = o.boolean("soft", true)
 	}
 	o = o.str("type", "ChannelHangupRequest").str("timestamp", stamp(time.Now()))
-	s.deliver(o.raw("channel", c.json()), c.subs)
+	s.deliver("ChannelHangupRequest", o.raw("channel", c.json()), c.subs)
 }
 
 func (s *Server) dialEvent(c *channel, status string) {
@@ -309,7 +325,7 @@ func (s *Server) dialEvent(c *channel, status string) {
 	}
 	c.dialCount++
 	o := event("Dial").str("dialstatus", status).str("forward", "").str("dialstring", ds).raw("peer", c.json())
-	s.deliver(o, c.subs)
+	s.deliver("Dial", o, c.subs)
 }
 
 func (s *Server) bridgeEvent(b *bridge, c *channel, typ string) {
@@ -322,7 +338,7 @@ func (s *Server) bridgeEvent(b *bridge, c *channel, typ string) {
 	if c != nil {
 		o = o.raw("channel", c.json())
 	}
-	s.deliver(o, apps)
+	s.deliver(typ, o, apps)
 }
 
 func splitList(vals []string) []string {

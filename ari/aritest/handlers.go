@@ -1,6 +1,7 @@
 package aritest
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -79,8 +80,53 @@ func (s *Server) appJSON(a *app) []byte {
 	}
 	sort.Strings(eps)
 	return newObj(160).str("name", a.name).strs("channel_ids", chans).strs("bridge_ids", bridges).
-		strs("endpoint_ids", eps).strs("device_names", nil).strs("events_allowed", nil).
-		strs("events_disallowed", nil).done()
+		strs("endpoint_ids", eps).strs("device_names", nil).raw("events_allowed", typeList(a.allowed)).
+		raw("events_disallowed", typeList(a.disallowed)).done()
+}
+
+// typeList is an event filter list as Asterisk shows it: [{"type":T}].
+func typeList(types []string) []byte {
+	items := make([][]byte, 0, len(types))
+	for _, t := range types {
+		items = append(items, newObj(32).str("type", t).done())
+	}
+	return array(items)
+}
+
+// filterEvents sets an app's event filter (the ARI documents; no
+// transcript shows it): the body is {"allowed":[{"type":T}…],
+// "disallowed":[…]}; a list left out is unchanged, an empty body clears
+// both.
+func (s *Server) filterEvents(c *call) reply {
+	a := s.apps[c.p[0]]
+	if a == nil {
+		return errReply(404, "", "Application not found")
+	}
+	if !c.q.Has("allowed") && !c.q.Has("disallowed") {
+		a.allowed, a.disallowed = nil, nil
+		return jsonReply(200, s.appJSON(a))
+	}
+	allowed, disallowed := a.allowed, a.disallowed
+	for key, list := range map[string]*[]string{"allowed": &allowed, "disallowed": &disallowed} {
+		if !c.q.Has(key) {
+			continue
+		}
+		var items []struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal([]byte(c.get(key)), &items); err != nil {
+			return errReply(400, "", "Invalid filter: "+key)
+		}
+		*list = nil
+		for _, it := range items {
+			if it.Type == "" {
+				return errReply(400, "", "Invalid filter: "+key)
+			}
+			*list = append(*list, it.Type)
+		}
+	}
+	a.allowed, a.disallowed = allowed, disallowed
+	return jsonReply(200, s.appJSON(a))
 }
 
 func (s *Server) listApps(*call) reply {

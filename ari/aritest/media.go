@@ -59,7 +59,7 @@ func (s *Server) playbackEvent(p *playback, typ string) {
 	} else if p.br != nil {
 		apps = p.br.subs
 	}
-	s.deliver(event(typ).raw("playback", p.json(p.state)), apps)
+	s.deliver(typ, event(typ).raw("playback", p.json(p.state)), apps)
 }
 
 func (s *Server) removePlayback(p *playback) {
@@ -368,7 +368,7 @@ func (s *Server) recordingEvent(r *recording, typ string, extra func(obj) obj) {
 	if extra != nil {
 		o = extra(o)
 	}
-	s.deliver(event(typ).raw("recording", o.done()), apps)
+	s.deliver(typ, event(typ).raw("recording", o.done()), apps)
 }
 
 // finishRecording ends a live recording ("done" keeps the file,

@@ -153,7 +153,7 @@ func (s *Server) SetRegistered(endpoint string, registered bool) error {
 			apps = append(apps, a)
 		}
 	}
-	s.deliver(event("EndpointStateChange").raw("endpoint", s.endpointJSON(e)), apps)
+	s.deliver("EndpointStateChange", event("EndpointStateChange").raw("endpoint", s.endpointJSON(e)), apps)
 	return nil
 }
 

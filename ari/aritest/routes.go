@@ -11,6 +11,7 @@ var routes = []route{
 	r("applications", "GET", (*Server).listApps),
 	r("applications/{app}", "GET", (*Server).getAppJSON),
 	r("applications/{app}/subscription", "POST", (*Server).subscribe, "DELETE", (*Server).unsubscribe),
+	r("applications/{app}/eventFilter", "PUT", (*Server).filterEvents),
 	r("endpoints", "GET", (*Server).listEndpoints),
 	r("endpoints/{tech}", "GET", (*Server).listEndpointsByTech),
 	r("endpoints/{tech}/{resource}", "GET", (*Server).getEndpoint),

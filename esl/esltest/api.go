@@ -49,6 +49,24 @@ func (s *Server) api(ctx context.Context, name, arg string, from *conn, emit fun
 		return "FreeSWITCH Version 1.10.12-release~64bit (-release 64bit)\n"
 	case "hostname":
 		return s.opts.Hostname
+	case "global_setvar":
+		// "name=value" (mod_commands); the replies of these four commands
+		// are FreeSWITCH's source, not a transcript.
+		name, value, _ := strings.Cut(strings.TrimSpace(arg), "=")
+		if name == "" {
+			return "-ERR Invalid syntax\n"
+		}
+		s.globals[strings.TrimSpace(name)] = strings.TrimSpace(value)
+		return "+OK"
+	case "global_getvar":
+		return s.globals[strings.TrimSpace(arg)]
+	case "sched_api":
+		return s.schedAPILocked(arg)
+	case "sched_del":
+		if strings.TrimSpace(arg) == "" {
+			return "-ERR Invalid syntax\n"
+		}
+		return fmt.Sprintf("+OK Deleted: %d\n", s.schedDelLocked(strings.TrimSpace(arg)))
 	case "show":
 		return s.showLocked(argv)
 	case "sofia":
@@ -674,4 +692,44 @@ func (s *Server) dumpLocked(c *channel, format string) string {
 	}
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// schedAPILocked runs `sched_api +<seconds> <group> <command> [args]`:
+// the command runs as an api command after that many seconds, unless
+// sched_del removes its group first. (Absolute @times are not emulated.)
+func (s *Server) schedAPILocked(arg string) string {
+	parts := strings.SplitN(strings.TrimSpace(arg), " ", 3)
+	if len(parts) < 3 || !strings.HasPrefix(parts[0], "+") {
+		return "-ERR Invalid syntax\n"
+	}
+	secs, err := strconv.Atoi(parts[0][1:])
+	if err != nil || secs < 0 {
+		return "-ERR Invalid syntax\n"
+	}
+	group, cmd := parts[1], parts[2]
+	name, rest, _ := strings.Cut(cmd, " ")
+	s.schedID++
+	id := s.schedID
+	s.sched[group] = append(s.sched[group], time.AfterFunc(time.Duration(secs)*time.Second, func() {
+		s.api(s.ctx, name, rest, nil, nil)
+	}))
+	return fmt.Sprintf("+OK Added: %d\n", id)
+}
+
+// schedDelLocked cancels a group's scheduled tasks, or every task for "",
+// and says how many.
+func (s *Server) schedDelLocked(group string) int {
+	n := 0
+	for g, timers := range s.sched {
+		if group != "" && g != group {
+			continue
+		}
+		for _, t := range timers {
+			if t.Stop() {
+				n++
+			}
+		}
+		delete(s.sched, g)
+	}
+	return n
 }

@@ -801,6 +801,12 @@ func (s *Server) routeLocked(dest string) []appCall {
 	if s.opts.SocketAddr != "" && (s.opts.SocketDestinations == nil || s.opts.SocketDestinations.MatchString(dest)) {
 		return []appCall{{app: "socket", arg: s.opts.SocketAddr + " async full"}}
 	}
+	if s.opts.Watchdog && s.globals["switchboard_up"] != "true" {
+		return []appCall{{app: "answer"}, {app: "playback", arg: "ivr/ivr-not_available.wav"}, {app: "hangup"}}
+	}
+	if s.opts.Watchdog {
+		return []appCall{{app: "ring_ready"}, {app: "park"}}
+	}
 	return []appCall{{app: "park"}}
 }
 

@@ -68,6 +68,11 @@ type Options struct {
 	// History is how many ended channels AllChannels and Channel keep
 	// (1000), so a long benchmark does not hold every call in memory.
 	History int
+	// Watchdog runs the dialplan switchboard ships (docker/freeswitch/
+	// dialplan/public.xml) instead of a bare park: while the global
+	// variable switchboard_up is not "true" a call is answered, hears
+	// ivr/ivr-not_available.wav and is hung up; otherwise ring_ready, park.
+	Watchdog bool
 }
 
 func (o *Options) setDefaults() {
@@ -141,6 +146,9 @@ type Server struct {
 	users     map[string]bool // directory: user -> registered
 	commands  []Command
 	heartbeat *time.Ticker
+	globals   map[string]string        // global_setvar
+	sched     map[string][]*time.Timer // sched_api tasks by group
+	schedID   int
 
 	wg sync.WaitGroup
 }
@@ -155,6 +163,8 @@ func New(opts Options) *Server {
 		conns:    make(map[*conn]struct{}),
 		peers:    make(map[string]Peer),
 		users:    make(map[string]bool),
+		globals:  make(map[string]string),
+		sched:    make(map[string][]*time.Timer),
 		coreUUID: opts.CoreUUID,
 		started:  time.Now(),
 	}
@@ -217,6 +227,7 @@ func (s *Server) Close() {
 	if s.heartbeat != nil {
 		s.heartbeat.Stop()
 	}
+	s.schedDelLocked("")
 	for c := range s.conns {
 		c.closeLocked()
 	}
@@ -255,6 +266,8 @@ func (s *Server) Restart() {
 		s.vanishLocked(ch)
 	}
 	s.channels = make(map[string]*channel)
+	s.globals = make(map[string]string)
+	s.schedDelLocked("")
 	s.coreUUID = newUUID()
 	s.started = time.Now()
 	s.sessions = 0
