@@ -23,6 +23,7 @@ run: build
 test: vet fmt-check
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-audio-tools.sh
+	@scripts/ensure-sipp.sh
 	$(GO) test -race -count=1 ./...
 
 vet:

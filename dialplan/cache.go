@@ -25,6 +25,16 @@ type cacheEntry struct {
 	value   any
 	err     error
 	expires time.Time
+	loaded  bool     // value and err hold a finished read
+	reading *reading // the read in flight, if any
+}
+
+// reading is a read in flight: the callers that need the key and have no
+// value at all wait for it, rather than each reading the same rows.
+type reading struct {
+	done  chan struct{}
+	value any
+	err   error
 }
 
 // NewCachedDirectory caches dir's answers for ttl.
@@ -32,32 +42,53 @@ func NewCachedDirectory(dir Directory, ttl time.Duration) *CachedDirectory {
 	return &CachedDirectory{Directory: dir, TTL: ttl, entries: map[string]cacheEntry{}}
 }
 
-// cached returns the value under key, reading it with load when it is
-// missing or stale. Errors are cached too (an unknown number stays
-// unknown for TTL), except a cancelled or timed-out read.
+// cached returns the value under key. A stale value is read again by one
+// caller while the others go on with the stale one: at the TTL's expiry a
+// burst of calls neither waits for the database nor reads the same rows
+// many times over (which, on a loaded database, slows every read and
+// piles up more). Errors are cached too (an unknown number stays unknown
+// for TTL), except a cancelled or timed-out read.
 func cached[T any](d *CachedDirectory, key string, load func() (T, error)) (T, error) {
 	now := time.Now()
 	d.mu.Lock()
-	if e, ok := d.entries[key]; ok && now.Before(e.expires) {
+	e, ok := d.entries[key]
+	switch {
+	case ok && e.loaded && (now.Before(e.expires) || e.reading != nil):
 		d.mu.Unlock()
 		v, _ := e.value.(T)
 		return v, e.err
+	case ok && e.reading != nil:
+		r := e.reading
+		d.mu.Unlock()
+		<-r.done
+		v, _ := r.value.(T)
+		return v, r.err
 	}
 	if len(d.entries) > 10_000 { // bound memory: drop everything stale
-		for k, e := range d.entries {
-			if !now.Before(e.expires) {
+		for k, old := range d.entries {
+			if !now.Before(old.expires) && old.reading == nil {
 				delete(d.entries, k)
 			}
 		}
 	}
+	r := &reading{done: make(chan struct{})}
+	e.reading = r
+	d.entries[key] = e
 	d.mu.Unlock()
+
 	v, err := load()
-	if err != nil && (strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || strings.Contains(err.Error(), context.Canceled.Error())) {
-		return v, err
-	}
+	r.value, r.err = v, err
 	d.mu.Lock()
-	d.entries[key] = cacheEntry{value: v, err: err, expires: now.Add(d.TTL)}
+	if err != nil && (strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || strings.Contains(err.Error(), context.Canceled.Error())) {
+		e.reading = nil // keep what was there; the next caller reads again
+	} else {
+		e = cacheEntry{value: v, err: err, expires: now.Add(d.TTL), loaded: true}
+	}
+	if d.entries[key].reading == r {
+		d.entries[key] = e
+	}
 	d.mu.Unlock()
+	close(r.done)
 	return v, err
 }
 

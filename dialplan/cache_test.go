@@ -2,24 +2,31 @@ package dialplan_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
 )
 
-// countingDirectory counts the reads that reach it.
+// countingDirectory counts the reads that reach it; with a gate, a read
+// waits for it to open.
 type countingDirectory struct {
 	*dialplantest.Directory
 	reads atomic.Int32
+	gate  chan struct{}
 }
 
 func (d *countingDirectory) NumberByDigits(ctx context.Context, digits string) (dialplan.CompanyID, dialplan.Number, error) {
 	d.reads.Add(1)
+	if d.gate != nil {
+		<-d.gate
+	}
 	return d.Directory.NumberByDigits(ctx, digits)
 }
 
@@ -39,4 +46,42 @@ func TestCachedDirectory(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	cache.NumberByDigits(ctx, line)
 	require.EqualValues(t, 3, under.reads.Load(), "read again once stale")
+}
+
+// TestCachedDirectoryOneRead: callers without a value wait for the one
+// read in flight; once the value is stale, one caller reads it again and
+// the others go on with the stale value meanwhile.
+func TestCachedDirectoryOneRead(t *testing.T) {
+	w := world(t)
+	under := &countingDirectory{Directory: w.Directory, gate: make(chan struct{})}
+	cache := dialplan.NewCachedDirectory(under, 50*time.Millisecond)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			_, n, err := cache.NumberByDigits(ctx, line)
+			assert.NoError(t, err)
+			assert.Equal(t, dialplan.NumberID(100), n.ID)
+		})
+	}
+	require.Eventually(t, func() bool { return under.reads.Load() == 1 }, time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // the others reach the cache meanwhile
+	close(under.gate)
+	wg.Wait()
+	require.EqualValues(t, 1, under.reads.Load(), "one read for ten callers")
+
+	time.Sleep(60 * time.Millisecond)
+	under.gate = make(chan struct{})
+	refreshed := make(chan struct{})
+	go func() {
+		defer close(refreshed)
+		cache.NumberByDigits(ctx, line)
+	}()
+	require.Eventually(t, func() bool { return under.reads.Load() == 2 }, time.Second, time.Millisecond)
+	_, n, err := cache.NumberByDigits(ctx, line)
+	require.NoError(t, err, "the stale value, without waiting for the read")
+	require.Equal(t, dialplan.NumberID(100), n.ID)
+	require.EqualValues(t, 2, under.reads.Load())
+	close(under.gate)
+	<-refreshed
 }

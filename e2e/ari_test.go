@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -65,32 +63,4 @@ func (c ariCaller) ended(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the call never ended")
 	}
-}
-
-// backends lists where the suite runs: the emulators always, a real
-// Asterisk when SWITCHBOARD_TEST_ARI_URL is set and a real FreeSWITCH when
-// SWITCHBOARD_TEST_ESL_ADDR is, with SIPp installed.
-func backends(t *testing.T) map[string]func(*testing.T) backend {
-	b := map[string]func(*testing.T) backend{"asterisk-emulator": newARIEmulator, "freeswitch-emulator": newESLEmulator}
-	if url := os.Getenv("SWITCHBOARD_TEST_ARI_URL"); url != "" {
-		b["asterisk"] = func(t *testing.T) backend {
-			if _, err := exec.LookPath("sipp"); err != nil {
-				t.Skip("SWITCHBOARD_TEST_ARI_URL is set but sipp is not on the PATH: the real Asterisk suite needs SIPp to play callers and phones")
-			}
-			return newRealAsterisk(t, url)
-		}
-	} else {
-		t.Log("SWITCHBOARD_TEST_ARI_URL is not set: the suite does not run against a real Asterisk")
-	}
-	if addr := os.Getenv("SWITCHBOARD_TEST_ESL_ADDR"); addr != "" {
-		b["freeswitch"] = func(t *testing.T) backend {
-			if _, err := exec.LookPath("sipp"); err != nil {
-				t.Skip("SWITCHBOARD_TEST_ESL_ADDR is set but sipp is not on the PATH: the real FreeSWITCH suite needs SIPp to play callers and phones")
-			}
-			return newRealFreeSWITCH(t, addr)
-		}
-	} else {
-		t.Log("SWITCHBOARD_TEST_ESL_ADDR is not set: the suite does not run against a real FreeSWITCH")
-	}
-	return b
 }

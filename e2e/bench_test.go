@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -30,7 +31,7 @@ func BenchmarkFullStack(b *testing.B) {
 	require.NoError(b, ast.Start())
 	defer ast.Close()
 	be := &ariEmulator{ast: ast}
-	rate := benchCompany(b, be)
+	a, rate := benchCompany(b, be)
 
 	type placed struct {
 		at     time.Time
@@ -39,10 +40,7 @@ func BenchmarkFullStack(b *testing.B) {
 	calls := make([]placed, b.N)
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	begin := time.Now()
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	for i := range b.N {
-		<-tick.C
+	begin := pace(b.N, rate, func(i int) {
 		calls[i] = placed{at: time.Now(), caller: ast.Call(caller1, classicLine, aritest.CallScript{})}
 		wg.Add(1)
 		go func(c *aritest.Caller) {
@@ -52,10 +50,10 @@ func BenchmarkFullStack(b *testing.B) {
 			case <-time.After(60 * time.Second):
 			}
 		}(calls[i].caller)
-	}
-	tick.Stop()
+	})
 	wg.Wait()
 	b.StopTimer()
+	a.reportCPU(b)
 
 	first := map[string]time.Time{}   // channel → first command on it
 	bridged := map[string]time.Time{} // channel → added to a bridge
@@ -94,11 +92,25 @@ func BenchmarkFullStack(b *testing.B) {
 	b.ReportMetric(float64(latencies[len(latencies)*9/10].Microseconds())/1000, "p90-ms")
 }
 
+// pace calls place(i) for each of n calls at rate a second, on a fixed
+// schedule: a call placed late is followed at once by the next due, so
+// the offered rate holds on average (a ticker would drop the ticks of a
+// descheduled loop and offer less). It returns when the first was due.
+func pace(n, rate int, place func(i int)) time.Time {
+	begin := time.Now()
+	period := time.Second / time.Duration(rate)
+	for i := range n {
+		time.Sleep(time.Until(begin.Add(time.Duration(i) * period)))
+		place(i)
+	}
+	return begin
+}
+
 // benchCompany starts switchboard on a backend for a full-stack benchmark:
 // 150 agents whose phones answer at once and hang up after 300 ms, in one
 // round-robin team rung by the line. It returns the rate of calls to
 // offer: SWITCHBOARD_BENCH_RATE, 300 a second by default.
-func benchCompany(b *testing.B, be backend) int {
+func benchCompany(b *testing.B, be backend) (*app, int) {
 	rate, agents := 300, 150
 	if r, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_RATE")); err == nil && r > 0 {
 		rate = r
@@ -114,5 +126,32 @@ func benchCompany(b *testing.B, be backend) int {
 	team := a.create("/v1/teams", "team", map[string]any{"name": "All", "users": members, "ringing_rule": "round_robin", "ring_slice_seconds": 5})
 	a.create("/v1/numbers", "number", map[string]any{"name": "Bench", "digits": classicLine, "voicemail": false,
 		"distribution": []any{map[string]any{"type": "team", "id": team, "ring_seconds": 10}}})
-	return rate
+	a.cpu0 = a.cpuTime(b)
+	return a, rate
+}
+
+// cpuTime is the processor time switchboard has used so far (user and
+// system, from /proc): unlike throughput on a shared machine, the cost
+// of a call in switchboard itself does not depend on what else runs.
+func (a *app) cpuTime(b *testing.B) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.pid))
+	require.NoError(b, err)
+	// The fields after the command name (which may hold spaces), from
+	// field 3: utime and stime are fields 14 and 15, in clock ticks
+	// (USER_HZ, 100 on Linux).
+	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
+	utime, err1 := strconv.Atoi(fields[11])
+	stime, err2 := strconv.Atoi(fields[12])
+	require.NoError(b, errors.Join(err1, err2))
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// reportCPU reports switchboard's processor time per call since the
+// company was set up, and the calls a second one core would sustain.
+func (a *app) reportCPU(b *testing.B) {
+	per := (a.cpuTime(b) - a.cpu0) / time.Duration(b.N)
+	b.ReportMetric(float64(per.Microseconds())/1000, "cpu-ms/call")
+	if per > 0 {
+		b.ReportMetric(float64(time.Second/per), "calls/s/core")
+	}
 }

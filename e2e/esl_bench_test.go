@@ -26,16 +26,13 @@ func BenchmarkFullStackESL(b *testing.B) {
 	require.NoError(b, fs.Start())
 	defer fs.Close()
 	be := &eslEmulator{fs: fs, records: b.TempDir()}
-	rate := benchCompany(b, be)
+	a, rate := benchCompany(b, be)
 
 	latencies := make([]time.Duration, b.N)
 	callers := make([]*esltest.Caller, b.N)
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	begin := time.Now()
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	for i := range b.N {
-		<-tick.C
+	begin := pace(b.N, rate, func(i int) {
 		at := time.Now()
 		c := fs.Call(caller1, classicLine, esltest.CallScript{})
 		callers[i] = c
@@ -49,10 +46,10 @@ func BenchmarkFullStackESL(b *testing.B) {
 			}
 			c.Wait(ctx)
 		}()
-	}
-	tick.Stop()
+	})
 	wg.Wait()
 	b.StopTimer()
+	a.reportCPU(b)
 
 	// A call is set up when its channel was bridged to an agent's; the
 	// emulator does not time commands, so the last set-up is taken as the

@@ -66,11 +66,3 @@ func (c eslCaller) ended(t *testing.T) {
 		t.Fatal("the call never ended")
 	}
 }
-
-// newRealFreeSWITCH would drive a real FreeSWITCH with SIPp playing
-// callers and phones. It is not written yet: say so rather than pass
-// silently.
-func newRealFreeSWITCH(t *testing.T, addr string) backend {
-	t.Skipf("SWITCHBOARD_TEST_ESL_ADDR=%s: the SIPp backend for a real FreeSWITCH is not written yet; only the emulator runs", addr)
-	return nil
-}

@@ -101,6 +101,8 @@ type app struct {
 	t    testing.TB
 	url  string
 	key  string // api_id:api_token
+	pid  int    // of switchboard serve
+	cpu0 time.Duration
 	logs *bytes.Buffer
 	// timelines are the event names of the calls last read by calls(), so
 	// that backends can be compared.
@@ -116,8 +118,14 @@ func start(t testing.TB, b backend) *app {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
+	// Tests log everything (shown when one fails); benchmarks measure
+	// switchboard as deployed, at the info level.
+	level := "debug"
+	if isBenchmark(t) {
+		level = "info"
+	}
 	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+storetest.URL(t), "SWITCHBOARD_HTTP_ADDR="+addr,
-		"SWITCHBOARD_LOG_LEVEL=debug", "SWITCHBOARD_COUNTRY=FR")
+		"SWITCHBOARD_LOG_LEVEL="+level, "SWITCHBOARD_COUNTRY=FR")
 	env = append(env, b.env()...)
 	run := func(args ...string) string {
 		cmd := exec.Command(bin, args...)
@@ -137,6 +145,7 @@ func start(t testing.TB, b backend) *app {
 	pipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
+	a.pid = cmd.Process.Pid
 	var logMu sync.Mutex
 	copied := make(chan struct{})
 	go func() {

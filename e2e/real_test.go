@@ -1,10 +1,398 @@
 package e2e
 
-import "testing"
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
 
-// newRealAsterisk would drive a real Asterisk with SIPp playing callers
-// and phones. It is not written yet: say so rather than pass silently.
-func newRealAsterisk(t *testing.T, url string) backend {
-	t.Skipf("SWITCHBOARD_TEST_ARI_URL=%s: the SIPp backend for a real Asterisk is not written yet; only the emulator runs", url)
-	return nil
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/ari/aritest"
+	"github.com/switchboard/switchboard/esl"
+	"github.com/switchboard/switchboard/esl/esltest"
+)
+
+// The suite on real media servers, on this host: Asterisk configured as
+// docker/asterisk/ when SWITCHBOARD_TEST_ARI_URL is set, FreeSWITCH
+// configured as docker/freeswitch/ when SWITCHBOARD_TEST_ESL_ADDR is.
+// SIPp plays the callers and phones (sipp_test.go); a second event
+// connection of the suite's own tells what the server played to whom.
+
+// suite is a backend TestScenarios runs its scenarios on.
+type suite struct {
+	start func(*testing.T) backend
+	// serial: the scenarios run one after the other. Each starts its own
+	// switchboard, and two of them on one real server would fight over
+	// its calls (one Stasis app on Asterisk; every event socket of
+	// FreeSWITCH sees every parked call).
+	serial bool
+}
+
+// backends lists where the suite runs: the emulators always, a real
+// Asterisk and a real FreeSWITCH when the environment names them (and
+// SIPp is installed), saying so when it does not.
+func backends(t *testing.T) map[string]suite {
+	b := map[string]suite{"asterisk-emulator": {start: newARIEmulator}, "freeswitch-emulator": {start: newESLEmulator}}
+	for _, r := range []struct {
+		name, env, server string
+		start             func(*testing.T, string) backend
+	}{
+		{"asterisk", "SWITCHBOARD_TEST_ARI_URL", "Asterisk", newRealAsterisk},
+		{"freeswitch", "SWITCHBOARD_TEST_ESL_ADDR", "FreeSWITCH", newRealFreeSWITCH},
+	} {
+		where := os.Getenv(r.env)
+		if where == "" {
+			t.Logf("%s is not set: the suite does not run against a real %s", r.env, r.server)
+			continue
+		}
+		b[r.name] = suite{serial: true, start: func(t *testing.T) backend {
+			if _, err := exec.LookPath("sipp"); err != nil {
+				t.Skipf("%s is set but sipp is not on the PATH: the real %s suite needs SIPp to play callers and phones "+
+					"(Debian: apt-get install sip-tester)", r.env, r.server)
+			}
+			return r.start(t, where)
+		}}
+	}
+	return b
+}
+
+// setting is a variable of the real suites, or its default.
+func setting(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// realBackend is a real media server: SIPp plays its phones and callers.
+type realBackend struct {
+	vars   []string // switchboard's settings
+	dial   string   // a phone's dial string, from its name and port
+	sip    *sipp
+	played *playLog
+}
+
+func (b *realBackend) env() []string { return b.vars }
+
+// device dials the phone's SIPp process directly, without registration:
+// a device the server does not know the presence of is online for
+// switchboard.
+func (b *realBackend) device(name string) string { return fmt.Sprintf(b.dial, name, b.sip.port(name)) }
+
+func (b *realBackend) phone(t testing.TB, name string, p phone) { b.sip.phone(t, name, p) }
+
+func (b *realBackend) call(t *testing.T, from, to string, s script) caller {
+	return realCaller{b.sip.call(t, from, to, s), b.played}
+}
+
+type realCaller struct {
+	*sippCall
+	played *playLog
+}
+
+func (c realCaller) heard() []string { return c.played.heard(c.callID) }
+
+// newRealAsterisk drives the Asterisk whose HTTP server is at base
+// (SWITCHBOARD_TEST_ARI_URL). Callers reach it at SWITCHBOARD_TEST_SIP_ADDR
+// and arrive on its `sipp` endpoint (identified by 127.0.0.1, context
+// from-trunk); phones are dialled through that endpoint.
+func newRealAsterisk(t *testing.T, base string) backend {
+	user := setting("SWITCHBOARD_TEST_ARI_USER", "switchboard")
+	password := setting("SWITCHBOARD_TEST_ARI_PASSWORD", "switchboard")
+	played, err := listenARI(t, base, user, password)
+	require.NoError(t, err, "SWITCHBOARD_TEST_ARI_URL=%s: is Asterisk up, configured as docker/asterisk/?", base)
+	return &realBackend{
+		vars: []string{"SWITCHBOARD_MEDIA=asterisk", "SWITCHBOARD_ARI_URL=" + base, "SWITCHBOARD_ARI_USER=" + user,
+			"SWITCHBOARD_ARI_PASSWORD=" + password, "SWITCHBOARD_ARI_APP=switchboard"},
+		dial:   "PJSIP/sipp/sip:%s@127.0.0.1:%d",
+		sip:    newSIPp(t, setting("SWITCHBOARD_TEST_SIP_ADDR", "127.0.0.1:5060")),
+		played: played,
+	}
+}
+
+// newRealFreeSWITCH drives the FreeSWITCH whose event socket is at addr
+// (SWITCHBOARD_TEST_ESL_ADDR). Callers reach its external profile at
+// SWITCHBOARD_TEST_SIP_ADDR (by default port 5080 of this host's address,
+// where docker/freeswitch binds it: $${local_ip_v4}), let in by the
+// `trunk` ACL; phones are dialled from the internal profile.
+func newRealFreeSWITCH(t *testing.T, addr string) backend {
+	password := setting("SWITCHBOARD_TEST_ESL_PASSWORD", "change-me-esl")
+	played, err := listenESL(t, addr, password)
+	require.NoError(t, err, "SWITCHBOARD_TEST_ESL_ADDR=%s: is FreeSWITCH up, configured as docker/freeswitch/?", addr)
+	return &realBackend{
+		vars:   []string{"SWITCHBOARD_MEDIA=freeswitch", "SWITCHBOARD_ESL_ADDR=" + addr, "SWITCHBOARD_ESL_PASSWORD=" + password},
+		dial:   "sofia/internal/%s@127.0.0.1:%d",
+		sip:    newSIPp(t, setting("SWITCHBOARD_TEST_SIP_ADDR", net.JoinHostPort(localIPv4(), "5080"))),
+		played: played,
+	}
+}
+
+// localIPv4 is this host's address on its default route, as FreeSWITCH
+// finds its $${local_ip_v4} (no packet is sent); the loopback without one.
+func localIPv4() string {
+	c, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
+// playLog is what a media server was asked to play on each channel, in
+// order, and the SIP Call-ID of each channel it told of: a SIPp caller
+// knows its own Call-ID, not the channel the server made of it.
+type playLog struct {
+	mu      sync.Mutex
+	callIDs map[string]string // channel → SIP Call-ID
+	played  []struct{ channel, media string }
+}
+
+func (l *playLog) channel(id, callID string) {
+	if id == "" || callID == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.callIDs == nil {
+		l.callIDs = map[string]string{}
+	}
+	l.callIDs[id] = callID
+}
+
+func (l *playLog) play(channel, media string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.played = append(l.played, struct{ channel, media string }{channel, media})
+}
+
+// heard lists what was played on the channels of the call callID.
+func (l *playLog) heard(callID string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var media []string
+	for _, p := range l.played {
+		if l.callIDs[p.channel] == callID {
+			media = append(media, p.media)
+		}
+	}
+	return media
+}
+
+// listenARI opens an events websocket on Asterisk for an app of the
+// suite's own subscribed to everything (switchboard's app keeps its
+// calls), and logs the playbacks started on channels and each channel's
+// protocol_id (the SIP Call-ID).
+func listenARI(t testing.TB, base, user, password string) (*playLog, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("ARI URL %q: want Asterisk's HTTP server, such as http://127.0.0.1:8088", base)
+	}
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/ari/events"
+	u.RawQuery = url.Values{"app": {"switchboard-e2e"}, "subscribeAll": {"true"}}.Encode()
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	ws, res, err := dialer.Dial(u.String(), basicAuth(user, password))
+	if err != nil {
+		if res != nil {
+			err = fmt.Errorf("%w (%s)", err, res.Status)
+		}
+		return nil, fmt.Errorf("ARI events %s: %w", u, err)
+	}
+	log := &playLog{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			var e struct {
+				Type    string `json:"type"`
+				Channel *struct {
+					ID         string `json:"id"`
+					ProtocolID string `json:"protocol_id"`
+				} `json:"channel"`
+				Playback *struct {
+					TargetURI string `json:"target_uri"`
+					MediaURI  string `json:"media_uri"`
+				} `json:"playback"`
+			}
+			if json.Unmarshal(msg, &e) != nil {
+				continue
+			}
+			// Any channel event names the channel's Call-ID but StasisStart
+			// and StasisEnd, which Asterisk sends to the channel's app
+			// alone (the emulator, to subscribeAll apps too: not counted
+			// on, so that its test stands for Asterisk).
+			if e.Channel != nil && e.Type != "StasisStart" && e.Type != "StasisEnd" {
+				log.channel(e.Channel.ID, e.Channel.ProtocolID)
+			}
+			// PlaybackContinuing: the next of several media of one play.
+			if p := e.Playback; p != nil && (e.Type == "PlaybackStarted" || e.Type == "PlaybackContinuing") {
+				if ch, ok := strings.CutPrefix(p.TargetURI, "channel:"); ok {
+					log.play(ch, p.MediaURI)
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ws.Close()
+		<-done
+	})
+	return log, nil
+}
+
+func basicAuth(user, password string) http.Header {
+	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))}}
+}
+
+// listenESL opens an event socket on FreeSWITCH of the suite's own and
+// logs PLAYBACK_START (Playback-File-Path) by channel, and the SIP
+// Call-ID of channels from CHANNEL_PARK (parked callers carry their
+// variables; a playback may not).
+func listenESL(t testing.TB, addr, password string) (*playLog, error) {
+	log := &playLog{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := esl.Dial(ctx, addr, password, 10*time.Second, func(e *esl.Event) {
+		log.channel(e.UUID(), e.Get("variable_sip_call_id"))
+		if e.Name() == "PLAYBACK_START" {
+			log.play(e.UUID(), e.Get("Playback-File-Path"))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("FreeSWITCH event socket %s: %w", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Subscribe(ctx, "CHANNEL_PARK", "PLAYBACK_START"); err != nil {
+		return nil, fmt.Errorf("FreeSWITCH event socket %s: %w", addr, err)
+	}
+	return log, nil
+}
+
+// TestHeard checks the real suites' listeners on the emulators: playing
+// two prompts to one caller and one to another, each caller's SIP Call-ID
+// finds its own, in order.
+func TestHeard(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// play stands for switchboard: it plays media[0] and media[1] to
+		// a first caller, media[2] to a second; it returns the log the
+		// listener kept and the callers' SIP Call-IDs.
+		play  func(t *testing.T, media []string) (log *playLog, first, second string)
+		media []string
+	}{
+		{"asterisk", playARI, []string{"sound:hello-world", "sound:beep", "sound:vm-goodbye"}},
+		{"freeswitch", playESL, []string{"tone_stream://%(100,0,440)", "silence_stream://100", "tone_stream://%(100,0,620)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, first, second := tt.play(t, tt.media)
+			require.NotEqual(t, first, second)
+			require.Eventually(t, func() bool { return len(log.heard(first)) == 2 && len(log.heard(second)) == 1 },
+				5*time.Second, 10*time.Millisecond, "%v / %v", log.heard(first), log.heard(second))
+			require.Equal(t, tt.media[:2], log.heard(first))
+			require.Equal(t, tt.media[2:], log.heard(second))
+			require.Empty(t, log.heard("nobody@127.0.0.1"))
+		})
+	}
+}
+
+// playARI plays on the ARI emulator as switchboard would: its app's
+// websocket takes the calls (StasisStart), REST answers and plays.
+func playARI(t *testing.T, media []string) (*playLog, string, string) {
+	const user, password = "switchboard", "secret"
+	ast := aritest.New(aritest.Options{App: "switchboard", User: user, Password: password, SoundDuration: 20 * time.Millisecond})
+	require.NoError(t, ast.Start())
+	t.Cleanup(ast.Close)
+	log, err := listenARI(t, ast.URL(), user, password)
+	require.NoError(t, err)
+
+	auth := basicAuth(user, password)
+	ws, _, err := websocket.DefaultDialer.Dial(strings.Replace(ast.URL(), "http", "ws", 1)+"/ari/events?app=switchboard", auth)
+	require.NoError(t, err)
+	t.Cleanup(func() { ws.Close() })
+	rest := func(path string) {
+		req, err := http.NewRequest("POST", ast.URL()+"/ari"+path, nil)
+		require.NoError(t, err)
+		req.Header = auth
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Less(t, res.StatusCode, 300, "POST %s", path)
+	}
+	call := func(from string, media ...string) string {
+		ast.Call(from, "1000", aritest.CallScript{})
+		for {
+			var e struct {
+				Type    string `json:"type"`
+				Channel struct {
+					ID         string `json:"id"`
+					ProtocolID string `json:"protocol_id"`
+				} `json:"channel"`
+			}
+			require.NoError(t, ws.SetReadDeadline(time.Now().Add(5*time.Second)))
+			require.NoError(t, ws.ReadJSON(&e))
+			if e.Type != "StasisStart" {
+				continue
+			}
+			rest("/channels/" + e.Channel.ID + "/answer")
+			for _, m := range media {
+				rest("/channels/" + e.Channel.ID + "/play?media=" + url.QueryEscape(m))
+			}
+			return e.Channel.ProtocolID
+		}
+	}
+	return log, call(caller1, media[:2]...), call(caller2, media[2:]...)
+}
+
+// playESL plays on the ESL emulator as switchboard would: an event socket
+// takes the parked calls and sends them playback.
+func playESL(t *testing.T, media []string) (*playLog, string, string) {
+	const password = "secret"
+	fs := esltest.New(esltest.Options{Password: password, PlayDuration: 20 * time.Millisecond})
+	require.NoError(t, fs.Start())
+	t.Cleanup(fs.Close)
+	log, err := listenESL(t, fs.Addr(), password)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	parked := make(chan *esl.Event, 2)
+	ctl, err := esl.Dial(ctx, fs.Addr(), password, 5*time.Second, func(e *esl.Event) {
+		if e.Name() == "CHANNEL_PARK" {
+			parked <- e
+		}
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { ctl.Close() })
+	require.NoError(t, ctl.Subscribe(ctx, "CHANNEL_PARK"))
+	call := func(from string, media ...string) string {
+		fs.Call(from, "1000", esltest.CallScript{})
+		var e *esl.Event
+		select {
+		case e = <-parked:
+		case <-ctx.Done():
+			t.Fatal("the call was never parked")
+		}
+		for _, m := range media {
+			require.NoError(t, ctl.SendMsg(ctx, e.UUID(), esl.Header{Name: "call-command", Value: "execute"},
+				esl.Header{Name: "execute-app-name", Value: "playback"}, esl.Header{Name: "execute-app-arg", Value: m}))
+		}
+		return e.Get("variable_sip_call_id")
+	}
+	return log, call(caller1, media[:2]...), call(caller2, media[2:]...)
 }

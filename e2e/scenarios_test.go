@@ -55,8 +55,9 @@ func rung(c callRecord) []int64 {
 }
 
 // TestScenarios runs every scenario on every backend; each scenario has
-// its own switchboard, database and media server, and they run in
-// parallel.
+// its own switchboard and database, and on an emulator its own media
+// server, where scenarios run in parallel. A real server is shared: there
+// they run one after the other.
 func TestScenarios(t *testing.T) {
 	ms := time.Millisecond
 	scenarios := []struct {
@@ -179,12 +180,14 @@ func TestScenarios(t *testing.T) {
 		mu        sync.Mutex
 		timelines = map[string]map[string][][]string{} // scenario → backend → calls' events
 	)
-	for name, newBackend := range backends(t) {
+	for name, on := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
-					t.Parallel()
-					b := newBackend(t)
+					if !on.serial {
+						t.Parallel()
+					}
+					b := on.start(t)
 					a := start(t, b)
 					c := configure(t, a, b)
 					sc.run(t, a, b, c)

@@ -141,9 +141,15 @@ func urlEncode(s string) string {
 	return b.String()
 }
 
-func needsEscape(c byte) bool {
-	return c < 0x20 || c > 0x7e || strings.IndexByte(urlUnsafe, c) >= 0
-}
+func needsEscape(c byte) bool { return escaped[c] }
+
+// escaped is needsEscape as a table: every event header goes through it.
+var escaped = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c > 0x7e || strings.IndexByte(urlUnsafe, byte(c)) >= 0
+	}
+	return t
+}()
 
 // appendJSONString appends s as a JSON string the way cJSON prints it:
 // quote, backslash and the short control escapes, other control bytes as
