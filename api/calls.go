@@ -1,7 +1,10 @@
 package api
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -133,8 +136,8 @@ func newCallJSON(r store.CallRecord, timeline bool) callJSON {
 		Comments:           make([]callCommentJSON, len(r.Comments)),
 		AssignedTo:         newCallUserJSON(r.AssignedTo, r.AssignedName, r.AssignedEmail),
 		Archived:           r.Archived,
-		Recording:          orNull(c.Recording),
-		Voicemail:          orNull(c.Voicemail),
+		Recording:          fileLink(c.ID, "recording", c.Recording),
+		Voicemail:          fileLink(c.ID, "voicemail", c.Voicemail),
 		HangupCause:        orNull(c.HangupCause),
 		IVROptionsSelected: c.IVROptions,
 		WaitingTime:        r.WaitingSeconds,
@@ -405,4 +408,63 @@ func (s *server) setArchived(c *gin.Context, archived bool) {
 		return
 	}
 	s.writeCall(c, http.StatusOK, r.ID)
+}
+
+// fileLink is where a call's recording or voicemail is downloaded, as
+// Aircall gives a link rather than the media server's name; null for none.
+func fileLink(id dialplan.CallID, kind, name string) *string {
+	if name == "" {
+		return nil
+	}
+	link := fmt.Sprintf("/v1/calls/%d/%s", id, kind)
+	return &link
+}
+
+func (s *server) getRecording(c *gin.Context) {
+	s.callFile(c, "recording", func(r store.CallRecord) string { return r.Recording })
+}
+
+func (s *server) getVoicemail(c *gin.Context) {
+	s.callFile(c, "voicemail", func(r store.CallRecord) string { return r.Voicemail })
+}
+
+// callFile streams a call's recording or voicemail from the media
+// server, to whoever may read the call.
+func (s *server) callFile(c *gin.Context, kind string, name func(store.CallRecord) string) {
+	r, err := s.call(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if name(r) == "" {
+		s.fail(c, &apiError{http.StatusNotFound, "not found", fmt.Sprintf("call %d has no %s", r.ID, kind)})
+		return
+	}
+	if s.Recordings == nil {
+		s.fail(c, &apiError{http.StatusServiceUnavailable, "no media server",
+			"switchboard runs without a media server (SWITCHBOARD_MEDIA): recordings cannot be read"})
+		return
+	}
+	f, err := s.Recordings.OpenRecording(c.Request.Context(), name(r))
+	if err != nil {
+		if errors.Is(err, dialplan.ErrNoRecording) {
+			s.fail(c, &apiError{http.StatusNotFound, "not found",
+				fmt.Sprintf("the media server no longer has the %s of call %d", kind, r.ID)})
+			return
+		}
+		s.Logger.Error("reading a recording from the media server", "call", r.ID, "kind", kind, "err", err)
+		s.fail(c, &apiError{http.StatusBadGateway, "media server error",
+			fmt.Sprintf("the media server did not give the %s of call %d; see the log", kind, r.ID)})
+		return
+	}
+	defer f.Close()
+	h := c.Writer.Header()
+	h.Set("Content-Type", "audio/wav")
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment",
+		map[string]string{"filename": fmt.Sprintf("call-%d-%s.wav", r.ID, kind)}))
+	c.Status(http.StatusOK)
+	if _, err := io.Copy(c.Writer, f); err != nil {
+		s.Logger.Warn("recording download cut short", "call", r.ID, "kind", kind, "err", err)
+	}
 }

@@ -94,7 +94,7 @@ func TestCallShape(t *testing.T) {
 		"comments":             []any{},
 		"assigned_to":          nil,
 		"archived":             false,
-		"recording":            "rec-1.wav",
+		"recording":            "/v1/calls/1/recording",
 		"voicemail":            nil,
 		"transferred_to":       map[string]any{"type": "external", "id": nil, "digits": "+442079460000"},
 		"hangup_cause":         "normal_clearing",
@@ -138,7 +138,7 @@ func TestCallShape(t *testing.T) {
 		e.saveCall(&missed)
 		e.ok(f.a, "GET", link("calls", int64(missed.ID)), nil, &got)
 		require.Equal(t, "agents_did_not_answer", got.Call["missed_call_reason"])
-		require.Equal(t, "vm-1.wav", got.Call["voicemail"])
+		require.Equal(t, fmt.Sprintf("/v1/calls/%d/voicemail", missed.ID), got.Call["voicemail"])
 		require.Equal(t, 30.0, got.Call["waiting_time"])
 		require.Equal(t, 0.0, got.Call["talk_time"])
 		require.Equal(t, 30.0, got.Call["duration"])

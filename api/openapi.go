@@ -487,7 +487,8 @@ var openAPIErrors = map[int]string{
 	http.StatusConflict:              "Conflict with the current state: a duplicate (email, extension, device, team or tag name, digits) or a resource in use.",
 	http.StatusRequestEntityTooLarge: "The body is too large: over 1 MiB, or a media file over 10 MB (10,485,760 bytes).",
 	http.StatusUnsupportedMediaType:  "An upload that is not multipart/form-data, or a file that is not an mp3 or a wav; `troubleshoot` says what it looks like.",
-	http.StatusServiceUnavailable:    "The audio tools (ffmpeg, espeak-ng) are missing or failed; `troubleshoot` says which.",
+	http.StatusServiceUnavailable:    "A part switchboard needs is missing: the audio tools (ffmpeg, espeak-ng), or a media server; `troubleshoot` says which.",
+	http.StatusBadGateway:            "The media server failed to give what was asked; `troubleshoot` says what, the log why.",
 	http.StatusUnprocessableEntity:   "A field of the body or the query fails validation; `error` names it.",
 }
 
@@ -774,6 +775,18 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 		{method: get, path: "/v1/calls/{id}", id: "getCall", tag: "calls", summary: "Get a call",
 			roles: openAPICalls, details: "With its `timeline`.", errors: deny,
 			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call."},
+		{method: get, path: "/v1/calls/{id}/recording", id: "getCallRecording", tag: "calls", summary: "Download a call's recording",
+			roles: openAPICalls, details: "Read from the media server as it streams (Asterisk: its stored recordings; FreeSWITCH: " +
+				"its recordings directory, which must be shared with switchboard). 404 when the call has none or the media server " +
+				"no longer has it, 503 without a media server, 502 when it fails.",
+			errors: []int{http.StatusForbidden, http.StatusBadGateway, http.StatusServiceUnavailable},
+			status: ok, binary: "audio/wav", resultDesc: "The conversation, both sides.",
+			headers: map[string]string{"Content-Disposition": "`attachment`, as `call-<id>-recording.wav`."}},
+		{method: get, path: "/v1/calls/{id}/voicemail", id: "getCallVoicemail", tag: "calls", summary: "Download a call's voicemail",
+			roles: openAPICalls, details: "As the recording: 404 when the caller left none.",
+			errors: []int{http.StatusForbidden, http.StatusBadGateway, http.StatusServiceUnavailable},
+			status: ok, binary: "audio/wav", resultDesc: "The caller's message.",
+			headers: map[string]string{"Content-Disposition": "`attachment`, as `call-<id>-voicemail.wav`."}},
 		{method: post, path: "/v1/calls/{id}/tags", id: "tagCall", tag: "calls", summary: "Tag a call",
 			roles: openAPICalls, details: "Adds the tags (those already on the call stay) and a `call.tagged` event; " +
 				"an id that is not one of the company's tags is a 422 naming it (`tags[1]`). This lifts the tagging user's " +
@@ -901,8 +914,8 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		b.p("comments", b.ro(b.array("Comments, oldest first.", b.ref("CallComment")))),
 		b.p("assigned_to", b.ro(b.nullableRef("Who must follow the call up; null for nobody.", "CallUser"))),
 		b.p("archived", b.ro(b.boolean("Whether the call is archived (done with, in the inbox)."))),
-		b.p("recording", b.ro(b.str("The media server's name of the call's recording; null for none.").WithNullable())),
-		b.p("voicemail", b.ro(b.str("The media server's name of the voicemail left; null for none.").WithNullable())),
+		b.p("recording", b.ro(b.str("URL path of the call's recording (`/v1/calls/1/recording`); null for none.").WithNullable())),
+		b.p("voicemail", b.ro(b.str("URL path of the voicemail left (`/v1/calls/1/voicemail`); null for none.").WithNullable())),
 		b.p("transferred_to", b.ro(b.nullableRef("Where the call was transferred; null if it was not.", "CallTransfer"))),
 		b.p("hangup_cause", b.ro(b.str("The media server's hang-up cause; null while unknown.").WithNullable())),
 		b.p("ivr_options_selected", b.ro(b.array("IVR keys the caller pressed, in order.", b.str("A key.").NewRef()))),

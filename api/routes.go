@@ -55,6 +55,8 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/calls", s.listCalls)
 	v1.GET("/calls/search", s.searchCalls)
 	v1.GET("/calls/:id", s.getCall)
+	v1.GET("/calls/:id/recording", s.getRecording)
+	v1.GET("/calls/:id/voicemail", s.getVoicemail)
 	v1.POST("/calls/:id/tags", s.tagCall)
 	v1.POST("/calls/:id/comments", s.commentCall)
 	v1.PUT("/calls/:id/archive", s.archiveCall)

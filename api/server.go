@@ -33,6 +33,9 @@ type Deps struct {
 	// files; the media library, the voices and the prompt files answer 503
 	// or 404 without it, and numbers are saved without rendering.
 	Prompts *prompts.Library
+	// Recordings reads calls' recordings and voicemails back from the
+	// media server; nil while none is configured (their download is 503).
+	Recordings dialplan.Recordings
 }
 
 type server struct {

@@ -35,6 +35,47 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("ARI %s %s: %d %s", e.Method, e.Path, e.Status, e.Message)
 }
 
+// open GETs path and hands back the response body as it arrives (a
+// recording may be large): the deadline bounds the wait for the response,
+// not the reading, which ctx bounds.
+func (c *client) open(ctx context.Context, path string) (io.ReadCloser, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("ARI GET %s: %w", path, err)
+	}
+	req.SetBasicAuth(c.user, c.password)
+	timer := time.AfterFunc(c.timeout, cancel)
+	res, err := c.http.Do(req)
+	if !timer.Stop() && err == nil {
+		res.Body.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("ARI GET %s: %w", path, err)
+	}
+	if res.StatusCode/100 != 2 {
+		defer cancel()
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return nil, &statusError{Method: http.MethodGet, Path: path, Status: res.StatusCode, Message: strings.TrimSpace(string(raw))}
+	}
+	return cancelOnClose{res.Body, cancel}, nil
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	defer b.cancel()
+	return b.ReadCloser.Close()
+}
+
 // notFound says whether err is Asterisk's "not found" for a channel,
 // bridge or playback that is gone: a 404, or the 400 "Channel not found"
 // that addChannel gives for a channel in its body.

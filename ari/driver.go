@@ -17,6 +17,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -603,6 +604,19 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 	d.recordings[name] = owner
 	d.mu.Unlock()
 	return gone(d.rest.do(ctx, http.MethodPost, path, q, nil, nil))
+}
+
+// OpenRecording reads a finished recording back from Asterisk's store
+// (GET /recordings/stored/{name}/file), as it arrives.
+func (d *Driver) OpenRecording(ctx context.Context, name string) (io.ReadCloser, error) {
+	if name == "" || strings.ContainsAny(name, "/?#%") {
+		return nil, fmt.Errorf("ARI recording name %q: %w", name, dialplan.ErrNoRecording)
+	}
+	f, err := d.rest.open(ctx, "/recordings/stored/"+name+"/file")
+	if notFound(err) {
+		return nil, fmt.Errorf("%w: %w", dialplan.ErrNoRecording, err)
+	}
+	return f, err
 }
 
 // Snoop lets a supervisor hear (and maybe speak into) an agent's channel:

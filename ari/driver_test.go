@@ -2,6 +2,7 @@ package ari_test
 
 import (
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -220,4 +221,40 @@ func TestRestartSettlesCalls(t *testing.T) {
 	require.Nil(t, c.AnsweredAt, "%v", events)
 	require.Equal(t, "temporary_failure", c.HangupCause, "settled at the reconnect, not by the ring timer")
 	require.Less(t, c.EndedAt.Sub(c.StartedAt), 4*time.Second)
+}
+
+// TestRecordedConversation: a line that records calls records the bridge
+// (recording the caller's channel in a bridge fails in Asterisk), and the
+// file is read back from Asterisk's stored recordings.
+func TestRecordedConversation(t *testing.T) {
+	r := newRig(t, func(n *dialplan.Number) {
+		n.Recording.Inbound.Auto = true
+		n.Distribution = []dialplan.Step{{Type: dialplan.StepUser, ID: 2, RingSeconds: 5}}
+	})
+	require.NoError(t, r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, HangupAfter: 500 * time.Millisecond}))
+	r.ast.Call("0612345678", "0176390861", aritest.CallScript{})
+	c, events := r.ended(t)
+	require.Contains(t, events, dialplan.EvCallRecording, "%v", events)
+	require.NotEmpty(t, c.Recording)
+	var recorded bool
+	for _, req := range r.ast.Requests() {
+		recorded = recorded || (req.Method == "POST" && strings.HasPrefix(req.Path, "/ari/bridges/") && strings.HasSuffix(req.Path, "/record"))
+	}
+	require.True(t, recorded, "the bridge is recorded")
+
+	ctx := context.Background()
+	var f io.ReadCloser
+	require.Eventually(t, func() bool {
+		var err error
+		f, err = r.driver.OpenRecording(ctx, c.Recording)
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond, "stored once the bridge is gone")
+	wav, err := io.ReadAll(f)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Equal(t, "RIFF", string(wav[:4]))
+	for _, name := range []string{"call-404", "../../asterisk/info", ""} {
+		_, err = r.driver.OpenRecording(ctx, name)
+		require.ErrorIs(t, err, dialplan.ErrNoRecording, name)
+	}
 }

@@ -3,6 +3,7 @@ package dialplan
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -33,6 +34,17 @@ const (
 // ErrGone is returned by a media operation on a leg that has hung up. The
 // operation does not block; the flow just stops.
 var ErrGone = errors.New("the leg has hung up")
+
+// Recordings reads back what the media server recorded (a conversation,
+// a voicemail) under the name the engine gave it (Call.Recording,
+// Call.Voicemail). The caller closes the file.
+type Recordings interface {
+	OpenRecording(ctx context.Context, name string) (io.ReadCloser, error)
+}
+
+// ErrNoRecording: the media server has no recording of that name (never
+// made, deleted, or out of this host's reach).
+var ErrNoRecording = errors.New("the media server has no such recording")
 
 // EventKind is what happened on the media server or in the engine.
 type EventKind int

@@ -209,6 +209,21 @@ func (a *app) do(method, path string, body, out any) int {
 	return res.StatusCode
 }
 
+// download GETs a file of the API with the company's key.
+func (a *app) download(path string) (*http.Response, []byte) {
+	a.t.Helper()
+	req, err := http.NewRequest("GET", a.url+path, nil)
+	require.NoError(a.t, err)
+	id, token, _ := strings.Cut(a.key, ":")
+	req.SetBasicAuth(id, token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(a.t, err)
+	return res, body
+}
+
 // upload posts a file to the media library and returns the media.
 func (a *app) upload(name string, content []byte) map[string]any {
 	a.t.Helper()
@@ -251,6 +266,7 @@ type callRecord struct {
 	} `json:"user"`
 	IVROptions []string `json:"ivr_options_selected"`
 	Voicemail  *string  `json:"voicemail"`
+	Recording  *string  `json:"recording"`
 	Timeline   []struct {
 		Event  string         `json:"event"`
 		UserID *int64         `json:"user_id"`

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +154,25 @@ func TestScenarios(t *testing.T) {
 			require.Equal(t, []string{"welcome", "ivr"}, played, "%v", got.events())
 			require.NotContains(t, got.events(), "call.message_failed")
 			require.Equal(t, c.carol, got.User.ID)
+		}},
+		{"a recorded conversation is downloaded from the media server", func(t *testing.T, a *app, b backend, c company) {
+			a.create("/v1/numbers", "number", map[string]any{"name": "Recorded", "digits": "+33176390891",
+				"recording":    map[string]any{"inbound": map[string]any{"auto": true}},
+				"distribution": []any{map[string]any{"type": "user", "id": c.carol, "ring_seconds": 5}}})
+			b.phone(t, "carol", phone{answerAfter: 100 * ms, hangupAfter: 500 * ms})
+			b.call(t, caller1, "+33176390891", script{}).ended(t)
+			got := a.calls(1)[0]
+			require.Contains(t, got.events(), "call.recording_started")
+			require.NotNil(t, got.Recording, "%v", got.events())
+			require.Equal(t, fmt.Sprintf("/v1/calls/%d/recording", got.ID), *got.Recording)
+			var res *http.Response
+			var wav []byte
+			require.Eventually(t, func() bool { // stored once the recording stops
+				res, wav = a.download(*got.Recording)
+				return res.StatusCode == 200
+			}, 10*time.Second, 100*ms, "the recording never became readable")
+			require.Equal(t, "audio/wav", res.Header.Get("Content-Type"))
+			require.Equal(t, "RIFF", string(wav[:4]), "a wav file")
 		}},
 		{"two calls race for one agent", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "alice", phone{answerAfter: time.Second, hangupAfter: 2 * time.Second})

@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -1034,6 +1038,21 @@ func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.Brid
 		return "", gone(err)
 	}
 	return dialplan.BridgeID(a), nil
+}
+
+// OpenRecording reads a finished recording from the directory FreeSWITCH
+// writes them to (Config.RecordingDir): switchboard reads it only where
+// that directory is shared with it (a volume, a network file system).
+func (d *Driver) OpenRecording(_ context.Context, name string) (io.ReadCloser, error) {
+	if name == "" || strings.ContainsAny(name, " \t\r\n/") {
+		return nil, fmt.Errorf("esl: recording name %q: %w", name, dialplan.ErrNoRecording)
+	}
+	f, err := os.Open(filepath.Join(d.cfg.RecordingDir, name+".wav"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is not in %s on this host (FreeSWITCH's recordings directory, SWITCHBOARD_ESL_RECORDINGS, must be shared)",
+			dialplan.ErrNoRecording, name+".wav", d.cfg.RecordingDir)
+	}
+	return f, err
 }
 
 // Record records a conversation (the caller's leg, which in a bridge

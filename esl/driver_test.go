@@ -535,6 +535,19 @@ func TestRecordedConversation(t *testing.T) {
 	file := filepath.Join(r.records, "call-1.wav")
 	require.Contains(t, r.commands("api uuid_record "), "api uuid_record "+caller.UUID()+" start "+file+" 14400")
 	require.Eventually(t, func() bool { _, err := os.Stat(file); return err == nil }, 5*time.Second, 20*time.Millisecond)
+
+	// Read back from the shared recordings directory.
+	f, err := r.driver.OpenRecording(context.Background(), c.Recording)
+	require.NoError(t, err)
+	head := make([]byte, 4)
+	_, err = io.ReadFull(f, head)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.Equal(t, "RIFF", string(head))
+	for _, name := range []string{"call-404", "../etc/passwd", ""} {
+		_, err = r.driver.OpenRecording(context.Background(), name)
+		require.ErrorIs(t, err, dialplan.ErrNoRecording, name)
+	}
 }
 
 // TestMusicAndRingback: a queued caller hears music on hold (uuid_broadcast

@@ -196,7 +196,7 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		return err
 	}
 	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library}
-	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps) // sets deps.MediaReady
+	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps) // sets deps.MediaReady, deps.Recordings
 	defer stopCalls()
 	srv := &http.Server{
 		Handler:           api.NewServer(deps),
@@ -222,6 +222,7 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 // mediaDriver is what both media drivers (ari, esl) are.
 type mediaDriver interface {
 	dialplan.MediaServer
+	dialplan.Recordings
 	Run(ctx context.Context, calls dialplan.Calls, presence dialplan.Presence) error
 	Ready(ctx context.Context) error
 }
@@ -249,6 +250,7 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
 	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, ACD: acd, Logger: logger})
 	deps.MediaReady = driver.Ready
+	deps.Recordings = driver
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
