@@ -527,6 +527,7 @@ func (s *Server) userContact(user string) string { return "127.0.0.1:5060" }
 const maxCommands = 100000
 
 func (s *Server) logCommand(cmd Command) {
+	cmd.Time = time.Now()
 	s.mu.Lock()
 	if len(s.commands) >= maxCommands {
 		s.commands = append(s.commands[:0:0], s.commands[maxCommands/2:]...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits on what a client may send. FreeSWITCH reads up to 10 MB of header
@@ -34,6 +35,7 @@ type Command struct {
 	Line    string
 	Headers []Header
 	Body    string
+	Time    time.Time // when it arrived
 }
 
 // Header returns the value of the first header called name, compared
