@@ -237,10 +237,16 @@ type Tag struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
+// Names of the system tags the engine puts on calls.
+const (
+	TagCallbackRequest = "Callback Request"
+	TagCalledBack      = "Called Back"
+)
+
 // SystemTags are created with every company.
 var SystemTags = []Tag{
-	{Name: "Callback Request", Color: "#F5A623", Description: "The caller asked to be called back", System: true},
-	{Name: "Called Back", Color: "#7ED321", Description: "The caller was called back", System: true},
+	{Name: TagCallbackRequest, Color: "#F5A623", Description: "The caller asked to be called back", System: true},
+	{Name: TagCalledBack, Color: "#7ED321", Description: "The caller was called back", System: true},
 	{Name: "Conference", Color: "#4A90E2", Description: "The call became a conference", System: true},
 	{Name: "Follow Up", Color: "#D0021B", Description: "The call needs a follow-up", System: true},
 }

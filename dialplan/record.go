@@ -120,6 +120,13 @@ const (
 	EvCallUnarchived = "call.unarchived"
 )
 
+// EventTags are the system tags a timeline event puts on its call: the
+// call log tags the call when it writes the event.
+var EventTags = map[string]string{
+	EvCallCallbackAsked: TagCallbackRequest,
+	EvCallCalledBack:    TagCalledBack,
+}
+
 // TimelineEvent is one line of a call's timeline.
 type TimelineEvent struct {
 	Event string

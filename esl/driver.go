@@ -66,6 +66,8 @@ type Driver struct {
 	log    *slog.Logger
 	online atomic.Bool
 	conn   atomic.Pointer[Client]
+	// noWatchdog: FreeSWITCH refused the heartbeat (said once).
+	noWatchdog atomic.Bool
 
 	mu         sync.Mutex
 	legs       map[string]*leg       // channel uuid → leg
@@ -254,8 +256,10 @@ func (d *Driver) heartbeat(ctx context.Context, c *Client) error {
 			var re *ReplyError
 			if errors.As(err, &re) {
 				// Refused, not lost: the link is fine; parked callers
-				// just have no watchdog.
-				d.log.Warn("FreeSWITCH refused a heartbeat command: no fallback for callers while switchboard is down", "err", err)
+				// just have no watchdog. Said once, not every beat.
+				if !d.noWatchdog.Swap(true) {
+					d.log.Warn("FreeSWITCH refused a heartbeat command: no fallback for callers while switchboard is down", "err", err)
+				}
 				return nil
 			}
 			return err

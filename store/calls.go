@@ -130,7 +130,8 @@ func (s *Store) SaveCall(ctx context.Context, c *dialplan.Call, events []dialpla
 
 // The two forms of SaveCall's statement share their arguments: $1 company,
 // $2 id (0 on insert), $3.. the call's columns, $20 teams, $21 events (a
-// JSON array), $22 task kinds.
+// JSON array), $22 task kinds, $23 the names of the system tags the events
+// put on the call (dialplan.EventTags).
 const (
 	saveCallInsert = `WITH c AS (
 	INSERT INTO calls (company_id, number_id, user_id, direction, status, raw_digits, started_at, answered_at,
@@ -173,7 +174,11 @@ events AS (
 tasks AS (
 	INSERT INTO inbox_tasks (company_id, call_id, kind, number_id)
 	SELECT c.company_id, c.id, k.kind, c.number_id FROM c, unnest($22::text[]) WITH ORDINALITY AS k (kind, ord)
-	ORDER BY k.ord)
+	ORDER BY k.ord),
+system_tags AS (
+	INSERT INTO call_tags (company_id, call_id, tag_id)
+	SELECT c.company_id, c.id, t.id FROM c JOIN tags t ON t.company_id = c.company_id AND t.system AND t.name = ANY ($23::text[])
+	ON CONFLICT DO NOTHING)
 SELECT id FROM c`
 )
 
@@ -235,6 +240,12 @@ func saveCallArgs(c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dia
 			teams = append(teams, int64(t))
 		}
 	}
+	var tags []string // the system tags the events put on the call
+	for _, e := range events {
+		if tag, ok := dialplan.EventTags[e.Event]; ok && !slices.Contains(tags, tag) {
+			tags = append(tags, tag)
+		}
+	}
 	kinds := make([]string, len(tasks))
 	for i, k := range tasks {
 		kinds[i] = string(k)
@@ -246,7 +257,7 @@ func saveCallArgs(c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dia
 	waiting, talk := callSeconds(*c)
 	return []any{c.Company, c.ID, c.Number, c.User, c.Direction, c.Status, c.RawDigits, c.StartedAt, c.AnsweredAt,
 		c.EndedAt, waiting, talk, c.MissedReason, c.HangupCause, pq.Array(ivr), transfer, c.Recording, c.Voicemail,
-		c.MediaRef, pq.Array(teams), string(eventsJSON), pq.Array(kinds)}, nil
+		c.MediaRef, pq.Array(teams), string(eventsJSON), pq.Array(kinds), pq.Array(tags)}, nil
 }
 
 // callSeconds gives the waiting and talk times in whole seconds, nil while

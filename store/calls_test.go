@@ -242,6 +242,29 @@ func TestSaveCall(t *testing.T) {
 		require.Equal(t, before, w.rows(t))
 	})
 
+	t.Run("events put their system tags on the call, once", func(t *testing.T) {
+		cb := dialplan.Call{Company: w.acme.ID, Number: w.main.ID, Direction: dialplan.Inbound, Status: dialplan.CallInitial,
+			RawDigits: "+33612345678", StartedAt: t0, Teams: []dialplan.TeamID{}, IVROptions: []string{}}
+		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{{Event: dialplan.EvCallCreated, At: t0}}, nil))
+		tags := func() []string {
+			got, err := w.st.Call(ctx, w.acme.ID, cb.ID)
+			require.NoError(t, err)
+			var names []string
+			for _, tag := range got.Tags {
+				names = append(names, tag.Name)
+			}
+			return names
+		}
+		require.Empty(t, tags())
+		asked := dialplan.TimelineEvent{Event: dialplan.EvCallCallbackAsked, At: t0.Add(time.Minute)}
+		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{asked, asked}, []dialplan.TaskKind{dialplan.TaskCallbackRequest}))
+		require.Equal(t, []string{dialplan.TagCallbackRequest}, tags())
+		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{{Event: dialplan.EvCallCalledBack, At: t0.Add(time.Hour)}}, nil))
+		require.ElementsMatch(t, []string{dialplan.TagCallbackRequest, dialplan.TagCalledBack}, tags())
+		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{asked}, nil))
+		require.Len(t, tags(), 2, "a tag already on the call stays once")
+	})
+
 	t.Run("another company's call is not found", func(t *testing.T) {
 		other := c
 		other.Company = w.globex.ID
