@@ -31,6 +31,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/internal/link"
 	"github.com/switchboard/switchboard/phone"
 )
 
@@ -108,24 +109,14 @@ func (d *Driver) Ready(ctx context.Context) error {
 // Run keeps the event link up until ctx ends: connect, settle what
 // changed while away, read events; on a drop, reconnect with backoff.
 func (d *Driver) Run(ctx context.Context, h dialplan.Calls, p dialplan.Presence) error {
-	backoff := 100 * time.Millisecond
-	for {
+	link.Keep(ctx, func(ctx context.Context) (bool, error) {
+		defer d.online.Store(false)
 		err := d.session(ctx, h, p)
-		d.online.Store(false)
-		if ctx.Err() != nil {
-			return nil
-		}
-		d.log.Warn("ARI event link down; reconnecting", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-		if err == nil {
-			backoff = 100 * time.Millisecond
-		}
-	}
+		return d.online.Load(), err
+	}, func(err error, retry time.Duration) {
+		d.log.Warn("ARI event link down; reconnecting", "err", err, "in", retry)
+	})
+	return nil
 }
 
 // session is one websocket connection's life.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/internal/link"
 	"github.com/switchboard/switchboard/phone"
 )
 
@@ -155,29 +156,18 @@ func (d *Driver) Ready(ctx context.Context) error {
 // reconnect with backoff. The driver only ever connects to FreeSWITCH: it
 // listens for nothing, so an outbound-socket dialplan cannot reach it.
 func (d *Driver) Run(ctx context.Context, h dialplan.Calls, p dialplan.Presence) error {
-	backoff := 100 * time.Millisecond
-	for {
-		up, err := d.session(ctx, h, p)
-		d.online.Store(false)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if up {
-			backoff = 100 * time.Millisecond
-		}
+	link.Keep(ctx, func(ctx context.Context) (bool, error) {
+		defer d.online.Store(false)
+		return d.session(ctx, h, p)
+	}, func(err error, retry time.Duration) {
 		if errors.Is(err, ErrAuth) {
 			d.log.Error("FreeSWITCH refused the event socket password: set SWITCHBOARD_ESL_PASSWORD to event_socket.conf.xml's password",
-				"addr", d.cfg.Addr, "in", backoff)
-		} else {
-			d.log.Warn("FreeSWITCH event socket link down; reconnecting", "err", err, "in", backoff)
+				"addr", d.cfg.Addr, "in", retry)
+			return
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
+		d.log.Warn("FreeSWITCH event socket link down; reconnecting", "err", err, "in", retry)
+	})
+	return nil
 }
 
 // session is one connection's life; up says whether it got to follow
