@@ -184,7 +184,20 @@ func start(t testing.TB, b backend) *app {
 	}
 }
 
-// do sends an API request with the company's key; out receives the JSON.
+// send sends an API request with the company's key and reads the answer.
+func (a *app) send(req *http.Request) (*http.Response, []byte) {
+	a.t.Helper()
+	id, token, _ := strings.Cut(a.key, ":")
+	req.SetBasicAuth(id, token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(a.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(a.t, err)
+	return res, body
+}
+
+// do sends an API request; out receives the JSON.
 func (a *app) do(method, path string, body, out any) int {
 	a.t.Helper()
 	var r io.Reader
@@ -195,33 +208,20 @@ func (a *app) do(method, path string, body, out any) int {
 	}
 	req, err := http.NewRequest(method, a.url+path, r)
 	require.NoError(a.t, err)
-	id, token, _ := strings.Cut(a.key, ":")
-	req.SetBasicAuth(id, token)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(a.t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(a.t, err)
+	res, raw := a.send(req)
 	if out != nil && len(raw) > 0 {
 		require.NoError(a.t, json.Unmarshal(raw, out), "%s", raw)
 	}
 	return res.StatusCode
 }
 
-// download GETs a file of the API with the company's key.
+// download GETs a file of the API.
 func (a *app) download(path string) (*http.Response, []byte) {
 	a.t.Helper()
 	req, err := http.NewRequest("GET", a.url+path, nil)
 	require.NoError(a.t, err)
-	id, token, _ := strings.Cut(a.key, ":")
-	req.SetBasicAuth(id, token)
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(a.t, err)
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	require.NoError(a.t, err)
-	return res, body
+	return a.send(req)
 }
 
 // upload posts a file to the media library and returns the media.
@@ -235,14 +235,10 @@ func (a *app) upload(name string, content []byte) map[string]any {
 	require.NoError(a.t, w.Close())
 	req, err := http.NewRequest("POST", a.url+"/v1/media", &body)
 	require.NoError(a.t, err)
-	id, token, _ := strings.Cut(a.key, ":")
-	req.SetBasicAuth(id, token)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(a.t, err)
-	defer res.Body.Close()
+	res, raw := a.send(req)
 	var out map[string]any
-	require.NoError(a.t, json.NewDecoder(res.Body).Decode(&out))
+	require.NoError(a.t, json.Unmarshal(raw, &out), "%s", raw)
 	require.Equal(a.t, 201, res.StatusCode, "%v", out)
 	return out["media"].(map[string]any)
 }

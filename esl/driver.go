@@ -1038,8 +1038,8 @@ func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.Brid
 // writes them to (Config.RecordingDir): switchboard reads it only where
 // that directory is shared with it (a volume, a network file system).
 func (d *Driver) OpenRecording(_ context.Context, name string) (io.ReadCloser, error) {
-	if name == "" || strings.ContainsAny(name, " \t\r\n/") {
-		return nil, fmt.Errorf("esl: recording name %q: %w", name, dialplan.ErrNoRecording)
+	if err := recordingName(name); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, dialplan.ErrNoRecording)
 	}
 	f, err := os.Open(filepath.Join(d.cfg.RecordingDir, name+".wav"))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -1047,6 +1047,15 @@ func (d *Driver) OpenRecording(_ context.Context, name string) (io.ReadCloser, e
 			dialplan.ErrNoRecording, name+".wav", d.cfg.RecordingDir)
 	}
 	return f, err
+}
+
+// recordingName checks a recording's name: one word of a path under
+// Config.RecordingDir, on FreeSWITCH's host and on this one.
+func recordingName(name string) error {
+	if name == "" || strings.ContainsAny(name, " \t\r\n/") {
+		return fmt.Errorf("esl: recording name %q", name)
+	}
+	return nil
 }
 
 // Record records a conversation (the caller's leg, which in a bridge
@@ -1060,8 +1069,8 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 	if err := uuidArg(id); err != nil {
 		return err
 	}
-	if name == "" || strings.ContainsAny(name, " \t\r\n/") {
-		return fmt.Errorf("esl: recording name %q", name)
+	if err := recordingName(name); err != nil {
+		return err
 	}
 	c, err := d.client()
 	if err != nil {
