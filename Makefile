@@ -24,6 +24,7 @@ test: vet fmt-check
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-audio-tools.sh
 	@scripts/ensure-sipp.sh
+	@scripts/ensure-pbx.sh
 	$(GO) test -race -count=1 ./...
 
 vet:

@@ -23,7 +23,11 @@ import (
 	"github.com/switchboard/switchboard/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	code := storetest.Run(m)
+	stopServers(code != 0)
+	os.Exit(code)
+}
 
 // backend is a media server the suite can drive: an emulator, or a real
 // server with SIPp playing the phones.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,13 +22,17 @@ import (
 	"github.com/switchboard/switchboard/ari/aritest"
 	"github.com/switchboard/switchboard/esl"
 	"github.com/switchboard/switchboard/esl/esltest"
+	"github.com/switchboard/switchboard/internal/pbxlocal"
 )
 
-// The suite on real media servers, on this host: Asterisk configured as
-// docker/asterisk/ when SWITCHBOARD_TEST_ARI_URL is set, FreeSWITCH
-// configured as docker/freeswitch/ when SWITCHBOARD_TEST_ESL_ADDR is.
-// SIPp plays the callers and phones (sipp_test.go); a second event
-// connection of the suite's own tells what the server played to whom.
+// The suite on real media servers, on this host: a private Asterisk and
+// a private FreeSWITCH started for the test binary from the builds of
+// ../shared/pbx (internal/pbxlocal), configured from docker/asterisk and
+// docker/freeswitch; or, when the environment names one
+// (SWITCHBOARD_TEST_ARI_URL, SWITCHBOARD_TEST_ESL_ADDR), a server of the
+// user's own configured as they are. SIPp plays the callers and phones
+// (sipp_test.go); a second event connection of the suite's own tells what
+// the server played to whom.
 
 // suite is a backend TestScenarios runs its scenarios on.
 type suite struct {
@@ -39,32 +44,35 @@ type suite struct {
 	serial bool
 }
 
-// backends lists where the suite runs: the emulators always, a real
-// Asterisk and a real FreeSWITCH when the environment names them (and
-// SIPp is installed), saying so when it does not.
+// backends lists where the suite runs: the emulators and both real
+// servers. A real server that cannot run here is skipped, saying why; in
+// CI (CI set) that fails instead: the servers are there and must run.
 func backends(t *testing.T) map[string]suite {
-	b := map[string]suite{"asterisk-emulator": {start: newARIEmulator}, "freeswitch-emulator": {start: newESLEmulator}}
-	for _, r := range []struct {
-		name, env, server string
-		start             func(*testing.T, string) backend
-	}{
-		{"asterisk", "SWITCHBOARD_TEST_ARI_URL", "Asterisk", newRealAsterisk},
-		{"freeswitch", "SWITCHBOARD_TEST_ESL_ADDR", "FreeSWITCH", newRealFreeSWITCH},
-	} {
-		where := os.Getenv(r.env)
-		if where == "" {
-			t.Logf("%s is not set: the suite does not run against a real %s", r.env, r.server)
-			continue
-		}
-		b[r.name] = suite{serial: true, start: func(t *testing.T) backend {
-			if _, err := exec.LookPath("sipp"); err != nil {
-				t.Skipf("%s is set but sipp is not on the PATH: the real %s suite needs SIPp to play callers and phones "+
-					"(Debian: apt-get install sip-tester)", r.env, r.server)
-			}
-			return r.start(t, where)
-		}}
+	return map[string]suite{
+		"asterisk-emulator":   {start: newARIEmulator},
+		"freeswitch-emulator": {start: newESLEmulator},
+		"asterisk":            {serial: true, start: newRealAsterisk},
+		"freeswitch":          {serial: true, start: newRealFreeSWITCH},
 	}
-	return b
+}
+
+// unavailable skips the test, or fails it in CI, for a reason that keeps a
+// real server out of the suite.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI is set, and the real servers must run: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// needSIPp: the real servers' callers and phones are SIPp processes.
+func needSIPp(t testing.TB, server string) {
+	t.Helper()
+	if _, err := exec.LookPath("sipp"); err != nil {
+		unavailable(t, "sipp is not on the PATH: the real %s suite needs SIPp to play callers and phones "+
+			"(Debian: apt-get install sip-tester; make test installs it)", server)
+	}
 }
 
 // setting is a variable of the real suites, or its default.
@@ -75,12 +83,84 @@ func setting(name, def string) string {
 	return def
 }
 
+// The private servers, one of each for the test binary, started on first
+// use and stopped when the tests end (stopServers, from TestMain; their
+// parent-death signal if the binary is killed).
+var (
+	serversMu sync.Mutex
+	asterisk  *pbxlocal.Asterisk
+	fswitch   *pbxlocal.FreeSWITCH
+	startErr  = map[string]error{}
+	serverDir string
+)
+
+// private starts the server kind once, from docker/<kind>; a failure is
+// kept and told to every test that asks again.
+func private[S comparable](t testing.TB, kind string, server *S, start func(context.Context, pbxlocal.Options) (S, error)) S {
+	t.Helper()
+	serversMu.Lock()
+	defer serversMu.Unlock()
+	var zero S
+	if err := pbxlocal.Installed(kind); err != nil {
+		unavailable(t, "the real %s is not installed here: %v", kind, err)
+	}
+	if err := startErr[kind]; err != nil {
+		t.Fatalf("the private %s did not start: %v", kind, err)
+	}
+	if *server != zero {
+		return *server
+	}
+	if serverDir == "" {
+		dir, err := os.MkdirTemp("", "switchboard-pbx-")
+		require.NoError(t, err)
+		serverDir = dir
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := start(ctx, pbxlocal.Options{Dir: filepath.Join(serverDir, kind), Config: filepath.Join("..", "docker", kind)})
+	if err != nil {
+		startErr[kind] = err
+		t.Fatalf("the private %s did not start: %v", kind, err)
+	}
+	*server = s
+	return s
+}
+
+// stopServers stops the private servers. Their directories (configuration
+// and logs) are kept when a test failed, and their place said.
+func stopServers(failed bool) {
+	serversMu.Lock()
+	defer serversMu.Unlock()
+	if asterisk != nil {
+		asterisk.Stop()
+	}
+	if fswitch != nil {
+		fswitch.Stop()
+	}
+	if serverDir == "" {
+		return
+	}
+	if failed {
+		fmt.Fprintf(os.Stderr, "e2e: the real servers' configurations and logs are kept in %s\n", serverDir)
+		return
+	}
+	os.RemoveAll(serverDir)
+}
+
 // realBackend is a real media server: SIPp plays its phones and callers.
 type realBackend struct {
 	vars   []string // switchboard's settings
 	dial   string   // a phone's dial string, from its name and port
 	sip    *sipp
 	played *playLog
+	// server is the private instance, to restart or read the logs of;
+	// nil for a server of the user's own.
+	server interface {
+		Stop() error
+		Kill()
+		Tail() string
+	}
+	restart func(context.Context) error
 }
 
 func (b *realBackend) env() []string { return b.vars }
@@ -103,39 +183,69 @@ type realCaller struct {
 
 func (c realCaller) heard() []string { return c.played.heard(c.callID) }
 
-// newRealAsterisk drives the Asterisk whose HTTP server is at base
-// (SWITCHBOARD_TEST_ARI_URL). Callers reach it at SWITCHBOARD_TEST_SIP_ADDR
-// and arrive on its `sipp` endpoint (identified by 127.0.0.1, context
-// from-trunk); phones are dialled through that endpoint.
-func newRealAsterisk(t *testing.T, base string) backend {
-	user := setting("SWITCHBOARD_TEST_ARI_USER", "switchboard")
-	password := setting("SWITCHBOARD_TEST_ARI_PASSWORD", "switchboard")
-	played, err := listenARI(t, base, user, password)
-	require.NoError(t, err, "SWITCHBOARD_TEST_ARI_URL=%s: is Asterisk up, configured as docker/asterisk/?", base)
-	return &realBackend{
-		vars: []string{"SWITCHBOARD_MEDIA=asterisk", "SWITCHBOARD_ARI_URL=" + base, "SWITCHBOARD_ARI_USER=" + user,
-			"SWITCHBOARD_ARI_PASSWORD=" + password, "SWITCHBOARD_ARI_APP=switchboard"},
-		dial:   "PJSIP/sipp/sip:%s@127.0.0.1:%d",
-		sip:    newSIPp(t, setting("SWITCHBOARD_TEST_SIP_ADDR", "127.0.0.1:5060")),
-		played: played,
-	}
+// logOnFailure shows the server's last log lines when the test fails.
+func (b *realBackend) logOnFailure(t *testing.T) {
+	t.Cleanup(func() {
+		if t.Failed() && b.server != nil {
+			t.Logf("media server log:\n%s", b.server.Tail())
+		}
+	})
 }
 
-// newRealFreeSWITCH drives the FreeSWITCH whose event socket is at addr
-// (SWITCHBOARD_TEST_ESL_ADDR). Callers reach its external profile at
-// SWITCHBOARD_TEST_SIP_ADDR (by default port 5080 of this host's address,
-// where docker/freeswitch binds it: $${local_ip_v4}), let in by the
-// `trunk` ACL; phones are dialled from the internal profile.
-func newRealFreeSWITCH(t *testing.T, addr string) backend {
-	password := setting("SWITCHBOARD_TEST_ESL_PASSWORD", "change-me-esl")
-	played, err := listenESL(t, addr, password)
-	require.NoError(t, err, "SWITCHBOARD_TEST_ESL_ADDR=%s: is FreeSWITCH up, configured as docker/freeswitch/?", addr)
-	return &realBackend{
-		vars:   []string{"SWITCHBOARD_MEDIA=freeswitch", "SWITCHBOARD_ESL_ADDR=" + addr, "SWITCHBOARD_ESL_PASSWORD=" + password},
-		dial:   "sofia/internal/%s@127.0.0.1:%d",
-		sip:    newSIPp(t, setting("SWITCHBOARD_TEST_SIP_ADDR", net.JoinHostPort(localIPv4(), "5080"))),
-		played: played,
+// newRealAsterisk drives the private Asterisk, or the one whose HTTP
+// server SWITCHBOARD_TEST_ARI_URL names (configured as docker/asterisk:
+// callers reach it at SWITCHBOARD_TEST_SIP_ADDR). Callers arrive on its
+// `sipp` endpoint (identified by 127.0.0.1, context from-trunk); phones
+// are dialled through that endpoint.
+func newRealAsterisk(t *testing.T) backend {
+	needSIPp(t, "Asterisk")
+	b := &realBackend{dial: "PJSIP/sipp/sip:%s@127.0.0.1:%d"}
+	base, user, password, sip := os.Getenv("SWITCHBOARD_TEST_ARI_URL"), "", "", ""
+	if base != "" {
+		user = setting("SWITCHBOARD_TEST_ARI_USER", "switchboard")
+		password = setting("SWITCHBOARD_TEST_ARI_PASSWORD", "switchboard")
+		sip = setting("SWITCHBOARD_TEST_SIP_ADDR", "127.0.0.1:5060")
+	} else {
+		a := private(t, "asterisk", &asterisk, pbxlocal.StartAsterisk)
+		base, user, password, sip = a.ARIURL, a.ARIUser, a.ARIPassword, a.SIPAddr
+		b.server, b.restart = a, a.Start
 	}
+	played, err := listenARI(t, base, user, password)
+	require.NoError(t, err, "Asterisk at %s: is it up, configured as docker/asterisk/?", base)
+	b.vars = []string{"SWITCHBOARD_MEDIA=asterisk", "SWITCHBOARD_ARI_URL=" + base, "SWITCHBOARD_ARI_USER=" + user,
+		"SWITCHBOARD_ARI_PASSWORD=" + password, "SWITCHBOARD_ARI_APP=switchboard"}
+	b.sip, b.played = newSIPp(t, sip), played
+	b.logOnFailure(t)
+	return b
+}
+
+// newRealFreeSWITCH drives the private FreeSWITCH, or the one whose event
+// socket SWITCHBOARD_TEST_ESL_ADDR names (configured as docker/freeswitch:
+// callers reach its external profile at SWITCHBOARD_TEST_SIP_ADDR, by
+// default port 5080 of this host's address, where docker/freeswitch binds
+// it: $${local_ip_v4}), let in by the `trunk` ACL; phones are dialled
+// from the internal profile.
+func newRealFreeSWITCH(t *testing.T) backend {
+	needSIPp(t, "FreeSWITCH")
+	b := &realBackend{dial: "sofia/internal/%s@127.0.0.1:%d"}
+	addr, password, sip := os.Getenv("SWITCHBOARD_TEST_ESL_ADDR"), "", ""
+	var recordings []string
+	if addr != "" {
+		password = setting("SWITCHBOARD_TEST_ESL_PASSWORD", "change-me-esl")
+		sip = setting("SWITCHBOARD_TEST_SIP_ADDR", net.JoinHostPort(localIPv4(), "5080"))
+	} else {
+		f := private(t, "freeswitch", &fswitch, pbxlocal.StartFreeSWITCH)
+		addr, password, sip = f.ESLAddr, f.ESLPassword, f.SIPAddr
+		recordings = []string{"SWITCHBOARD_ESL_RECORDINGS=" + f.Recordings}
+		b.server, b.restart = f, f.Start
+	}
+	played, err := listenESL(t, addr, password)
+	require.NoError(t, err, "FreeSWITCH at %s: is it up, configured as docker/freeswitch/?", addr)
+	b.vars = append([]string{"SWITCHBOARD_MEDIA=freeswitch", "SWITCHBOARD_ESL_ADDR=" + addr, "SWITCHBOARD_ESL_PASSWORD=" + password},
+		recordings...)
+	b.sip, b.played = newSIPp(t, sip), played
+	b.logOnFailure(t)
+	return b
 }
 
 // localIPv4 is this host's address on its default route, as FreeSWITCH

@@ -94,10 +94,12 @@ type env struct {
 // If the server cannot be set up, the tests still run and every test that
 // calls New or URL fails with the reason.
 func Main(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(Run(m))
 }
 
-func run(m *testing.M) int {
+// Run is Main without the exit: it returns the tests' status, for a
+// TestMain with more to tear down.
+func Run(m *testing.M) int {
 	// Parse now rather than in m.Run so that -v can enable logging.
 	flag.Parse()
 	log := slog.New(slog.DiscardHandler)

@@ -1,0 +1,322 @@
+// Package pbxlocal runs a private, real Asterisk or FreeSWITCH as a child
+// process, for tests and benchmarks: the twin of internal/pglocal.
+//
+// The servers are the builds of ../shared/pbx, unpacked under /opt/pbx by
+// scripts/ensure-pbx.sh. Each instance gets a configuration generated into
+// its own directory from the one Switchboard ships (docker/asterisk,
+// docker/freeswitch): the shipped files are copied as they are, and only
+// what ties them to a host is changed (addresses to 127.0.0.1, free ports
+// for SIP, RTP, ARI and the event socket). A change to the shipped files
+// is tested by the next run; a shipped setting the generator expects and
+// no longer finds is an error, not a silent default.
+//
+// The server is tied to our lifetime: it runs in its own process group
+// with a parent-death signal (Linux), so it stops when the test binary
+// does, even killed. Its logs stay in the instance directory; a server
+// that fails to start says why with their last lines.
+package pbxlocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Root is where the archives of ../shared/pbx unpack.
+const Root = "/opt/pbx"
+
+// ErrNotInstalled is returned (wrapped, saying what is missing) when the
+// server's build is not under Root.
+var ErrNotInstalled = errors.New("not installed")
+
+const (
+	startTimeout = 60 * time.Second
+	stopTimeout  = 10 * time.Second
+	pollInterval = 50 * time.Millisecond
+	tailLines    = 40
+	// rtpPorts is the size of an instance's RTP range: two ports a leg,
+	// enough for the benchmarks' hundreds of calls at once.
+	rtpPorts = 4000
+)
+
+// Options configure an instance.
+type Options struct {
+	// Dir holds the instance's configuration, logs, recordings and
+	// state; it is created if missing.
+	Dir string
+	// Config is the shipped configuration: docker/asterisk or
+	// docker/freeswitch.
+	Config string
+	// Logger receives progress messages; nil discards them.
+	Logger *slog.Logger
+	// Extra is appended to the generated dialplan (extensions.conf for
+	// Asterisk; an XML file in the public context's directory for
+	// FreeSWITCH): a benchmark's native dialplan, say.
+	Extra string
+}
+
+// Installed says whether the build of server ("asterisk" or "freeswitch")
+// is under Root, and if not, why.
+func Installed(server string) error {
+	version := filepath.Join(Root, server, "VERSION")
+	if _, err := os.Stat(version); err != nil {
+		return fmt.Errorf("%s %w: no %s (scripts/ensure-pbx.sh unpacks it from ../shared/pbx)", server, ErrNotInstalled, version)
+	}
+	return nil
+}
+
+// process is a server running as our child.
+type process struct {
+	name    string
+	dir     string
+	log     *slog.Logger
+	logFile string // the server's own log, for the tail on failures
+	argv    []string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	waitErr error
+	output  *os.File
+}
+
+// start runs the server; ready says when it serves, and fails when it
+// never will.
+func (p *process) start(ctx context.Context, ready func(context.Context) error) error {
+	out, err := os.OpenFile(filepath.Join(p.dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	cmd.Dir = p.dir
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdin = nil
+	cmd.SysProcAttr = sysProcAttr()
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return fmt.Errorf("%s: start: %w", p.name, err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.done, p.output, p.waitErr = cmd, done, out, nil
+	p.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		p.mu.Lock()
+		p.waitErr = err
+		p.mu.Unlock()
+		out.Close()
+		close(done)
+	}()
+
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	var last error
+	for {
+		if last = ready(ctx); last == nil {
+			p.log.Info("media server ready", "server", p.name, "pid", cmd.Process.Pid, "took", time.Since(began).Round(time.Millisecond))
+			return nil
+		}
+		select {
+		case <-done:
+			return fmt.Errorf("%s exited while starting (%v); last lines of its log:\n%s", p.name, p.exitErr(), p.Tail())
+		case <-ctx.Done():
+			p.Stop()
+			return fmt.Errorf("%s not ready after %s: %v; last lines of its log:\n%s", p.name, startTimeout, last, p.Tail())
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func (p *process) exitErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waitErr
+}
+
+// Done is closed when the server process has exited.
+func (p *process) Done() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+// Pid is the server's process id.
+func (p *process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
+// Stop shuts the server down (SIGTERM), and kills it if that takes longer
+// than 10 s. Stopping a stopped server does nothing.
+func (p *process) Stop() error {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		p.log.Info("media server stopped", "server", p.name)
+		return nil
+	case <-time.After(stopTimeout):
+	}
+	p.Kill()
+	return fmt.Errorf("%s did not stop within %s and was killed", p.name, stopTimeout)
+}
+
+// Kill ends the server at once (SIGKILL), as a crash would.
+func (p *process) Kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Kill()
+	<-done
+}
+
+// Dir is the instance's directory: configuration, logs, recordings.
+func (p *process) Dir() string { return p.dir }
+
+// Tail is the last lines the server logged, for a failure's message.
+func (p *process) Tail() string {
+	var b strings.Builder
+	for _, f := range []string{p.logFile, filepath.Join(p.dir, "stdout.log")} {
+		raw, err := os.ReadFile(f)
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+		if len(lines) > tailLines {
+			lines = lines[len(lines)-tailLines:]
+		}
+		fmt.Fprintf(&b, "==> %s <==\n%s\n", f, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+// freePort finds a port free on the loopback for network ("tcp" or
+// "udp"), never one handed out before by this process.
+func freePort(network string) (int, error) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		var port int
+		switch network {
+		case "udp":
+			c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			port = c.LocalAddr().(*net.UDPAddr).Port
+			c.Close()
+		default:
+			l, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				return 0, err
+			}
+			port = l.Addr().(*net.TCPAddr).Port
+			l.Close()
+		}
+		if !given[port] {
+			given[port] = true
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free port: the system keeps giving used ones")
+}
+
+// rtpRange picks an RTP range of rtpPorts ports that no other instance of
+// this process uses, in the upper half of the port space (the kernel's
+// ephemeral ports, which freePort draws from, start at 32768; a clash
+// costs the server one port, which it skips).
+func rtpRange() (int, int) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	start := 20000 + rangesGiven*rtpPorts
+	rangesGiven = (rangesGiven + 1) % 3
+	return start, start + rtpPorts - 1
+}
+
+var (
+	portsMu     sync.Mutex
+	given       = map[int]bool{}
+	rangesGiven int
+)
+
+// copyTree copies the files under src to dst, keeping the layout.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		from, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer from.Close()
+		out, err := os.Create(to)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, from); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}
+
+// edit rewrites a file of the generated configuration; change says what
+// to do with its text.
+func edit(path string, change func(string) (string, error)) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	text, err := change(string(raw))
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// replaceOnce replaces the one match of re in text with repl; a setting
+// the shipped configuration no longer has is an error.
+func replaceOnce(text string, re *regexp.Regexp, repl, what string) (string, error) {
+	if n := len(re.FindAllStringIndex(text, -1)); n != 1 {
+		return "", fmt.Errorf("expected one %s, found %d", what, n)
+	}
+	return re.ReplaceAllLiteralString(text, repl), nil
+}
