@@ -48,9 +48,26 @@ type Config struct {
 	Country string
 	Audio   dialplan.AudioSource
 	Logger  *slog.Logger
-	// RequestTimeout bounds every REST request (5 s when zero).
+	// RequestTimeout bounds every REST request (5 s when zero), the wait
+	// for a free connection included.
 	RequestTimeout time.Duration
+	// MaxConnections bounds the HTTP connections to ARI
+	// (DefaultMaxConnections when zero; see there why).
+	MaxConnections int
+	// Devices lists the devices of every user (their dial strings:
+	// "PJSIP/alice", "PJSIP/sipp/sip:alice@10.0.0.5"). The driver follows
+	// the state of the endpoints they name, and of no other, for device
+	// presence (see presence.go). Nil: no endpoint is followed, and
+	// presence is read at each connect only.
+	Devices func(ctx context.Context) ([]string, error)
+	// DeviceRefresh is how often Devices is read again, so that a device
+	// added through the API gets presence soon (DefaultDeviceRefresh when
+	// zero).
+	DeviceRefresh time.Duration
 }
+
+// DefaultDeviceRefresh is Config.DeviceRefresh when zero.
+const DefaultDeviceRefresh = 15 * time.Second
 
 // Driver is the Asterisk media server.
 type Driver struct {
@@ -61,10 +78,19 @@ type Driver struct {
 	online atomic.Bool
 
 	mu         sync.Mutex
-	legs       map[string]*leg     // channel id → leg
-	playbacks  map[string]string   // playback id → channel id
-	recordings map[string]string   // recording name → channel id
-	bridges    map[string][]string // bridge id → its channels
+	legs       map[string]*leg          // channel id → leg
+	playbacks  map[string]string        // playback id → channel id
+	recordings map[string]liveRecording // by name
+	bridges    map[string][]string      // bridge id → its channels
+	// stateEvents counts EndpointStateChange events by endpoint, so that
+	// a state read over REST is not applied over a newer event's.
+	stateEvents map[string]uint64
+
+	// subMu makes one subscription sync at a time (a connect's or a
+	// refresh's), and guards what they remember between runs.
+	subMu   sync.Mutex
+	unknown map[string]bool // endpoints Asterisk refused as unknown: logged once
+	warned  map[string]bool // other warnings given once
 }
 
 // leg is a channel the driver follows.
@@ -91,11 +117,18 @@ func New(cfg Config) *Driver {
 	if cfg.Trunk == "" {
 		cfg.Trunk = "PJSIP/%s@trunk"
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.DeviceRefresh <= 0 {
+		cfg.DeviceRefresh = DefaultDeviceRefresh
+	}
 	ws := strings.Replace(strings.TrimRight(cfg.URL, "/"), "http", "ws", 1) + "/ari/events?" +
 		url.Values{"app": {cfg.App}, "subscribeAll": {"false"}}.Encode()
-	return &Driver{cfg: cfg, rest: newClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout),
+	return &Driver{cfg: cfg, rest: newClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConnections),
 		log: cfg.Logger.With("media", "asterisk"), ws: ws, legs: map[string]*leg{}, playbacks: map[string]string{},
-		recordings: map[string]string{}, bridges: map[string][]string{}}
+		recordings: map[string]liveRecording{}, bridges: map[string][]string{}, stateEvents: map[string]uint64{},
+		unknown: map[string]bool{}, warned: map[string]bool{}}
 }
 
 // Ready says whether the event link to Asterisk is up, for /readyz.
@@ -142,6 +175,16 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 	}
 	d.online.Store(true)
 	d.log.Info("ARI event link up", "url", d.cfg.URL, "app", d.cfg.App)
+	if d.cfg.Devices != nil {
+		// Devices added or removed through the API: followed, or no
+		// longer, within a refresh. The refresh ends with the session, so
+		// that the next connect's sync runs alone.
+		refresh, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { d.refreshDevices(refresh, p) })
+		defer wg.Wait()
+		defer stop()
+	}
 	for {
 		_, frame, err := conn.ReadMessage()
 		if err != nil {
@@ -162,7 +205,9 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 // resync settles the calls followed before a reconnect: a channel that
 // is gone (the caller hung up while the link was down, or Asterisk
 // restarted) is reported hung up, so its call ends and is recorded; the
-// others go on. Device presence is read afresh.
+// others go on. The devices' endpoints are subscribed to (and nothing
+// else), then device presence is read afresh: after, so that a change in
+// between comes as an event.
 func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
 	var live []channel
 	if err := d.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &live); err != nil {
@@ -191,12 +236,7 @@ func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
 		d.log.Warn("channel vanished while the event link was down", "channel", id)
 		d.hungUp(id, dialplan.CauseTemporaryFailure)
 	}
-	// With subscribeAll=false, endpoint state changes reach only an app
-	// subscribed to them.
-	if err := d.rest.do(ctx, http.MethodPost, "/applications/"+d.cfg.App+"/subscription",
-		url.Values{"eventSource": {"endpoint:PJSIP"}}, nil, nil); err != nil {
-		d.log.Warn("no endpoint events: device presence only at reconnects", "err", err)
-	}
+	d.syncSubscriptions(ctx)
 	var endpoints []endpoint
 	if err := d.rest.do(ctx, http.MethodGet, "/endpoints", nil, nil, &endpoints); err != nil {
 		return err
@@ -213,6 +253,12 @@ func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
 // also the only types Asterisk is asked to send (see filterEvents): on a
 // real Asterisk half of a call's events are ChannelVarset, which the
 // driver would decode only to drop.
+//
+// Each handler takes an event it has seen already as a no-op: an agent's
+// leg is in our Stasis and on an endpoint we subscribe to for presence,
+// and Asterisk then sends each of its events twice (presence.go). An
+// answer is reported once, a hang-up forgets the leg, a playback or a
+// recording is forgotten when it finishes.
 var handlers = map[string]func(d *Driver, e event, h dialplan.Calls, p dialplan.Presence){
 	"StasisStart": func(d *Driver, e event, h dialplan.Calls, _ dialplan.Presence) { d.stasisStart(e, h) },
 	"ChannelDtmfReceived": func(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
@@ -273,20 +319,36 @@ var handlers = map[string]func(d *Driver, e event, h dialplan.Calls, p dialplan.
 	},
 	"RecordingFinished": recordingDone,
 	"RecordingFailed":   recordingDone,
-	"EndpointStateChange": func(_ *Driver, e event, _ dialplan.Calls, p dialplan.Presence) {
-		if p != nil && e.Endpoint != nil {
-			p.SetPresence(e.Endpoint.dialString(), e.Endpoint.State == "online")
+	"EndpointStateChange": func(d *Driver, e event, _ dialplan.Calls, p dialplan.Presence) {
+		// Also sent when a channel comes or goes on the endpoint, with the
+		// state unchanged, and twice when subscribed twice: setting the
+		// same presence again is harmless.
+		if p == nil || e.Endpoint == nil {
+			return
 		}
+		device := e.Endpoint.dialString()
+		d.mu.Lock()
+		d.stateEvents[device]++
+		d.mu.Unlock()
+		p.SetPresence(device, e.Endpoint.State == "online")
 	},
+}
+
+// recording is a recording in progress: its call hears of its end even
+// once the recorded channel is gone (a caller who hangs up ends their
+// voicemail, and the engine then judges the file).
+type liveRecording struct {
+	leg  string
+	sink dialplan.Sink
 }
 
 func recordingDone(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
 	d.mu.Lock()
-	ch, ok := d.recordings[e.Recording.Name]
+	r, ok := d.recordings[e.Recording.Name]
 	delete(d.recordings, e.Recording.Name)
 	d.mu.Unlock()
-	if ok {
-		d.post(ch, dialplan.Event{Kind: dialplan.EvRecordingDone, Recording: e.Recording.Name,
+	if ok && r.sink != nil {
+		r.sink.Post(dialplan.Event{Kind: dialplan.EvRecordingDone, Leg: dialplan.LegID(r.leg), Recording: e.Recording.Name,
 			Duration: time.Duration(e.Recording.Duration) * time.Second})
 	}
 }
@@ -437,6 +499,74 @@ func (d *Driver) post(id string, e dialplan.Event) {
 		e.Leg = dialplan.LegID(id)
 		sink.Post(e)
 	}
+}
+
+// Adopt follows a caller's channel again after a restart of Switchboard:
+// it is in our Stasis application still, which Asterisk keeps with its
+// channels while no websocket holds it. The next connect's resync tells
+// its call whether it is still up (StasisEnd comes when it hangs up).
+func (d *Driver) Adopt(id dialplan.LegID, sink dialplan.Sink) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, known := d.legs[string(id)]; !known {
+		d.legs[string(id)] = &leg{sink: sink, inbound: true}
+	}
+}
+
+// Bridged finds the bridge of ours that holds id (GET /bridges) and
+// follows the other channels in it, those still up; the bridge goes when
+// they have all left, as for a bridge made in this run.
+func (d *Driver) Bridged(ctx context.Context, id dialplan.LegID, sink dialplan.Sink) ([]dialplan.LegID, error) {
+	var bridges []struct {
+		ID       string   `json:"id"`
+		Channels []string `json:"channels"`
+	}
+	if err := d.rest.do(ctx, http.MethodGet, "/bridges", nil, nil, &bridges); err != nil {
+		return nil, err
+	}
+	var peers []string
+	bridge := ""
+	for _, b := range bridges {
+		if slices.Contains(b.Channels, string(id)) {
+			bridge = b.ID
+			for _, ch := range b.Channels {
+				if ch != string(id) {
+					peers = append(peers, ch)
+				}
+			}
+			break
+		}
+	}
+	if bridge == "" {
+		return nil, nil
+	}
+	// Followed before asked about: a hang-up in between is not missed.
+	d.mu.Lock()
+	members := []string{string(id)}
+	if l, ok := d.legs[string(id)]; ok {
+		l.bridge = bridge
+	}
+	for _, p := range peers {
+		if _, known := d.legs[p]; !known {
+			d.legs[p] = &leg{sink: sink, answered: true, bridge: bridge}
+		}
+		members = append(members, p)
+	}
+	d.bridges[bridge] = members
+	d.mu.Unlock()
+	var up []dialplan.LegID
+	for _, p := range peers {
+		var ch channel
+		if err := d.rest.do(ctx, http.MethodGet, "/channels/"+p, nil, nil, &ch); err != nil {
+			if !notFound(err) {
+				return nil, err
+			}
+			d.hungUp(p, dialplan.CauseNormal)
+			continue
+		}
+		up = append(up, dialplan.LegID(p))
+	}
+	return up, nil
 }
 
 // The appArgs of the legs we originate, so that their StasisStart is not
@@ -592,7 +722,11 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 	} else if members := d.bridges[string(t.Bridge)]; len(members) > 0 {
 		owner = members[0]
 	}
-	d.recordings[name] = owner
+	r := liveRecording{leg: owner}
+	if l, ok := d.legs[owner]; ok {
+		r.sink = l.sink
+	}
+	d.recordings[name] = r
 	d.mu.Unlock()
 	return gone(d.rest.do(ctx, http.MethodPost, path, q, nil, nil))
 }

@@ -2,12 +2,20 @@ package ari_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/ari"
@@ -21,20 +29,45 @@ const line = "+33176390861"
 // rig is the driver between the real engine (in-memory configuration and
 // call log, real clock) and the ARI emulator, over real sockets.
 type rig struct {
-	ast    *aritest.Server
-	driver *ari.Driver
-	engine *dialplan.Engine
-	dir    *dialplantest.Directory
-	log    *dialplantest.CallLog
-	cancel context.CancelFunc
-	done   chan struct{}
+	ast      *aritest.Server
+	driver   *ari.Driver
+	engine   *dialplan.Engine
+	dir      *dialplantest.Directory
+	log      *dialplantest.CallLog
+	devices  *deviceList
+	presence *presenceLog
+	logs     *logRecorder
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// rigOptions change a rig from its defaults.
+type rigOptions struct {
+	change func(n *dialplan.Number)
+	// devices is what Config.Devices returns; default the users'
+	// devices, PJSIP/alice and PJSIP/bob.
+	devices []string
+	// refresh is Config.DeviceRefresh; default the driver's.
+	refresh time.Duration
+	// before runs on the emulator before the driver connects.
+	before func(ast *aritest.Server)
 }
 
 func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
 	t.Helper()
+	return newRigWith(t, rigOptions{change: change})
+}
+
+func newRigWith(t *testing.T, opts rigOptions) *rig {
+	t.Helper()
+	change := opts.change
 	ast := aritest.New(aritest.Options{App: "switchboard", SoundDuration: 50 * time.Millisecond})
 	require.NoError(t, ast.Start())
-	r := &rig{ast: ast, dir: dialplantest.NewDirectory(), log: dialplantest.NewCallLog(), done: make(chan struct{})}
+	if opts.devices == nil {
+		opts.devices = []string{"PJSIP/alice", "PJSIP/bob"}
+	}
+	r := &rig{ast: ast, dir: dialplantest.NewDirectory(), log: dialplantest.NewCallLog(), done: make(chan struct{}),
+		devices: &deviceList{list: opts.devices}, logs: &logRecorder{}}
 	company := dialplan.Company{ID: 1, Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}
 	r.dir.Companies[1] = company
 	for i, name := range []string{"alice", "bob"} {
@@ -51,12 +84,21 @@ func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
 	require.NoError(t, n.Normalize(company))
 	r.dir.Numbers[n.ID], r.dir.Owner[n.ID] = n, 1
 
-	r.driver = ari.New(ari.Config{URL: ast.URL(), User: "asterisk", Password: "asterisk", App: "switchboard", Country: "FR"})
+	// The users' phones are in pjsip.conf, registered.
+	for _, ep := range []string{"PJSIP/alice", "PJSIP/bob"} {
+		require.NoError(t, ast.SetRegistered(ep, true))
+	}
+	if opts.before != nil {
+		opts.before(ast)
+	}
+	r.driver = ari.New(ari.Config{URL: ast.URL(), User: "asterisk", Password: "asterisk", App: "switchboard", Country: "FR",
+		Devices: r.devices.get, DeviceRefresh: opts.refresh, Logger: slog.New(r.logs)})
 	acd := dialplan.NewACD(dialplan.WallClock{})
+	r.presence = &presenceLog{next: acd}
 	r.engine = dialplan.NewEngine(dialplan.Config{Directory: r.dir, CallLog: r.log, Media: r.driver, ACD: acd})
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	go func() { defer close(r.done); r.driver.Run(ctx, r.engine, acd) }()
+	go func() { defer close(r.done); r.driver.Run(ctx, r.engine, r.presence) }()
 	t.Cleanup(func() {
 		cancel()
 		<-r.done
@@ -179,9 +221,10 @@ func TestDevicePresence(t *testing.T) {
 	r := newRig(t, func(n *dialplan.Number) {
 		n.Voicemail = false
 	})
+	mark := r.presence.len()
 	require.NoError(t, r.ast.SetRegistered("PJSIP/alice", false))
+	r.presence.await(t, mark, "PJSIP/alice", false)
 	require.NoError(t, r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, After: 100 * time.Millisecond, HangupAfter: 200 * time.Millisecond}))
-	time.Sleep(100 * time.Millisecond) // let the EndpointStateChange arrive
 	r.ast.Call("+33612345678", line, aritest.CallScript{})
 	r.ended(t)
 	for _, req := range r.ast.Requests() {
@@ -257,4 +300,348 @@ func TestRecordedConversation(t *testing.T) {
 		_, err = r.driver.OpenRecording(ctx, name)
 		require.ErrorIs(t, err, dialplan.ErrNoRecording, name)
 	}
+}
+
+// deviceList is Config.Devices for tests: what the store's query of
+// users' devices would return, changed as an admin would through the API.
+type deviceList struct {
+	mu    sync.Mutex
+	list  []string
+	reads int
+}
+
+func (l *deviceList) get(context.Context) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reads++
+	return slices.Clone(l.list), nil
+}
+
+func (l *deviceList) set(list ...string) {
+	l.mu.Lock()
+	l.list = list
+	l.mu.Unlock()
+}
+
+// readCount is how many times the driver read the devices: one sync each.
+func (l *deviceList) readCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads
+}
+
+// presenceLog records what the driver tells the ACD (and passes it on).
+type presenceLog struct {
+	mu   sync.Mutex
+	next dialplan.Presence
+	seen []string // "PJSIP/alice online"
+}
+
+func (p *presenceLog) SetPresence(device string, online bool) {
+	state := "offline"
+	if online {
+		state = "online"
+	}
+	p.mu.Lock()
+	p.seen = append(p.seen, device+" "+state)
+	p.mu.Unlock()
+	if p.next != nil {
+		p.next.SetPresence(device, online)
+	}
+}
+
+func (p *presenceLog) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.seen)
+}
+
+func (p *presenceLog) since(mark int) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.seen[mark:])
+}
+
+// await waits until the driver reported device in that state after mark.
+func (p *presenceLog) await(t *testing.T, mark int, device string, online bool) {
+	t.Helper()
+	want := device + " offline"
+	if online {
+		want = device + " online"
+	}
+	require.Eventually(t, func() bool { return slices.Contains(p.since(mark), want) }, 10*time.Second, 5*time.Millisecond,
+		"never told %q", want)
+}
+
+// logRecorder is a slog.Handler that keeps every record's message and
+// attributes, for tests that count warnings.
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logWith{l, attrs}
+}
+func (l *logRecorder) WithGroup(string) slog.Handler { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	return l.handle(r, nil)
+}
+
+func (l *logRecorder) handle(r slog.Record, attrs []slog.Attr) error {
+	line := r.Level.String() + " " + r.Message
+	for _, a := range attrs {
+		line += " " + a.String()
+	}
+	r.Attrs(func(a slog.Attr) bool { line += " " + a.String(); return true })
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+	return nil
+}
+
+// count is how many lines contain every one of parts.
+func (l *logRecorder) count(parts ...string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+type logWith struct {
+	*logRecorder
+	attrs []slog.Attr
+}
+
+func (l *logWith) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logWith{l.logRecorder, append(slices.Clone(l.attrs), attrs...)}
+}
+func (l *logWith) Handle(_ context.Context, r slog.Record) error { return l.handle(r, l.attrs) }
+
+// appEndpoints is the app's endpoint_ids as the emulator shows them.
+func (r *rig) appEndpoints(t *testing.T) []string {
+	t.Helper()
+	return r.ast.AppEndpoints("switchboard")
+}
+
+// dialApp registers an app by opening its events websocket, as an older
+// switchboard would have.
+func dialApp(t *testing.T, base, user, password, app string) *websocket.Conn {
+	t.Helper()
+	header := http.Header{}
+	header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+password)))
+	u := strings.Replace(base, "http", "ws", 1) + "/ari/events?" + url.Values{"app": {app}, "subscribeAll": {"false"}}.Encode()
+	conn, res, err := websocket.DefaultDialer.Dial(u, header)
+	require.NoError(t, err)
+	res.Body.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// postSubscription subscribes an app to an event source and returns the
+// status.
+func postSubscription(t *testing.T, base, user, password, app, source string) int {
+	t.Helper()
+	return ariRequest(t, base, user, password, http.MethodPost, "/applications/"+app+"/subscription?"+
+		url.Values{"eventSource": {source}}.Encode(), nil)
+}
+
+// ariRequest sends one ARI request; out (when not nil) receives the JSON
+// answer of a 200.
+func ariRequest(t *testing.T, base, user, password, method, path string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, base+"/ari"+path, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth(user, password)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	if out != nil && res.StatusCode == http.StatusOK {
+		require.NoError(t, json.Unmarshal(raw, out), "%s", raw)
+	}
+	return res.StatusCode
+}
+
+// subscriptionRequests lists the subscription requests the driver sent:
+// "POST endpoint:PJSIP/alice".
+func (r *rig) subscriptionRequests() []string {
+	var out []string
+	for _, req := range r.ast.Requests() {
+		if req.Path == "/ari/applications/switchboard/subscription" {
+			out = append(out, req.Method+" "+req.Query.Get("eventSource"))
+		}
+	}
+	return out
+}
+
+// TestSubscribesToDevicesOnly: the app is subscribed to the endpoints of
+// users' devices that name one plainly, and to nothing else: not the
+// trunk, even when a device names it, not the endpoint a URI is dialled
+// through, not the whole technology. An endpoint Asterisk does not know
+// is tried again at each refresh and logged once.
+func TestSubscribesToDevicesOnly(t *testing.T) {
+	r := newRigWith(t, rigOptions{
+		devices: []string{"PJSIP/alice", "PJSIP/bob", "PJSIP/sipp/sip:carol@127.0.0.1:5070", "PJSIP/0612345678@trunk",
+			"PJSIP/trunk", "PJSIP/nobody", "PJSIP/bob"},
+		refresh: 5 * time.Millisecond,
+		before: func(ast *aritest.Server) {
+			require.NoError(t, ast.SetPeer("PJSIP/trunk", aritest.Peer{}))
+		},
+	})
+	require.Equal(t, []string{"PJSIP/alice", "PJSIP/bob"}, r.appEndpoints(t))
+	// Several refreshes later: nothing more subscribed, and the unknown
+	// device logged once.
+	reads := r.devices.readCount()
+	require.Eventually(t, func() bool { return r.devices.readCount() >= reads+3 }, 10*time.Second, time.Millisecond)
+	r.cancel()
+	<-r.done
+	require.Equal(t, []string{"PJSIP/alice", "PJSIP/bob"}, r.appEndpoints(t))
+	var nobody int
+	for _, req := range r.subscriptionRequests() {
+		require.True(t, strings.HasPrefix(req, "POST endpoint:PJSIP/"), "only subscriptions, to endpoints: %s", req)
+		require.NotContains(t, req, "trunk")
+		require.NotContains(t, req, "sipp")
+		if strings.Contains(req, "nobody") {
+			nobody++
+		}
+	}
+	require.GreaterOrEqual(t, nobody, 3, "an unknown endpoint is tried again at each refresh")
+	require.Equal(t, 1, r.logs.count("unknown to Asterisk", "PJSIP/nobody"), "and logged once")
+	require.Equal(t, 1, r.logs.count("names the trunk's endpoint"), "logged once")
+
+	// A call through the trunk sends the app no EndpointStateChange of the
+	// trunk: it is not subscribed to it.
+	r2 := newRig(t, nil)
+	mark := r2.presence.len()
+	require.NoError(t, r2.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, HangupAfter: 100 * time.Millisecond}))
+	require.NoError(t, r2.ast.SetPeer("PJSIP/alice", aritest.Peer{Action: aritest.PeerRing}))
+	r2.ast.Call("+33612345678", line, aritest.CallScript{})
+	r2.ended(t)
+	for _, p := range r2.presence.since(mark) {
+		require.True(t, strings.HasPrefix(p, "PJSIP/alice ") || strings.HasPrefix(p, "PJSIP/bob "), "%s", p)
+	}
+}
+
+// TestStaleSubscriptionsRemoved: subscriptions an older switchboard left
+// on the app (to the whole technology, to the trunk, counted several
+// times: Asterisk counts them and keeps them across websockets) are
+// removed at connect, to the last count; a device's, already there, is
+// kept as it is; once no user has the device, it goes too.
+func TestStaleSubscriptionsRemoved(t *testing.T) {
+	stale := []string{"endpoint:PJSIP", "endpoint:PJSIP", "endpoint:PJSIP/trunk", "endpoint:PJSIP/trunk",
+		"endpoint:PJSIP/trunk", "endpoint:PJSIP/alice", "endpoint:PJSIP/alice"}
+	r := newRigWith(t, rigOptions{
+		devices: []string{"PJSIP/alice", "PJSIP/bob"},
+		refresh: 5 * time.Millisecond,
+		before: func(ast *aritest.Server) {
+			require.NoError(t, ast.SetPeer("PJSIP/trunk", aritest.Peer{}))
+			require.NoError(t, ast.SetPeer("PJSIP/alice", aritest.Peer{}))
+			ws := dialApp(t, ast.URL(), "asterisk", "asterisk", "switchboard")
+			for _, src := range stale {
+				require.Equal(t, 200, postSubscription(t, ast.URL(), "asterisk", "asterisk", "switchboard", src))
+			}
+			ws.Close()
+			require.Equal(t, []string{"PJSIP", "PJSIP/alice", "PJSIP/trunk"}, ast.AppEndpoints("switchboard"))
+		},
+	})
+	require.Equal(t, []string{"PJSIP/alice", "PJSIP/bob"}, r.appEndpoints(t), "the trunk's and the technology's removed at connect")
+	requests := r.subscriptionRequests()[len(stale):]
+	var posted, deleted []string
+	for _, req := range requests {
+		if strings.HasPrefix(req, "POST") {
+			posted = append(posted, req)
+		} else {
+			deleted = append(deleted, req)
+		}
+	}
+	require.Equal(t, []string{"POST endpoint:PJSIP/bob"}, posted, "alice's was there: not counted once more")
+	require.Equal(t, []string{"DELETE endpoint:PJSIP", "DELETE endpoint:PJSIP", "DELETE endpoint:PJSIP/trunk",
+		"DELETE endpoint:PJSIP/trunk", "DELETE endpoint:PJSIP/trunk"}, deleted, "every count, and no more")
+
+	r.devices.set("PJSIP/bob")
+	require.Eventually(t, func() bool { return slices.Equal(r.appEndpoints(t), []string{"PJSIP/bob"}) }, 10*time.Second, time.Millisecond,
+		"alice's subscription removed, both counts")
+}
+
+// TestDeviceAddedLater: a device added through the API is subscribed at
+// the next refresh, its state read then, and followed from there.
+func TestDeviceAddedLater(t *testing.T) {
+	r := newRigWith(t, rigOptions{devices: []string{"PJSIP/alice"}, refresh: 5 * time.Millisecond})
+	require.Equal(t, []string{"PJSIP/alice"}, r.appEndpoints(t))
+	require.NoError(t, r.ast.SetRegistered("PJSIP/bob", false)) // not followed yet
+	mark := r.presence.len()
+	r.devices.set("PJSIP/alice", "PJSIP/bob")
+	require.Eventually(t, func() bool { return slices.Equal(r.appEndpoints(t), []string{"PJSIP/alice", "PJSIP/bob"}) },
+		10*time.Second, time.Millisecond)
+	r.presence.await(t, mark, "PJSIP/bob", false) // read once subscribed
+	mark = r.presence.len()
+	require.NoError(t, r.ast.SetRegistered("PJSIP/bob", true))
+	r.presence.await(t, mark, "PJSIP/bob", true)
+}
+
+// TestPresenceFollowsEndpoints: EndpointStateChange of a device's
+// endpoint sets its presence; an endpoint no device names sends none.
+func TestPresenceFollowsEndpoints(t *testing.T) {
+	r := newRigWith(t, rigOptions{before: func(ast *aritest.Server) {
+		require.NoError(t, ast.SetPeer("PJSIP/carol", aritest.Peer{}))
+	}})
+	mark := r.presence.len()
+	require.NoError(t, r.ast.SetRegistered("PJSIP/carol", false))
+	require.NoError(t, r.ast.SetRegistered("PJSIP/alice", false))
+	r.presence.await(t, mark, "PJSIP/alice", false)
+	require.NoError(t, r.ast.SetRegistered("PJSIP/alice", true))
+	r.presence.await(t, mark, "PJSIP/alice", true)
+	// Events come in order: carol's would have come before alice's.
+	for _, p := range r.presence.since(mark) {
+		require.NotContains(t, p, "carol")
+	}
+	// The connect read every endpoint, carol's included.
+	require.Contains(t, r.presence.since(0), "PJSIP/carol online")
+}
+
+// TestManyDevicesInBatches: many devices are subscribed in a few
+// requests; one unknown among them costs its batch a request per
+// endpoint, and the others of the batch are subscribed all the same.
+func TestManyDevicesInBatches(t *testing.T) {
+	var devices []string
+	for i := range 45 {
+		devices = append(devices, fmt.Sprintf("PJSIP/agent%02d", i))
+	}
+	r := newRigWith(t, rigOptions{
+		before: func(ast *aritest.Server) {
+			for _, d := range devices {
+				require.NoError(t, ast.SetPeer(d, aritest.Peer{}))
+			}
+		},
+		devices: append(slices.Clone(devices), "PJSIP/agent99"), // unknown to Asterisk
+		refresh: time.Hour,                                      // one sync: the connect's
+	})
+	require.Equal(t, devices, r.appEndpoints(t))
+	var posts []string
+	for _, req := range r.subscriptionRequests() {
+		if strings.HasPrefix(req, "POST") {
+			posts = append(posts, req)
+		}
+	}
+	// 46 endpoints: batches of 20, 20 and 6 (agent40 to 44, then 99,
+	// refused: the first five done all the same); then agent99 alone.
+	require.Len(t, posts, 4, "%v", posts)
+	require.Equal(t, "POST endpoint:PJSIP/agent99", posts[3])
+	require.NotContains(t, r.ast.AppEndpoints("switchboard"), "PJSIP/agent99")
+	// Each subscribed once: a single DELETE removes any of them.
+	require.Equal(t, 200, ariRequest(t, r.ast.URL(), "asterisk", "asterisk", http.MethodDelete,
+		"/applications/switchboard/subscription?eventSource=endpoint:PJSIP/agent41", nil))
+	require.NotContains(t, r.ast.AppEndpoints("switchboard"), "PJSIP/agent41")
 }

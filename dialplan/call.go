@@ -284,12 +284,12 @@ func (c *call) finish(flowErr error) {
 	if flowErr == errFlowDone {
 		flowErr = nil
 	}
-	if flowErr != nil && flowErr != errCallerGone && flowErr != errStopping {
+	if flowErr != nil && flowErr != errCallerGone && flowErr != errStopping && flowErr != errCutByRestart {
 		c.e.logger.Error("call flow failed", "call", c.rec.ID, "err", flowErr)
 	}
 	c.stopBackground()
 	switch {
-	case flowErr == errStopping:
+	case flowErr == errStopping, flowErr == errCutByRestart:
 		c.hangupCaller(CauseTemporaryFailure)
 	case flowErr != nil && flowErr != errCallerGone:
 		c.hangupCaller(CauseTemporaryFailure)

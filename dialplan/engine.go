@@ -12,14 +12,16 @@ import (
 // Engine runs calls: one goroutine per call, running the number's flow as
 // plain sequential code until the caller hangs up.
 type Engine struct {
-	dir    Directory
-	log    CallLog
-	media  MediaServer
-	clock  Clock
-	acd    *ACD
-	logger *slog.Logger
-	rand   func(n int) int
-	ended  func(Result)
+	dir   Directory
+	log   CallLog
+	media MediaServer
+	// recordings reads back what media recorded (nil: nothing is read).
+	recordings Recordings
+	clock      Clock
+	acd        *ACD
+	logger     *slog.Logger
+	rand       func(n int) int
+	ended      func(Result)
 
 	done     chan struct{}
 	stopOnce sync.Once
@@ -31,9 +33,13 @@ type Config struct {
 	Directory Directory
 	CallLog   CallLog
 	Media     MediaServer
-	Clock     Clock // WallClock when nil
-	ACD       *ACD  // a new one when nil
-	Logger    *slog.Logger
+	// Recordings reads back what Media recorded, to judge a voicemail
+	// (a driver implements both); nil keeps every message of a second
+	// or more.
+	Recordings Recordings
+	Clock      Clock // WallClock when nil
+	ACD        *ACD  // a new one when nil
+	Logger     *slog.Logger
 	// Rand picks in [0, n) for the random ringing rule; math/rand when nil.
 	Rand func(n int) int
 	// Ended, when set, is told how each call went once it is over.
@@ -42,7 +48,7 @@ type Config struct {
 
 // NewEngine builds an engine.
 func NewEngine(cfg Config) *Engine {
-	e := &Engine{dir: cfg.Directory, log: cfg.CallLog, media: cfg.Media, clock: cfg.Clock, acd: cfg.ACD,
+	e := &Engine{dir: cfg.Directory, log: cfg.CallLog, media: cfg.Media, recordings: cfg.Recordings, clock: cfg.Clock, acd: cfg.ACD,
 		logger: cfg.Logger, rand: cfg.Rand, ended: cfg.Ended, done: make(chan struct{})}
 	if e.clock == nil {
 		e.clock = WallClock{}
@@ -84,6 +90,29 @@ func (e *Engine) Handle(in InboundCall) Sink {
 	return c.in
 }
 
+// Resume takes over the calls a previous run of Switchboard left
+// unfinished (killed, it could not hang them up): their record says they
+// are not done. A caller still talking with the agent who answered goes
+// on talking, and the call is recorded when one of them hangs up; any
+// other call is hung up and closed, a caller who left meanwhile too. Call
+// it before the driver connects (Adopt needs no link, and a leg it does
+// not follow would be taken for a new call).
+func (e *Engine) Resume(calls []Call) {
+	for _, rec := range calls {
+		c := &call{e: e, in: newInbox(e.clock), timers: map[int]func() bool{}, rec: rec, caller: LegID(rec.MediaRef)}
+		if c.caller != "" {
+			e.media.Adopt(c.caller, c.in)
+		}
+		e.clock.Busy()
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer e.clock.Idle()
+			c.resume()
+		}()
+	}
+}
+
 // Result sums up how a call went, for dry runs and tests.
 type Result struct {
 	Call        Call
@@ -122,6 +151,9 @@ var (
 	errAgentGone = errors.New("the agent hung up before the bridge")
 	// errFlowDone ends a flow early, as planned (a callback was asked).
 	errFlowDone = errors.New("the flow is over")
+	// errCutByRestart: a call Switchboard was running when it stopped
+	// without hanging up (a crash) could not be taken over.
+	errCutByRestart = errors.New("the call was cut by a restart of switchboard")
 )
 
 // call is the state of one call's goroutine.

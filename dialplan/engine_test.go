@@ -145,6 +145,47 @@ func TestCallFlows(t *testing.T) {
 				tasks:  []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
+			name: "a voicemail without a voice is no message",
+			setup: func(w *dialplantest.World) {
+				w.Recordings.Set("voicemail-1", dialplantest.WAV(20*s, 0))
+			},
+			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
+			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
+				events: []string{dialplan.EvCallAgentNoAnswer, dialplan.EvCallVoicemailDiscarded, dialplan.EvCallEnded},
+				tasks:  []dialplan.TaskKind{dialplan.TaskMissedCall}},
+		},
+		{
+			name: "a voicemail of half a second of voice is no message",
+			setup: func(w *dialplantest.World) {
+				w.Recordings.Set("voicemail-1", dialplantest.WAV(s/2, 440))
+			},
+			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
+			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
+				events: []string{dialplan.EvCallVoicemailDiscarded, dialplan.EvCallEnded},
+				tasks:  []dialplan.TaskKind{dialplan.TaskMissedCall}},
+		},
+		{
+			name: "a caller who hangs up at the beep leaves no message, whatever the media server kept",
+			setup: func(w *dialplantest.World) {
+				w.Recordings.Set("voicemail-1", nil)
+			},
+			// 20 s of ringing, a 3 s greeting, the beep, half a second.
+			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 24*s) },
+			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
+				events: []string{dialplan.EvCallVoicemailDiscarded, dialplan.EvCallEnded},
+				tasks:  []dialplan.TaskKind{dialplan.TaskMissedCall}},
+		},
+		{
+			name: "a voicemail the media server no longer has is kept: a lost message is worse than an empty one",
+			setup: func(w *dialplantest.World) {
+				w.Recordings.Set("voicemail-1", nil)
+			},
+			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
+			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
+				events: []string{dialplan.EvCallVoicemailLeft, dialplan.EvCallEnded},
+				tasks:  []dialplan.TaskKind{dialplan.TaskVoicemail}},
+		},
+		{
 			name:   "the caller gives up within 10 s of ringing: short abandoned",
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 6*s) },
 			want: outcome{missed: dialplan.ShortAbandoned, rung: []dialplan.UserID{alice, bob, carol},

@@ -154,6 +154,16 @@ type MediaServer interface {
 	// Snoop connects a supervisor's phone to an agent's leg.
 	Snoop(ctx context.Context, agent LegID, mode SnoopMode, supervisor Dial, sink Sink) (LegID, error)
 	Hangup(ctx context.Context, leg LegID, cause Cause) error
+	// Adopt follows again the caller's leg of a call begun before a
+	// restart of Switchboard: its events go to sink from now on. It asks
+	// nothing of the server, so it can be done before the driver
+	// connects: a leg that is gone is told by an EvHangup at the
+	// (re)connect, as for any leg the driver follows.
+	Adopt(leg LegID, sink Sink)
+	// Bridged lists the legs the server has bridged with leg (an agent
+	// talking with an adopted caller) and follows them: their events go
+	// to sink. It needs the link to the server.
+	Bridged(ctx context.Context, leg LegID, sink Sink) ([]LegID, error)
 }
 
 // Calls takes the calls a media driver receives: the engine.

@@ -1,9 +1,13 @@
 package dialplan
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/wav"
 )
 
 // ringing is one agent being rung on all their phones.
@@ -253,13 +257,20 @@ func (c *call) dials(u User, d time.Duration) []Dial {
 	callerID := c.rec.RawDigits
 	var dials []Dial
 	for _, dev := range u.Devices {
-		dials = append(dials, Dial{Endpoint: dev, CallerID: callerID, Timeout: d, Originator: c.caller})
+		dials = append(dials, Dial{Endpoint: dev, CallerID: callerID, Timeout: backstop(d), Originator: c.caller})
 	}
 	if u.ExternalNumber != nil {
-		dials = append(dials, Dial{External: *u.ExternalNumber, CallerID: c.number.Digits, Timeout: d, Originator: c.caller})
+		dials = append(dials, Dial{External: *u.ExternalNumber, CallerID: c.number.Digits, Timeout: backstop(d), Originator: c.caller})
 	}
 	return dials
 }
+
+// backstop is the ringing time a media server is given for a phone the
+// engine rings for d. The engine times the ring itself (FreeSWITCH's
+// originate_timeout counts whole clock seconds: a phone rang up to a
+// second short of it); the server's own timeout is there only for a
+// leg the engine could not stop.
+func backstop(d time.Duration) time.Duration { return d + 2*time.Second }
 
 // queue waits until the deadline for one of members to free up; the ACD
 // offers the first who does, already reserved for this call. Only the
@@ -406,7 +417,7 @@ func (c *call) callBack(id UserID, team TeamID) (done bool, err error) {
 func (c *call) dialCaller(r *ringing, agent LegID) error {
 	ctx, cancel := c.ctx()
 	leg, err := c.e.media.Originate(ctx, Dial{External: c.inbound.From, CallerID: c.number.Digits,
-		Timeout: callerCallbackRing, Originator: agent}, c.in)
+		Timeout: backstop(callerCallbackRing), Originator: agent}, c.in)
 	cancel()
 	if err != nil {
 		c.hangup(agent, CauseNormal)
@@ -474,6 +485,8 @@ func (c *call) talk(r *ringing, leg LegID) error {
 		if err := c.e.media.Record(ctx, RecordTarget{Bridge: bridge}, name, maxRecording); err == nil {
 			c.rec.Recording = name
 			events = append(events, c.event(EvCallRecording, 0, map[string]any{"name": name}))
+		} else {
+			c.e.logger.Warn("call not recorded", "call", c.rec.ID, "err", err)
 		}
 		cancel()
 	}
@@ -507,7 +520,7 @@ func (c *call) forward(digits string) error {
 	}
 	ctx, cancel := c.ctx()
 	leg, err := c.e.media.Originate(ctx, Dial{External: digits, CallerID: c.rec.RawDigits,
-		Timeout: forwardRing, Originator: c.caller}, c.in)
+		Timeout: backstop(forwardRing), Originator: c.caller}, c.in)
 	cancel()
 	if err != nil {
 		return c.voicemail()
@@ -581,7 +594,7 @@ func (c *call) voicemail() error {
 		return errCallerGone
 	}
 	if err != nil {
-		c.e.logger.Warn("voicemail not recorded", "err", err)
+		c.e.logger.Warn("voicemail not recorded", "call", c.rec.ID, "err", err)
 		return nil
 	}
 	started := c.now()
@@ -591,8 +604,13 @@ func (c *call) voicemail() error {
 		ev, err := c.wait()
 		switch {
 		case err == errCallerGone:
-			// Hanging up is how most callers end a message.
-			return c.leftVoicemail(name, c.now().Sub(started))
+			// Hanging up is how most callers end a message: the media
+			// server then stops the recording and stores the file.
+			d := c.now().Sub(started)
+			if err := c.recordingStored(name); err != nil {
+				return err
+			}
+			return c.leftVoicemail(name, d)
 		case err != nil:
 			return err
 		case ev.Kind == EvRecordingDone && ev.Recording == name:
@@ -603,18 +621,85 @@ func (c *call) voicemail() error {
 	}
 }
 
+// recordingStored waits, for a while, for the media server to say that
+// the recording name stopped, the caller being gone.
+func (c *call) recordingStored(name string) error {
+	timer := c.after(5 * time.Second)
+	defer c.cancel(timer)
+	for {
+		ev, err := c.wait()
+		switch {
+		case err != nil && err != errCallerGone:
+			return err
+		case ev.Kind == EvRecordingDone && ev.Recording == name, ev.Kind == EvTimer && ev.Timer == timer:
+			return nil
+		}
+	}
+}
+
 // maxVoicemail bounds a voicemail.
 const maxVoicemail = 2 * time.Minute
 
-// minVoicemail is the shortest recording kept as a message.
+// minVoicemail is the least voice a message holds (or, unread, the
+// shortest recording kept).
 const minVoicemail = time.Second
 
+// leftVoicemail keeps the recording as the call's voicemail if it is a
+// message: a second or more of voice. Media servers differ on a caller
+// who says nothing (Asterisk stops recording a channel that sends no
+// audio for 4 s, FreeSWITCH records the silence): the engine judges the
+// file itself, so that both give the same call record. A recording it
+// cannot read is judged by its length.
 func (c *call) leftVoicemail(name string, d time.Duration) error {
-	if d < minVoicemail {
-		return nil
+	reason := ""
+	if voice, judged := c.voice(name); judged && voice < minVoicemail {
+		reason = "silent"
+	} else if !judged && d < minVoicemail {
+		reason = "too_short"
+	}
+	if reason != "" {
+		return c.save(c.event(EvCallVoicemailDiscarded, 0, map[string]any{"name": name, "reason": reason}))
 	}
 	c.voicemailLeft = true
 	c.rec.Voicemail = name
 	c.result.Outcome = OutcomeVoicemail
 	return c.saveTask(TaskVoicemail, c.event(EvCallVoicemailLeft, 0, map[string]any{"name": name, "seconds": int(d.Seconds())}))
 }
+
+// voice reads a recording back and says how much voice it holds; judged
+// is false when it cannot be read (no Recordings, or the media server
+// keeps it out of reach).
+func (c *call) voice(name string) (voice time.Duration, judged bool) {
+	if c.e.recordings == nil {
+		return 0, false
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	// The server stores the file once the recording stops, which may
+	// follow the caller's hang-up by a moment.
+	for try := 0; ; try++ {
+		f, err := c.e.recordings.OpenRecording(ctx, name)
+		if err == nil {
+			voice, err := wav.Voice(io.LimitReader(f, maxVoicemailBytes))
+			f.Close()
+			if err != nil {
+				c.e.logger.Warn("voicemail not judged", "call", c.rec.ID, "recording", name, "err", err)
+				return 0, false
+			}
+			return voice, true
+		}
+		if !errors.Is(err, ErrNoRecording) || try == 10 {
+			c.e.logger.Warn("voicemail not judged", "call", c.rec.ID, "recording", name, "err", err)
+			return 0, false
+		}
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// maxVoicemailBytes bounds what is read of a voicemail: maxVoicemail of
+// 16-bit stereo at 48 kHz, the most a media server writes.
+const maxVoicemailBytes = 48000 * 2 * 2 * 130

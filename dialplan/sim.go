@@ -222,6 +222,37 @@ func (m *SimMedia) NewCaller() LegID {
 	return id
 }
 
+// Adopt routes a leg's events to sink, as a driver does after a restart;
+// a leg that is gone (or never was) is told hung up.
+func (m *SimMedia) Adopt(leg LegID, sink Sink) {
+	m.mu.Lock()
+	l, ok := m.legs[leg]
+	if ok {
+		l.sink = sink
+	}
+	m.mu.Unlock()
+	if !ok || l.gone {
+		sink.Post(Event{Kind: EvHangup, Leg: leg, Cause: CauseTemporaryFailure})
+	}
+}
+
+// Bridged lists the leg bridged with leg, if it is up, and routes its
+// events to sink.
+func (m *SimMedia) Bridged(ctx context.Context, leg LegID, sink Sink) ([]LegID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, err := m.leg(leg)
+	if err != nil {
+		return nil, err
+	}
+	other, ok := m.legs[l.bridge]
+	if !ok || other.gone {
+		return nil, nil
+	}
+	other.sink = sink
+	return []LegID{other.id}, nil
+}
+
 // Attach routes a leg's events to sink.
 func (m *SimMedia) Attach(leg LegID, sink Sink) {
 	m.mu.Lock()

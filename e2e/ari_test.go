@@ -42,7 +42,7 @@ func (b *ariEmulator) phone(t testing.TB, name string, p phone) {
 type ariCaller struct{ c *aritest.Caller }
 
 func (b *ariEmulator) call(t *testing.T, from, to string, s script) caller {
-	cs := aritest.CallScript{HangupAfter: s.hangupAfter}
+	cs := aritest.CallScript{HangupAfter: s.hangupAfter, Voice: s.say != 0}
 	for at, d := range s.digits {
 		cs.Digits = append(cs.Digits, aritest.Digit{At: at, Digit: d})
 	}
@@ -63,4 +63,17 @@ func (c ariCaller) ended(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the call never ended")
 	}
+}
+
+// audio: the emulator carries no audio.
+func (c ariCaller) audio(time.Duration) []int16 { return nil }
+
+func (b *ariEmulator) audio() bool { return false }
+
+func (b *ariEmulator) rings(string) []time.Duration { return nil }
+
+func (b *ariEmulator) restart(t *testing.T, whileDown func()) {
+	b.ast.Down()
+	defer b.ast.Up()
+	whileDown()
 }

@@ -48,7 +48,7 @@ func (b *eslEmulator) phone(t testing.TB, name string, p phone) {
 type eslCaller struct{ c *esltest.Caller }
 
 func (b *eslEmulator) call(t *testing.T, from, to string, s script) caller {
-	cs := esltest.CallScript{HangupAfter: s.hangupAfter}
+	cs := esltest.CallScript{HangupAfter: s.hangupAfter, Voice: s.say != 0}
 	for at, d := range s.digits {
 		cs.DTMF = append(cs.DTMF, esltest.DTMF{At: at, Digit: d})
 	}
@@ -65,4 +65,17 @@ func (c eslCaller) ended(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the call never ended")
 	}
+}
+
+// audio: the emulator carries no audio.
+func (c eslCaller) audio(time.Duration) []int16 { return nil }
+
+func (b *eslEmulator) audio() bool { return false }
+
+func (b *eslEmulator) rings(string) []time.Duration { return nil }
+
+func (b *eslEmulator) restart(t *testing.T, whileDown func()) {
+	b.fs.Down()
+	defer b.fs.Up()
+	whileDown()
 }

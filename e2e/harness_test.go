@@ -4,15 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The scenarios mostly wait on scripted phones and callers, and a real
+	// server's suite runs its scenarios one after the other for minutes:
+	// with one test a core, the emulators' scenarios would wait for the
+	// real servers' suites to end.
+	flag.Parse()
+	if p := flag.Lookup("test.parallel"); p != nil && p.Value.String() == fmt.Sprint(runtime.GOMAXPROCS(0)) {
+		p.Value.Set("8")
+	}
 	code := storetest.Run(m)
 	stopServers(code != 0)
 	os.Exit(code)
@@ -40,6 +49,16 @@ type backend interface {
 	phone(t testing.TB, name string, p phone)
 	// call places an inbound call; the caller follows the script.
 	call(t *testing.T, from, to string, s script) caller
+	// audio says whether calls carry sound (a real server), or only
+	// signalling (an emulator: recordings are silence).
+	audio() bool
+	// rings lists how long the phone called name rang each time it was
+	// rung and not answered, as the phone saw it (SIP INVITE to CANCEL);
+	// nil where no phone sees SIP (an emulator).
+	rings(name string) []time.Duration
+	// restart stops the media server, runs whileDown, and starts it
+	// again; it returns once the server serves.
+	restart(t *testing.T, whileDown func())
 }
 
 // phone is what a scripted phone does when rung.
@@ -49,12 +68,20 @@ type phone struct {
 	ring        bool          // rings until the call stops
 	busy        bool
 	decline     bool
+	say         float64 // once answered, a tone of this frequency (Hz) is what it says
 }
 
 // script is what a caller does.
 type script struct {
 	digits      map[time.Duration]string // pressed this long after the answer
 	hangupAfter time.Duration            // after the answer; 0: waits for switchboard
+	// say: from the answer on, the caller says a tone of this frequency
+	// (Hz). Only a real server carries it.
+	say float64
+	// listen: what the caller hears is kept (caller.audio). A caller
+	// who listens says nothing (the server would then send its audio
+	// where the caller's comes from).
+	listen bool
 }
 
 // caller is a call in progress on the backend.
@@ -64,6 +91,10 @@ type caller interface {
 	// heard lists what was played to the caller, in order: each file or
 	// sound as the media server was asked to play it.
 	heard() []string
+	// audio is what the caller heard (with script.listen) in the first d
+	// from the first packet on, as 8 kHz samples; nil where no audio
+	// flows (an emulator).
+	audio(d time.Duration) []int16
 }
 
 var (
@@ -111,6 +142,12 @@ type app struct {
 	// timelines are the event names of the calls last read by calls(), so
 	// that backends can be compared.
 	timelines [][]string
+
+	bin    string
+	env    []string
+	logMu  sync.Mutex
+	serve  *exec.Cmd // the running switchboard serve
+	killed func()    // kills it and waits for its end
 }
 
 // start migrates a fresh database, bootstraps a company and serves with
@@ -118,10 +155,9 @@ type app struct {
 func start(t testing.TB, b backend) *app {
 	t.Helper()
 	bin := build(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort("tcp4")
 	require.NoError(t, err)
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	// Tests log everything (shown when one fails); benchmarks measure
 	// switchboard as deployed, at the info level.
 	level := "debug"
@@ -141,51 +177,87 @@ func start(t testing.TB, b backend) *app {
 	out := run("bootstrap", "--company", "Acme", "--admin-email", "owner@acme.test", "--time-zone", "Europe/Paris", "--country", "FR")
 	m := regexp.MustCompile(`api_id=(\w+) api_token=(\w+)`).FindStringSubmatch(out)
 	require.Len(t, m, 3, out)
-	a := &app{t: t, url: "http://" + addr, key: m[1] + ":" + m[2], logs: &bytes.Buffer{}}
+	a := &app{t: t, url: "http://" + addr, key: m[1] + ":" + m[2], logs: &bytes.Buffer{}, bin: bin, env: env}
+	t.Cleanup(func() {
+		if t.Failed() {
+			a.logMu.Lock()
+			t.Logf("switchboard log:\n%s", a.logs.String())
+			a.logMu.Unlock()
+		}
+	})
+	a.start()
+	return a
+}
 
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = env
+// start runs switchboard serve and waits until /readyz says the media
+// link is up. When the test ends it is stopped gracefully, as an
+// operator's Ctrl-C, and must stop cleanly.
+func (a *app) start() {
+	t := a.t
+	t.Helper()
+	cmd := exec.Command(a.bin, "serve")
+	cmd.Env = a.env
 	cmd.WaitDelay = 10 * time.Second
 	pipe, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	a.pid = cmd.Process.Pid
-	var logMu sync.Mutex
+	a.pid, a.serve = cmd.Process.Pid, cmd
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
 		s := bufio.NewScanner(pipe)
 		for s.Scan() {
-			logMu.Lock()
+			a.logMu.Lock()
 			a.logs.WriteString(s.Text() + "\n")
-			logMu.Unlock()
+			a.logMu.Unlock()
 		}
 	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt) // a graceful stop, as an operator's Ctrl-C
-		timer := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() })
+	exited := make(chan error, 1)
+	go func() {
 		err := cmd.Wait()
-		timer.Stop()
 		<-copied
-		if t.Failed() {
-			logMu.Lock()
-			t.Logf("switchboard log:\n%s", a.logs.String())
-			logMu.Unlock()
+		exited <- err
+	}()
+	t.Cleanup(func() {
+		if a.serve != cmd {
+			return // killed by the test
 		}
+		cmd.Process.Signal(os.Interrupt)
+		timer := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() })
+		err := <-exited
+		timer.Stop()
 		require.NoError(t, err, "switchboard stops cleanly")
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get(a.url + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return a
-			}
-		}
-		require.True(t, time.Now().Before(deadline), "switchboard never became ready")
-		time.Sleep(50 * time.Millisecond)
+	a.killed = func() {
+		cmd.Process.Kill()
+		<-exited
 	}
+	a.waitReady()
+}
+
+// waitReady waits until /readyz says 200.
+func (a *app) waitReady() {
+	a.t.Helper()
+	require.Eventually(a.t, func() bool { return a.ready() == http.StatusOK }, 30*time.Second, 50*time.Millisecond,
+		"switchboard never became ready")
+}
+
+// ready is what /readyz answers (0 when switchboard does not).
+func (a *app) ready() int {
+	res, err := http.Get(a.url + "/readyz")
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// kill kills switchboard serve (SIGKILL), as a crash: nothing it was
+// doing is finished; start runs it again on the same database.
+func (a *app) kill() {
+	a.t.Helper()
+	a.serve = nil
+	a.killed()
 }
 
 // send sends an API request with the company's key and reads the answer.
@@ -264,14 +336,26 @@ type callRecord struct {
 	User             *struct {
 		ID int64 `json:"id"`
 	} `json:"user"`
-	IVROptions []string `json:"ivr_options_selected"`
-	Voicemail  *string  `json:"voicemail"`
-	Recording  *string  `json:"recording"`
-	Timeline   []struct {
-		Event  string         `json:"event"`
-		UserID *int64         `json:"user_id"`
-		Data   map[string]any `json:"data"`
-	} `json:"timeline"`
+	AnsweredAt *int64          `json:"answered_at"`
+	EndedAt    *int64          `json:"ended_at"`
+	IVROptions []string        `json:"ivr_options_selected"`
+	Voicemail  *string         `json:"voicemail"`
+	Recording  *string         `json:"recording"`
+	Timeline   []timelineEvent `json:"timeline"`
+}
+
+type timelineEvent struct {
+	Event  string         `json:"event"`
+	UserID *int64         `json:"user_id"`
+	Data   map[string]any `json:"data"`
+}
+
+// answeredBy is the id of the user who answered, or 0.
+func (c callRecord) answeredBy() int64 {
+	if c.User == nil {
+		return 0
+	}
+	return c.User.ID
 }
 
 func (c callRecord) events() []string {
@@ -314,4 +398,47 @@ func (a *app) calls(n int) []callRecord {
 		a.timelines = append(a.timelines, c.events())
 	}
 	return out
+}
+
+// availability is the user's live status.
+func (a *app) availability(user int64) string {
+	a.t.Helper()
+	var av struct {
+		Users []struct {
+			ID           int64  `json:"id"`
+			Availability string `json:"availability"`
+		} `json:"users"`
+	}
+	a.do("GET", "/v1/users/availabilities", nil, &av)
+	for _, u := range av.Users {
+		if u.ID == user {
+			return u.Availability
+		}
+	}
+	return ""
+}
+
+// waitAvailability waits until the user's live status is status.
+func (a *app) waitAvailability(user int64, status string) {
+	a.t.Helper()
+	var last string
+	require.Eventually(a.t, func() bool {
+		last = a.availability(user)
+		return last == status
+	}, 30*time.Second, 50*time.Millisecond, "user %d never became %s (last %s)", user, status, last)
+}
+
+// waitCall waits until the last call placed has the status (initial,
+// answered, done) in its record.
+func (a *app) waitCall(status string) {
+	a.t.Helper()
+	require.Eventually(a.t, func() bool {
+		var list struct {
+			Calls []struct {
+				Status string `json:"status"`
+			} `json:"calls"`
+		}
+		a.do("GET", "/v1/calls?per_page=1&order=desc", nil, &list)
+		return len(list.Calls) > 0 && list.Calls[0].Status == status
+	}, 30*time.Second, 50*time.Millisecond, "the call never became %s", status)
 }

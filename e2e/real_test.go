@@ -117,7 +117,10 @@ func private[S comparable](t testing.TB, kind string, server *S, start func(cont
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := start(ctx, pbxlocal.Options{Dir: filepath.Join(serverDir, kind), Config: filepath.Join("..", "docker", kind)})
+	dir := filepath.Join(serverDir, kind)
+	extra, err := nativeDialplan(kind, dir) // BenchmarkReal's
+	require.NoError(t, err)
+	s, err := start(ctx, pbxlocal.Options{Dir: dir, Config: filepath.Join("..", "docker", kind), Extra: extra})
 	if err != nil {
 		startErr[kind] = err
 		t.Fatalf("the private %s did not start: %v", kind, err)
@@ -160,10 +163,30 @@ type realBackend struct {
 		Kill()
 		Tail() string
 	}
-	restart func(context.Context) error
+	startAgain func(context.Context) error
 }
 
 func (b *realBackend) env() []string { return b.vars }
+
+func (b *realBackend) audio() bool { return true }
+
+func (b *realBackend) rings(name string) []time.Duration { return b.sip.rings(name) }
+
+// restart stops and starts the private server (the same ports and
+// configuration, as a service restart); a server of the user's own is
+// not the suite's to restart.
+func (b *realBackend) restart(t *testing.T, whileDown func()) {
+	if b.server == nil {
+		t.Skip("a media server of your own (SWITCHBOARD_TEST_*) is not restarted by the suite")
+	}
+	if err := b.server.Stop(); err != nil {
+		t.Logf("the media server was killed: %v", err) // stopped all the same
+	}
+	whileDown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, b.startAgain(ctx), "the media server starts again")
+}
 
 // device dials the phone's SIPp process directly, without registration:
 // a device the server does not know the presence of is online for
@@ -208,7 +231,7 @@ func newRealAsterisk(t *testing.T) backend {
 	} else {
 		a := private(t, "asterisk", &asterisk, pbxlocal.StartAsterisk)
 		base, user, password, sip = a.ARIURL, a.ARIUser, a.ARIPassword, a.SIPAddr
-		b.server, b.restart = a, a.Start
+		b.server, b.startAgain = a, a.Start
 	}
 	played, err := listenARI(t, base, user, password)
 	require.NoError(t, err, "Asterisk at %s: is it up, configured as docker/asterisk/?", base)
@@ -237,7 +260,7 @@ func newRealFreeSWITCH(t *testing.T) backend {
 		f := private(t, "freeswitch", &fswitch, pbxlocal.StartFreeSWITCH)
 		addr, password, sip = f.ESLAddr, f.ESLPassword, f.SIPAddr
 		recordings = []string{"SWITCHBOARD_ESL_RECORDINGS=" + f.Recordings}
-		b.server, b.restart = f, f.Start
+		b.server, b.startAgain = f, f.Start
 	}
 	played, err := listenESL(t, addr, password)
 	require.NoError(t, err, "FreeSWITCH at %s: is it up, configured as docker/freeswitch/?", addr)

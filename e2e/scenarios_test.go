@@ -74,46 +74,56 @@ func TestScenarios(t *testing.T) {
 			calls := a.calls(1)
 			got := calls[0]
 			require.Nil(t, got.MissedCallReason, "%v", got.events())
-			require.Equal(t, c.bob, got.User.ID)
+			require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
 			require.ElementsMatch(t, []int64{c.alice, c.bob}, rung(got))
 			require.Subset(t, got.events(), []string{"call.created", "call.ringing_on_agent", "call.answered", "call.hungup", "call.ended"})
-			var av struct {
-				Users []struct {
-					ID           int64  `json:"id"`
-					Availability string `json:"availability"`
-				} `json:"users"`
-			}
-			a.do("GET", "/v1/users/availabilities", nil, &av)
-			for _, u := range av.Users {
-				if u.ID == c.bob {
-					require.Equal(t, "available", u.Availability, "Bob is free again after the call")
-				}
-			}
+			require.Equal(t, "available", a.availability(c.bob), "Bob is free again after the call")
 		}},
 		{"an IVR choice rings the chosen agent", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "carol", phone{answerAfter: 200 * ms, hangupAfter: 300 * ms})
 			b.call(t, caller1, ivrLine, script{digits: map[time.Duration]string{500 * ms: "1"}}).ended(t)
 			got := a.calls(1)[0]
 			require.Equal(t, []string{"1"}, got.IVROptions, "%v", got.events())
-			require.Equal(t, c.carol, got.User.ID)
+			require.Equal(t, c.carol, got.answeredBy(), "%v", got.events())
 			require.Contains(t, got.events(), "call.ivr_option_selected")
 		}},
 		{"nobody answers: the caller leaves a voicemail", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "alice", phone{ring: true})
 			b.phone(t, "bob", phone{ring: true})
-			b.call(t, caller1, classicLine, script{hangupAfter: 8 * time.Second}).ended(t)
+			// The caller speaks all along, through the greeting and the
+			// beep (5 s of ringing, then a few seconds of greeting on a
+			// real server), then hangs up.
+			b.call(t, caller1, classicLine, script{say: 440, hangupAfter: 16 * time.Second}).ended(t)
 			got := a.calls(1)[0]
 			require.NotNil(t, got.MissedCallReason, "%v", got.events())
 			require.Equal(t, "agents_did_not_answer", *got.MissedCallReason)
-			require.NotNil(t, got.Voicemail)
 			require.Subset(t, got.events(), []string{"call.agent_no_answer", "call.voicemail_left"})
+			require.NotNil(t, got.Voicemail, "%v", got.events())
+			wav := downloadWAV(t, a, *got.Voicemail)
+			if b.audio() {
+				pcm, err := wavSamples(wav)
+				require.NoError(t, err)
+				require.Greater(t, loud(pcm), 2*time.Second, "the message is the caller speaking, not silence")
+				require.Greater(t, power(pcm, 440), 0.5, "in the caller's voice")
+			}
+		}},
+		{"a caller who says nothing leaves no voicemail", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{ring: true})
+			b.phone(t, "bob", phone{ring: true})
+			b.call(t, caller1, classicLine, script{hangupAfter: 16 * time.Second}).ended(t)
+			got := a.calls(1)[0]
+			require.Equal(t, "agents_did_not_answer", *got.MissedCallReason, "%v", got.events())
+			require.Nil(t, got.Voicemail, "%v", got.events())
+			discarded := slices.IndexFunc(got.Timeline, func(e timelineEvent) bool { return e.Event == "call.voicemail_discarded" })
+			require.GreaterOrEqual(t, discarded, 0, "the timeline says why there is no voicemail: %v", got.events())
+			require.Equal(t, "silent", got.Timeline[discarded].Data["reason"])
 		}},
 		{"a busy agent declines and the other answers", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "alice", phone{busy: true})
 			b.phone(t, "bob", phone{answerAfter: 500 * ms, hangupAfter: 300 * ms})
 			b.call(t, caller1, classicLine, script{}).ended(t)
 			got := a.calls(1)[0]
-			require.Equal(t, c.bob, got.User.ID, "%v", got.events())
+			require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
 			require.Contains(t, got.events(), "call.agent_declined")
 		}},
 		{"the caller hangs up while agents ring", func(t *testing.T, a *app, b backend, c company) {
@@ -124,9 +134,9 @@ func TestScenarios(t *testing.T) {
 			require.NotNil(t, got.MissedCallReason, "%v", got.events())
 			require.Equal(t, "short_abandoned", *got.MissedCallReason)
 		}},
-		{"a TTS welcome and an uploaded IVR prompt play, in order", func(t *testing.T, a *app, b backend, c company) {
+		{"a TTS welcome and an uploaded IVR prompt play, in order, and the caller hears them", func(t *testing.T, a *app, b backend, c company) {
 			file := filepath.Join(t.TempDir(), "menu.wav")
-			out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+			out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=700:duration=1",
 				"-ar", "22050", "-ac", "2", file).CombinedOutput()
 			require.NoError(t, err, "ffmpeg makes the test's IVR prompt (CI installs it): %s", out)
 			tone, err := os.ReadFile(file)
@@ -138,13 +148,22 @@ func TestScenarios(t *testing.T) {
 					"ivr":     map[string]any{"type": "media", "media_id": media["id"]}},
 				"ivr_options": []any{map[string]any{"key": "1", "target": map[string]any{"type": "user", "id": c.carol}}}})
 			b.phone(t, "carol", phone{answerAfter: 100 * ms, hangupAfter: 200 * ms})
-			call := b.call(t, caller1, "+33176390890", script{digits: map[time.Duration]string{1500 * ms: "1"}})
+			// The welcome lasts 1.2 s and the menu 1 s: the caller presses
+			// 1 once both are over, within the 3 s the menu waits.
+			call := b.call(t, caller1, "+33176390890", script{digits: map[time.Duration]string{2800 * ms: "1"}, listen: true})
 			call.ended(t)
 			heard := call.heard()
 			require.GreaterOrEqual(t, len(heard), 2, "%v", heard)
 			require.Contains(t, heard[0], "/media/prompts/", "the welcome is our rendered speech: %v", heard)
 			require.Contains(t, heard[1], "/media/prompts/"+media["sha256"].(string)+".wav", "then the uploaded menu: %v", heard)
 			require.NotEqual(t, heard[0], heard[1])
+			if b.audio() {
+				// Fetched over HTTP by the media server and played: the
+				// caller heard both, the menu's 700 Hz among them.
+				pcm := call.audio(2500 * ms)
+				require.Greater(t, loud(pcm), 1800*ms, "the caller heard the welcome and the menu")
+				require.Greater(t, power(pcm, 700), 0.15, "the uploaded menu among what the caller heard")
+			}
 			got := a.calls(1)[0]
 			var played []string
 			for _, e := range got.Timeline {
@@ -154,26 +173,96 @@ func TestScenarios(t *testing.T) {
 			}
 			require.Equal(t, []string{"welcome", "ivr"}, played, "%v", got.events())
 			require.NotContains(t, got.events(), "call.message_failed")
-			require.Equal(t, c.carol, got.User.ID)
+			require.Equal(t, c.carol, got.answeredBy(), "%v", got.events())
 		}},
-		{"a recorded conversation is downloaded from the media server", func(t *testing.T, a *app, b backend, c company) {
+		{"a recorded conversation is downloaded with both parties' voices", func(t *testing.T, a *app, b backend, c company) {
 			a.create("/v1/numbers", "number", map[string]any{"name": "Recorded", "digits": "+33176390891",
 				"recording":    map[string]any{"inbound": map[string]any{"auto": true}},
 				"distribution": []any{map[string]any{"type": "user", "id": c.carol, "ring_seconds": 5}}})
-			b.phone(t, "carol", phone{answerAfter: 100 * ms, hangupAfter: 500 * ms})
-			b.call(t, caller1, "+33176390891", script{}).ended(t)
+			b.phone(t, "carol", phone{answerAfter: 100 * ms, hangupAfter: 3 * time.Second, say: 1000})
+			b.call(t, caller1, "+33176390891", script{say: 440}).ended(t)
 			got := a.calls(1)[0]
 			require.Contains(t, got.events(), "call.recording_started")
 			require.NotNil(t, got.Recording, "%v", got.events())
 			require.Equal(t, fmt.Sprintf("/v1/calls/%d/recording", got.ID), *got.Recording)
-			var res *http.Response
-			var wav []byte
-			require.Eventually(t, func() bool { // stored once the recording stops
-				res, wav = a.download(*got.Recording)
-				return res.StatusCode == 200
-			}, 10*time.Second, 100*ms, "the recording never became readable")
-			require.Equal(t, "audio/wav", res.Header.Get("Content-Type"))
-			require.Equal(t, "RIFF", string(wav[:4]), "a wav file")
+			wav := downloadWAV(t, a, *got.Recording)
+			if b.audio() {
+				pcm, err := wavSamples(wav)
+				require.NoError(t, err)
+				require.Greater(t, loud(pcm), 2*time.Second, "the conversation, not silence")
+				require.Greater(t, power(pcm, 440), 0.1, "the caller's voice")
+				require.Greater(t, power(pcm, 1000), 0.1, "the agent's voice")
+			}
+		}},
+		{"a queued caller is served when the busy agent frees up", func(t *testing.T, a *app, b backend, c company) {
+			const queueLine = "+33176390892"
+			a.create("/v1/numbers", "number", map[string]any{"name": "Queue", "digits": queueLine, "respect_queuing_time": true,
+				"voicemail": false, "distribution": []any{map[string]any{"type": "user", "id": c.alice, "ring_seconds": 60}}})
+			b.phone(t, "alice", phone{answerAfter: 200 * ms, hangupAfter: 3 * time.Second})
+			first := b.call(t, caller1, queueLine, script{})
+			a.waitAvailability(c.alice, "in_call")
+			second := b.call(t, caller2, queueLine, script{})
+			first.ended(t)
+			second.ended(t)
+			calls := a.calls(2)
+			for _, got := range calls {
+				require.Nil(t, got.MissedCallReason, "%v", got.events())
+				require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
+			}
+			queued := calls[1].events()
+			require.Less(t, slices.Index(queued, "call.queued"), slices.Index(queued, "call.answered"),
+				"the second call waited in the queue, then Alice took it: %v", queued)
+			require.NotContains(t, calls[0].events(), "call.queued")
+		}},
+		{"an agent's phone rings for the step's time", func(t *testing.T, a *app, b backend, c company) {
+			a.create("/v1/numbers", "number", map[string]any{"name": "Six seconds", "digits": "+33176390893", "voicemail": false,
+				"distribution": []any{map[string]any{"type": "user", "id": c.alice, "ring_seconds": 6}}})
+			b.phone(t, "alice", phone{ring: true})
+			b.call(t, caller1, "+33176390893", script{}).ended(t)
+			got := a.calls(1)[0]
+			require.Equal(t, "agents_did_not_answer", *got.MissedCallReason, "%v", got.events())
+			if rings := b.rings("alice"); rings != nil {
+				require.Len(t, rings, 1)
+				t.Logf("Alice's phone rang %v for a step of 6 s", rings[0].Round(time.Millisecond))
+				// Never short (FreeSWITCH's own timeout, in whole clock
+				// seconds, cut rings up to a second short); a busy
+				// machine can only make it longer, never up to the
+				// server's backstop, 2 s later.
+				require.GreaterOrEqual(t, rings[0], 5800*ms, "Alice's phone rang %v, the step says 6 s", rings[0])
+				require.Less(t, rings[0], 7*time.Second, "Alice's phone rang %v, the step says 6 s", rings[0])
+			}
+		}},
+		{"switchboard killed during a conversation: the call goes on and is recorded when it ends", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{answerAfter: 100 * ms, hangupAfter: 6 * time.Second})
+			call := b.call(t, caller1, aliceLine, script{})
+			a.waitCall("answered")
+			a.kill()
+			a.start()
+			call.ended(t)
+			got := a.calls(1)[0]
+			require.Nil(t, got.MissedCallReason, "%v", got.events())
+			require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
+			require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
+			require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "the conversation went on until Alice hung up")
+			a.waitAvailability(c.alice, "available")
+		}},
+		{"the media server restarts: switchboard says so, links again, and the next call works", func(t *testing.T, a *app, b backend, c company) {
+			b.restart(t, func() {
+				require.Eventually(t, func() bool { return a.ready() == http.StatusServiceUnavailable }, 10*time.Second, 20*ms,
+					"/readyz says the media server is gone")
+			})
+			back := time.Now()
+			a.waitReady()
+			// The reconnect backoff tops out at a second.
+			took := time.Since(back)
+			t.Logf("ready again %v after the media server was back", took.Round(time.Millisecond))
+			require.Less(t, took, 2*time.Second, "ready again within 2 s of the media server being back")
+			b.phone(t, "alice", phone{ring: true})
+			b.phone(t, "bob", phone{answerAfter: 300 * ms, hangupAfter: 500 * ms})
+			b.call(t, caller1, classicLine, script{}).ended(t)
+			got := a.calls(1)[0]
+			require.Nil(t, got.MissedCallReason, "%v", got.events())
+			require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
 		}},
 		{"two calls race for one agent", func(t *testing.T, a *app, b backend, c company) {
 			b.phone(t, "alice", phone{answerAfter: time.Second, hangupAfter: 2 * time.Second})
@@ -232,6 +321,8 @@ func TestScenarios(t *testing.T) {
 	}
 	// Once every backend is done: the same timelines everywhere.
 	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
 		for scenario, byBackend := range timelines {
 			var first string
 			for name := range byBackend {
@@ -244,4 +335,21 @@ func TestScenarios(t *testing.T) {
 			}
 		}
 	})
+}
+
+// downloadWAV downloads a recording or a voicemail of the API, once the
+// media server has stored it.
+func downloadWAV(t *testing.T, a *app, path string) []byte {
+	t.Helper()
+	var (
+		res *http.Response
+		wav []byte
+	)
+	require.Eventually(t, func() bool {
+		res, wav = a.download(path)
+		return res.StatusCode == 200
+	}, 10*time.Second, 100*time.Millisecond, "%s never became readable", path)
+	require.Equal(t, "audio/wav", res.Header.Get("Content-Type"))
+	require.Equal(t, "RIFF", string(wav[:4]), "a wav file")
+	return wav
 }

@@ -44,12 +44,30 @@ type sipp struct {
 	server string
 	dir    string
 
-	mu    sync.Mutex
-	ports map[string]int // phone → its UDP port on 127.0.0.1
+	mu     sync.Mutex
+	ports  map[string]int       // phone → its UDP port on 127.0.0.1
+	phones map[string]*sippProc // phone → its SIPp process
+	tones  map[float64]string   // a tone's frequency → its RTP recording
 }
 
 func newSIPp(t testing.TB, server string) *sipp {
-	return &sipp{server: server, dir: t.TempDir(), ports: map[string]int{}}
+	return &sipp{server: server, dir: t.TempDir(), ports: map[string]int{}, phones: map[string]*sippProc{}, tones: map[float64]string{}}
+}
+
+// speech is what a party says: a minute of a tone at freq Hz (SIPp stops
+// it when the call ends), recorded once as an RTP pcap.
+func (s *sipp) speech(freq float64) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.tones[freq]; ok {
+		return f, nil
+	}
+	f := filepath.Join(s.dir, fmt.Sprintf("tone-%g.pcap", freq))
+	if err := writeRTPPcap(f, tone(freq, time.Minute)); err != nil {
+		return "", err
+	}
+	s.tones[freq] = f
+	return f, nil
 }
 
 // port is where the phone called name listens, chosen on first use so
@@ -60,7 +78,7 @@ func (s *sipp) port(name string) int {
 	if p, ok := s.ports[name]; ok {
 		return p
 	}
-	p, err := freeUDPPort()
+	p, err := freePort("udp4")
 	if err != nil {
 		panic(fmt.Sprintf("e2e: a UDP port for the phone %s: %v", name, err))
 	}
@@ -73,23 +91,36 @@ var (
 	given   = map[int]bool{} // ports handed out by this test binary
 )
 
-// freeUDPPort finds a UDP port free on the loopback, never the same twice.
-func freeUDPPort() (int, error) {
+// freePort finds a port free on the loopback for network ("tcp4" or
+// "udp4"), never the same twice in this test binary: scenarios run side
+// by side, and a port one was given and has not bound yet looks free to
+// the kernel.
+func freePort(network string) (int, error) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
 	for range 100 {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("free UDP port: %w", err)
+		var port int
+		if network == "tcp4" {
+			l, err := net.Listen(network, "127.0.0.1:0")
+			if err != nil {
+				return 0, fmt.Errorf("free TCP port: %w", err)
+			}
+			port = l.Addr().(*net.TCPAddr).Port
+			l.Close()
+		} else {
+			c, err := net.ListenPacket(network, "127.0.0.1:0")
+			if err != nil {
+				return 0, fmt.Errorf("free UDP port: %w", err)
+			}
+			port = c.LocalAddr().(*net.UDPAddr).Port
+			c.Close()
 		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if !given[p] {
-			given[p] = true
-			return p, nil
+		if !given[port] {
+			given[port] = true
+			return port, nil
 		}
 	}
-	return 0, fmt.Errorf("free UDP port: the system keeps giving used ones")
+	return 0, fmt.Errorf("free %s port: the system keeps giving used ones", network)
 }
 
 // sippProc is one SIPp process and its logs.
@@ -151,16 +182,26 @@ func (p *sippProc) stop() {
 	}
 }
 
-// flow is the SIP messages SIPp traced, one line each: "> INVITE" for a
-// request sent, "< 200" for a response received, retransmissions folded.
-func (p *sippProc) flow() []string {
+// sipMessage is a SIP message SIPp traced: "> INVITE" for a request
+// sent, "< 200" for a response received, and when.
+type sipMessage struct {
+	at   time.Time
+	line string
+}
+
+// messages lists the SIP messages SIPp traced, retransmissions folded.
+func (p *sippProc) messages() []sipMessage {
 	raw, _ := os.ReadFile(p.file("messages.log"))
-	var lines []string
+	var msgs []sipMessage
 	dir := ""
+	var at time.Time
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {
+		case strings.HasPrefix(line, "-----------"):
+			// ----- 2026-12-06 22:51:07.013176: when SIPp sent or took it.
+			at, _ = time.ParseInLocation("2006-01-02 15:04:05.000000", strings.TrimLeft(line, "- "), time.Local)
 		case strings.HasPrefix(line, "UDP message sent"):
 			dir = "> "
 		case strings.HasPrefix(line, "UDP message received"):
@@ -170,13 +211,41 @@ func (p *sippProc) flow() []string {
 			if code, ok := strings.CutPrefix(line, "SIP/2.0 "); ok {
 				what, _, _ = strings.Cut(code, " ")
 			}
-			if l := dir + what; len(lines) == 0 || lines[len(lines)-1] != l {
-				lines = append(lines, l)
+			if l := dir + what; len(msgs) == 0 || msgs[len(msgs)-1].line != l {
+				msgs = append(msgs, sipMessage{at, l})
 			}
 			dir = ""
 		}
 	}
+	return msgs
+}
+
+// flow is the SIP messages SIPp traced, one line each.
+func (p *sippProc) flow() []string {
+	var lines []string
+	for _, m := range p.messages() {
+		lines = append(lines, m.line)
+	}
 	return lines
+}
+
+// rings lists how long the phone rang each time it was rung and not
+// answered: from the INVITE to the CANCEL.
+func (p *sippProc) rings() []time.Duration {
+	var rings []time.Duration
+	var invited time.Time
+	for _, m := range p.messages() {
+		switch m.line {
+		case "< INVITE":
+			invited = m.at
+		case "< CANCEL":
+			if !invited.IsZero() {
+				rings = append(rings, m.at.Sub(invited))
+				invited = time.Time{}
+			}
+		}
+	}
+	return rings
 }
 
 // report is what SIPp said, for a failure message.
@@ -199,7 +268,29 @@ func (p *sippProc) report() string {
 // the test ends, and returns once it listens.
 func (s *sipp) phone(t testing.TB, name string, ph phone) *sippProc {
 	t.Helper()
-	return s.listen(t, name, phoneScenario(ph))
+	var speech string
+	if ph.say != 0 {
+		var err error
+		speech, err = s.speech(ph.say)
+		require.NoError(t, err)
+	}
+	p := s.listen(t, name, phoneScenario(ph, speech))
+	s.mu.Lock()
+	s.phones[name] = p
+	s.mu.Unlock()
+	return p
+}
+
+// rings lists how long the phone called name rang each time it was rung
+// and not answered.
+func (s *sipp) rings(name string) []time.Duration {
+	s.mu.Lock()
+	p := s.phones[name]
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.rings()
 }
 
 // listen runs a phone's scenario on the phone's port.
@@ -232,21 +323,44 @@ func (s *sipp) listen(t testing.TB, name, xml string) *sippProc {
 type sippCall struct {
 	*sippProc
 	callID string // the SIP Call-ID, by which the media server knows it
+	ear    *ear   // what it hears, when it listens
 }
 
 // call starts a SIPp caller: from calls to on the media server and
 // follows the script.
 func (s *sipp) call(t testing.TB, from, to string, sc script) *sippCall {
 	t.Helper()
-	xml, err := callerScenario(from, to, sc)
+	var (
+		speech string
+		e      *ear
+		err    error
+	)
+	if sc.say != 0 {
+		speech, err = s.speech(sc.say)
+		require.NoError(t, err)
+	}
+	if sc.listen {
+		e = newEar(t)
+	}
+	xml, err := callerScenario(from, to, sc, speech, e)
 	require.NoError(t, err)
-	return s.start(t, xml)
+	c := s.start(t, xml)
+	c.ear = e
+	return c
+}
+
+// audio is what the caller heard in the first d from the first packet on.
+func (c *sippCall) audio(d time.Duration) []int16 {
+	if c.ear == nil {
+		return nil
+	}
+	return c.ear.heard(d)
 }
 
 // start runs a caller's scenario: one call, under a Call-ID of its own.
 func (s *sipp) start(t testing.TB, xml string) *sippCall {
 	t.Helper()
-	port, err := freeUDPPort()
+	port, err := freePort("udp4")
 	require.NoError(t, err)
 	id := make([]byte, 6)
 	rand.Read(id)
@@ -316,7 +430,8 @@ func reply(status string, tagged bool, extra ...string) string {
 	return strings.Join(append(lines, "Content-Length: 0"), "\n")
 }
 
-// sdp offers or answers G.711 with RFC 2833 digits on SIPp's media port.
+// sdp offers or answers G.711 µ-law (the one codec of the suite's
+// recordings and ears) with RFC 2833 digits, on SIPp's media port.
 const sdp = `Content-Type: application/sdp
 Content-Length: [len]
 
@@ -325,8 +440,7 @@ o=sipp 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
-m=audio [media_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
+m=audio [media_port] RTP/AVP 0 101
 a=rtpmap:0 PCMU/8000
 a=rtpmap:101 telephone-event/8000
 a=fmtp:101 0-15
@@ -362,10 +476,11 @@ Content-Length: 0`
 // phoneScenario is a phone as the suite scripts it (uas_*.xml of the
 // recordings, merged): 100 Trying; then 486 when busy; else 180 Ringing,
 // and after answerAfter either 603 Decline or 200 OK, after which the
-// phone hangs up after hangupAfter or waits for the BYE. Rung but not
-// yet answering, it takes a CANCEL (200, then 487 to the INVITE); a BYE
-// while it waits to hang up, or crossing its own, is answered.
-func phoneScenario(p phone) string {
+// phone says speech (an RTP pcap; none when empty) and hangs up after
+// hangupAfter or waits for the BYE. Rung but not yet answering, it takes
+// a CANCEL (200, then 487 to the INVITE); a BYE while it waits to hang
+// up, or crossing its own, is answered.
+func phoneScenario(p phone, speech string) string {
 	var x sippXML
 	captures := []string{`<ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="cseq"/>`}
 	if !p.busy && !p.decline && !p.ring && p.hangupAfter > 0 {
@@ -397,6 +512,9 @@ func phoneScenario(p phone) string {
 		// before a mandatory reception.
 		x.recv(`request="BYE" optional="global" next="bye"`)
 		x.recv(`request="ACK" crlf="true"`)
+		if speech != "" {
+			x.action(fmt.Sprintf(`<exec play_pcap_audio=%q/>`, speech))
+		}
 		if p.hangupAfter > 0 {
 			x.recv(fmt.Sprintf(`request="BYE" timeout="%d" ontimeout="hangup" next="bye"`, ms(p.hangupAfter)))
 			x.label("hangup")
@@ -462,20 +580,28 @@ Max-Forwards: 70
 Content-Length: 0`, method, uri, branch, u.from, u.to, tag, cseq, method)
 }
 
-func (u uac) invite() string {
+// invite offers the caller's media at SIPp's media port, or at port when
+// not 0 (an ear's).
+func (u uac) invite(port int) string {
+	offer := sdp
+	if port != 0 {
+		offer = strings.Replace(offer, "[media_port]", fmt.Sprint(port), 1)
+	}
 	return strings.Replace(u.request("INVITE", u.uri(), inviteBranch, 1, false), "Content-Length: 0",
-		"Contact: <sip:"+u.from+"@[local_ip]:[local_port]>\nUser-Agent: switchboard-e2e\n"+sdp, 1)
+		"Contact: <sip:"+u.from+"@[local_ip]:[local_port]>\nUser-Agent: switchboard-e2e\n"+offer, 1)
 }
 
 // callerScenario is a caller as the suite scripts it (uac_*.xml of the
 // recordings, merged): an INVITE from from to to, through any provisional
-// responses to 200 OK and ACK; then each digit at its time after the
-// answer (RFC 2833, from sip-tester's recordings); then a BYE after
-// hangupAfter, or, with none, a wait for switchboard's BYE. A BYE from
-// switchboard while the caller waits for a digit's time or its own
-// hang-up is answered and ends the call. A final failure instead of the
-// 200 is acknowledged and fails the caller, saying which it was.
-func callerScenario(from, to string, s script) (string, error) {
+// responses to 200 OK and ACK; then speech (an RTP pcap, if any) from the
+// answer on, and each digit at its time after the answer (RFC 2833, from
+// sip-tester's recordings); then a BYE after hangupAfter, or, with none,
+// a wait for switchboard's BYE. A BYE from switchboard while the caller
+// waits for a digit's time or its own hang-up is answered and ends the
+// call. A final failure instead of the 200 is acknowledged and fails the
+// caller, saying which it was. With an ear, the caller's SDP names the
+// ear as where its audio goes.
+func callerScenario(from, to string, s script, speech string, e *ear) (string, error) {
 	type press struct {
 		at   time.Duration
 		pcap string
@@ -496,7 +622,11 @@ func callerScenario(from, to string, s script) (string, error) {
 
 	u := uac{from, to}
 	var x sippXML
-	x.send(`retrans="500"`, u.invite())
+	port := 0
+	if e != nil {
+		port = e.port()
+	}
+	x.send(`retrans="500"`, u.invite(port))
 	x.label("progress")
 	for _, code := range []int{100, 180, 183} {
 		x.recv(fmt.Sprintf(`response="%d" optional="true" next="progress"`, code))
@@ -511,6 +641,9 @@ func callerScenario(from, to string, s script) (string, error) {
 	}
 	x.recv(`response="200" rtd="true" rrs="true"`)
 	x.send(``, u.request("ACK", "[next_url]", "[branch]", 1, true))
+	if speech != "" {
+		x.action(fmt.Sprintf(`<exec play_pcap_audio=%q/>`, speech))
+	}
 	var now time.Duration // since the answer
 	wait := func(until time.Duration, then string) {
 		if until > now {
@@ -545,7 +678,7 @@ func callerScenario(from, to string, s script) (string, error) {
 func requireSIPp(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("sipp"); err != nil {
-		t.Skip("sipp is not on the PATH (Debian: apt-get install sip-tester; make test installs it): " +
+		unavailable(t, "sipp is not on the PATH (Debian: apt-get install sip-tester; make test installs it): "+
 			"the SIPp phones and callers of the real-server suite are not checked")
 	}
 }
@@ -644,7 +777,7 @@ func TestSIPp(t *testing.T) {
 func (s *sipp) cancelling(t testing.TB, from, to string, d time.Duration) *sippCall {
 	u := uac{from, to}
 	var x sippXML
-	x.send(`retrans="500"`, u.invite())
+	x.send(`retrans="500"`, u.invite(0))
 	x.label("trying")
 	x.recv(`response="100" optional="true" next="trying"`)
 	x.recv(`response="180"`)
@@ -672,7 +805,7 @@ func TestSIPpCrossingBye(t *testing.T) {
 	uas.send(``, phoneBye)
 	uas.recv(`response="200"`)
 	u := uac{caller1, "alice"}
-	uac2.send(`retrans="500"`, u.invite())
+	uac2.send(`retrans="500"`, u.invite(0))
 	uac2.recv(`response="100" optional="true"`)
 	uac2.recv(`response="180" optional="true"`)
 	uac2.recv(`response="200" rrs="true"`)

@@ -543,12 +543,69 @@ func (d *Driver) newCall(id, dest, cid string, h dialplan.Calls) {
 	l.sink = h.Handle(dialplan.InboundCall{Leg: dialplan.LegID(id), To: to, From: from})
 }
 
+// Adopt follows a caller's leg again after a restart of Switchboard: the
+// next connect's resync tells its call whether it is still up, and takes
+// it for known, not for a new call.
+func (d *Driver) Adopt(id dialplan.LegID, sink dialplan.Sink) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, known := d.legs[string(id)]; known {
+		return
+	}
+	d.births++
+	d.legs[string(id)] = &leg{inbound: true, answered: true, born: d.births, sink: sink}
+}
+
+// Bridged names the leg uuid_bridge joined to id (its bridge_uuid), and
+// follows it, if it is still up.
+func (d *Driver) Bridged(ctx context.Context, id dialplan.LegID, sink dialplan.Sink) ([]dialplan.LegID, error) {
+	if err := uuidArg(id); err != nil {
+		return nil, err
+	}
+	peer, err := d.api(ctx, "uuid_getvar "+string(id)+" bridge_uuid")
+	if err != nil {
+		return nil, gone(err)
+	}
+	peer = strings.TrimSpace(peer)
+	if peer == "" || peer == "_undef_" || uuidArg(dialplan.LegID(peer)) != nil {
+		return nil, nil
+	}
+	// Followed before asked about: a hang-up in between is not missed.
+	d.mu.Lock()
+	_, known := d.legs[peer]
+	if !known {
+		d.births++
+		d.legs[peer] = &leg{answered: true, born: d.births, sink: sink}
+	}
+	d.mu.Unlock()
+	up, err := d.api(ctx, "uuid_exists "+peer)
+	if err != nil || strings.TrimSpace(up) != "true" {
+		if !known {
+			d.mu.Lock()
+			delete(d.legs, peer)
+			d.mu.Unlock()
+		}
+		return nil, err
+	}
+	return []dialplan.LegID{dialplan.LegID(peer)}, nil
+}
+
 // stray is a parked outbound channel nobody follows: a phone we rang
 // before a restart of switchboard that answered since. Nothing can be done
-// with it, and it must not sit in silence.
+// with it, and it must not sit in silence. One bridged to another channel
+// is no stray (an agent talking with a caller whose call is taken over
+// after a restart: `show channels` may still show it parked, its rows are
+// written behind the calls).
 func (d *Driver) stray(id string) {
-	d.log.Warn("unexpected parked channel; hanging up", "channel", id)
-	go d.Hangup(context.Background(), dialplan.LegID(id), dialplan.CauseTemporaryFailure)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
+		defer cancel()
+		if peer, err := d.api(ctx, "uuid_getvar "+id+" bridge_uuid"); err != nil || strings.TrimSpace(peer) != "_undef_" {
+			return
+		}
+		d.log.Warn("unexpected parked channel; hanging up", "channel", id)
+		d.Hangup(ctx, dialplan.LegID(id), dialplan.CauseTemporaryFailure)
+	}()
 }
 
 // socketApp: a call went to an outbound event socket. Switchboard drives

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/wav"
 )
 
 // Limits of an uploaded file.
@@ -87,8 +89,8 @@ func (l *Library) Convert(ctx context.Context, data []byte) (Converted, error) {
 }
 
 // checkAudio checks what ffmpeg made: the format, some sound, not too long.
-func checkAudio(wav []byte) (WAVInfo, error) {
-	info, err := ParseWAV(wav)
+func checkAudio(data []byte) (wav.Info, error) {
+	info, err := wav.Parse(data)
 	if err != nil {
 		return info, fmt.Errorf("converted file: %w", err)
 	}
@@ -101,7 +103,7 @@ func checkAudio(wav []byte) (WAVInfo, error) {
 	if info.Duration() > MaxDuration {
 		return info, inputError(TooLong, "the audio lasts over 10 minutes, the longest a message may be")
 	}
-	if _, peak := Level(wav[info.DataOffset : info.DataOffset+info.DataLength]); peak < silencePeak {
+	if _, peak := wav.Level(data[info.DataOffset : info.DataOffset+info.DataLength]); peak < silencePeak {
 		return info, inputError(Silent, "the audio is silent (%v of silence)", info.Duration().Round(time.Millisecond))
 	}
 	return info, nil

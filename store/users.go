@@ -254,3 +254,14 @@ func (s *Store) SetAvailability(ctx context.Context, company dialplan.CompanyID,
 		WHERE company_id = $1 AND id = $2`, company, id, status, reason)
 	return oneRow(res, err, "user", int64(id))
 }
+
+// Devices lists every device of every user of every company, once each
+// (one media server serves them all): the endpoints whose presence the
+// media driver follows.
+func (s *Store) Devices(ctx context.Context) ([]string, error) {
+	devices := []string{}
+	if err := s.db.SelectContext(ctx, &devices, "SELECT DISTINCT endpoint FROM user_devices ORDER BY endpoint"); err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	return devices, nil
+}

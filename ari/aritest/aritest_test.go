@@ -3,11 +3,13 @@ package aritest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/internal/pbxlocal"
 )
 
 // Each scenario test replays what the recorder did in one transcript,
@@ -753,7 +758,7 @@ func TestMediaOverHTTP(t *testing.T) {
 			w.Header().Set("Cache-Control", "max-age=3600")
 		}
 		w.Header().Set("Content-Type", "audio/wav")
-		_, _ = w.Write(wav(10 * time.Millisecond))
+		_, _ = w.Write(wav(10*time.Millisecond, false))
 	}))
 	defer media.Close()
 	ws := h.ws()
@@ -930,4 +935,307 @@ func TestEventFilter(t *testing.T) {
 	}
 	status, _, _ = h.rest(0, "PUT", "/ari/applications/nobody/eventFilter", nil)
 	require.Equal(t, 404, status)
+}
+
+// TestSubscriptions: POST and DELETE /applications/{app}/subscription
+// answer what a real 22.10.1 answers (TestSubscriptionsOnRealAsterisk
+// runs the same steps there).
+func TestSubscriptions(t *testing.T) {
+	h := newHarness(t, "", Options{})
+	for _, ep := range []string{"alice", "bob", "trunk"} {
+		require.NoError(t, h.srv.SetPeer("PJSIP/"+ep, Peer{}))
+	}
+	h.ws()
+	runSubscriptionSteps(t, func(method, path string) (int, []byte, http.Header) { return h.rest(0, method, path, nil) })
+}
+
+// TestSubscriptionsOnRealAsterisk runs TestSubscriptions' steps on a real
+// Asterisk 22 with the shipped configuration (whose pjsip.conf has
+// alice, bob and the trunk), so that the emulator's answers stay its.
+// Skipped when Asterisk is not installed, unless CI is set.
+func TestSubscriptionsOnRealAsterisk(t *testing.T) {
+	if err := pbxlocal.Installed("asterisk"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set and %v", err)
+		}
+		t.Skipf("no real Asterisk to compare the emulator with: %v", err)
+	}
+	t.Parallel()
+	a, err := pbxlocal.StartAsterisk(t.Context(), pbxlocal.Options{Dir: t.TempDir(), Config: "../../docker/asterisk"})
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Stop() })
+	hdr := http.Header{}
+	hdr.Set("Authorization", basicAuth(a.ARIUser, a.ARIPassword))
+	ws, res, err := websocket.DefaultDialer.Dial(strings.Replace(a.ARIURL, "http", "ws", 1)+"/ari/events?app=pbx-test&subscribeAll=false", hdr)
+	require.NoError(t, err)
+	res.Body.Close()
+	defer ws.Close()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	runSubscriptionSteps(t, func(method, path string) (int, []byte, http.Header) {
+		req, err := http.NewRequest(method, a.ARIURL+path, nil)
+		require.NoError(t, err)
+		req.SetBasicAuth(a.ARIUser, a.ARIPassword)
+		res, err := hc.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, body, res.Header
+	})
+}
+
+// runSubscriptionSteps sends subscription requests for the app pbx-test
+// (registered, with no subscription yet) and checks each answer: status,
+// error body, endpoint_ids. Each step sees the state the previous ones
+// left. Recorded with curl on 22.10.1.
+func runSubscriptionSteps(t *testing.T, send func(method, path string) (int, []byte, http.Header)) {
+	const (
+		sub       = "/ari/applications/pbx-test/subscription?eventSource="
+		nope      = "/ari/applications/nope/subscription?eventSource="
+		missing   = `{"message":"Missing parameter eventSource"}`
+		noApp     = `{"message":"Application not found"}`
+		scheme    = `{"message":"Invalid event source URI scheme"}`
+		noSource  = `{"message":"Event source does not exist"}`
+		notSubbed = `{"message":"Event source was not subscribed to"}`
+	)
+	steps := []struct {
+		method, path string
+		status       int
+		body         string   // the whole body of an error
+		endpoints    []string // endpoint_ids of a 200
+	}{
+		{"POST", "/ari/applications/pbx-test/subscription", 400, missing, nil},
+		{"DELETE", "/ari/applications/pbx-test/subscription", 400, missing, nil},
+		{"POST", "/ari/applications/nope/subscription", 400, missing, nil},
+		{"POST", nope + "bogus:x", 404, noApp, nil},
+		{"DELETE", nope + "endpoint:PJSIP/alice", 404, noApp, nil},
+		{"GET", "/ari/applications/nope", 404, noApp, nil},
+		{"POST", sub + "bogus:x", 400, scheme, nil},
+		{"DELETE", sub + "bogus:x", 400, scheme, nil},
+		{"POST", sub, 400, scheme, nil},
+		{"POST", sub + "endpoint", 400, scheme, nil},
+		{"POST", sub + "endpoint:PJSIP/nobody", 422, noSource, nil},
+		{"POST", sub + "endpoint:pjsip/alice", 422, noSource, nil},
+		{"POST", sub + "endpoint:Foo", 422, noSource, nil},
+		{"POST", sub + "endpoint:PJSIP/", 422, noSource, nil},
+		{"POST", sub + "channel:nope", 422, noSource, nil},
+		{"DELETE", sub + "channel:nope", 422, notSubbed, nil},
+		// A list is taken in order, and the first bad source answers:
+		// those before it stay done, those after it are not.
+		{"POST", sub + "endpoint:PJSIP/nobody,endpoint:PJSIP/bob", 422, noSource, nil},
+		{"POST", sub + "bogus:x,endpoint:PJSIP/bob", 400, scheme, nil},
+		{"POST", sub + "channel:nope,endpoint:PJSIP/bob", 422, noSource, nil},
+		{"POST", sub + ",endpoint:PJSIP/bob", 400, scheme, nil},
+		{"GET", "/ari/applications/pbx-test", 200, "", []string{}},
+		{"POST", sub + "endpoint:PJSIP/alice,endpoint:PJSIP/nobody", 422, noSource, nil},
+		{"GET", "/ari/applications/pbx-test", 200, "", []string{"PJSIP/alice"}},
+		{"POST", sub + "endpoint:PJSIP/bob,bogus:x", 400, scheme, nil},
+		{"GET", "/ari/applications/pbx-test", 200, "", []string{"PJSIP/alice", "PJSIP/bob"}},
+		{"DELETE", sub + "endpoint:PJSIP/alice,endpoint:PJSIP/nobody", 422, notSubbed, nil},
+		{"DELETE", sub + "endpoint:PJSIP/nobody,endpoint:PJSIP/bob", 422, notSubbed, nil},
+		{"DELETE", sub + "endpoint:PJSIP/bob", 200, "", []string{}},
+		// Of a repeated parameter, the last counts.
+		{"POST", sub + "endpoint:PJSIP/trunk&eventSource=endpoint:PJSIP/bob", 200, "", []string{"PJSIP/bob"}},
+		{"DELETE", sub + "endpoint:PJSIP/bob", 200, "", []string{}},
+		{"DELETE", sub + "endpoint:PJSIP/trunk", 422, notSubbed, nil},
+		{"POST", sub + "endpoint:PJSIP/alice", 200, "", []string{"PJSIP/alice"}},
+		{"POST", sub + "endpoint%3APJSIP%2Falice", 200, "", []string{"PJSIP/alice"}}, // counted twice
+		{"POST", sub + "endpoint:PJSIP/bob,endpoint:PJSIP/trunk,endpoint:PJSIP/trunk", 200, "", []string{"PJSIP/alice", "PJSIP/bob", "PJSIP/trunk"}},
+		{"DELETE", sub + "endpoint:PJSIP/trunk", 200, "", []string{"PJSIP/alice", "PJSIP/bob", "PJSIP/trunk"}}, // one of two
+		{"DELETE", sub + "endpoint:PJSIP/trunk,endpoint:PJSIP/nobody", 422, notSubbed, nil},                    // the trunk's removed
+		{"DELETE", sub + "endpoint:PJSIP/alice", 200, "", []string{"PJSIP/alice", "PJSIP/bob"}},
+		{"DELETE", sub + "endpoint:PJSIP/alice", 200, "", []string{"PJSIP/bob"}},
+		{"DELETE", sub + "endpoint:PJSIP/alice", 422, notSubbed, nil},
+		{"DELETE", sub + "endpoint:PJSIP/bob", 200, "", []string{}},
+		{"POST", sub + "endpoint:PJSIP", 200, "", []string{"PJSIP"}},
+		{"DELETE", sub + "endpoint:PJSIP", 200, "", []string{}},
+		{"DELETE", sub + "endpoint:", 422, notSubbed, nil},
+		{"POST", sub + "endpoint:PJSIP/bob", 200, "", []string{"PJSIP/bob"}},
+		{"POST", sub + "endpoint:", 200, "", []string{"PJSIP/bob", "__AST_ENDPOINT_ALL_TOPIC"}},
+		{"POST", sub + "endpoint:PJSIP/alice", 200, "", []string{"PJSIP/bob", "__AST_ENDPOINT_ALL_TOPIC"}}, // adds nothing
+		{"DELETE", sub + "endpoint:PJSIP/alice", 422, notSubbed, nil},
+		{"DELETE", sub + "endpoint:PJSIP/bob", 200, "", []string{"__AST_ENDPOINT_ALL_TOPIC"}},
+		{"DELETE", sub + "endpoint:", 501, `{"message":"Method not implemented"}`, nil},
+	}
+	for i, st := range steps {
+		status, body, hdr := send(st.method, st.path)
+		require.Equal(t, st.status, status, "step %d: %s %s: %s", i, st.method, st.path, body)
+		require.Equal(t, "application/json", hdr.Get("Content-Type"))
+		if st.status != 200 {
+			require.Equal(t, st.body, string(body), "step %d: %s %s", i, st.method, st.path)
+			continue
+		}
+		app := decode(t, body)
+		require.Equal(t, "pbx-test", app["name"])
+		got := []string{}
+		for _, e := range app["endpoint_ids"].([]any) {
+			got = append(got, e.(string))
+		}
+		require.Equal(t, st.endpoints, got, "step %d: %s %s", i, st.method, st.path)
+		require.Equal(t, []string{"name", "channel_ids", "bridge_ids", "endpoint_ids", "device_names", "events_allowed", "events_disallowed"},
+			keysOf(t, body), "key order as on 22.10.1")
+	}
+}
+
+// TestEndpointSubscriptionEvents: an endpoint's events reach only the
+// apps subscribed to it; the subscription brings every event of the
+// endpoint's channels (twice for a channel in the app's Stasis, as on
+// 22.10.1) and an EndpointStateChange when a channel comes and goes; it
+// keeps the app, and itself, across websockets.
+func TestEndpointSubscriptionEvents(t *testing.T) {
+	h := newHarness(t, "", Options{})
+	for _, ep := range []string{"alice", "bob"} {
+		require.NoError(t, h.srv.SetPeer("PJSIP/"+ep, Peer{Action: PeerAnswer}))
+	}
+	ws := h.ws()
+	other := dialEvents(t, h.base, "other")
+	status, _, _ := h.rest(0, "POST", "/ari/applications/pbx-test/subscription?eventSource=endpoint:PJSIP/alice", nil)
+	require.Equal(t, 200, status)
+
+	// alice's state reaches pbx-test only; other's first endpoint event
+	// is bob's, so alice's never reached it.
+	require.NoError(t, h.srv.SetRegistered("PJSIP/alice", false))
+	ev := ws.wait(t, 1, "EndpointStateChange", nil)
+	require.Equal(t, map[string]any{"technology": "PJSIP", "resource": "alice", "state": "offline", "channel_ids": []any{}}, ev["endpoint"])
+	status, _, _ = h.rest(0, "POST", "/ari/applications/other/subscription?eventSource=endpoint:PJSIP/bob", nil)
+	require.Equal(t, 200, status)
+	require.NoError(t, h.srv.SetRegistered("PJSIP/bob", false))
+	require.NoError(t, h.srv.SetRegistered("PJSIP/alice", true))
+	ev = other.wait(t, 1, "EndpointStateChange", nil)
+	require.Equal(t, "bob", ev["endpoint"].(map[string]any)["resource"])
+	ws.wait(t, 2, "EndpointStateChange", nil)
+	require.NoError(t, h.srv.SetRegistered("PJSIP/bob", true))
+
+	// A leg to alice in pbx-test's Stasis: its channel events come twice
+	// (the channel's subscription and the endpoint's), Stasis events once.
+	_, body, _ := h.rest(0, "POST", "/ari/channels?app=pbx-test&endpoint=PJSIP%2Falice", nil)
+	leg := decode(t, body)["id"].(string)
+	ws.wait(t, 1, "StasisStart", onChannel(leg))
+	ws.wait(t, 2, "Dial", func(m map[string]any) bool { return onChannel(leg)(m) && m["dialstatus"] == "ANSWER" })
+	status, _, _ = h.rest(0, "DELETE", "/ari/channels/"+leg, nil)
+	require.Equal(t, 204, status)
+	ws.wait(t, 2, "ChannelDestroyed", onChannel(leg))
+	last := ws.wait(t, 4, "EndpointStateChange", nil) // offline, online, +leg, -leg
+	require.Equal(t, []any{}, last["endpoint"].(map[string]any)["channel_ids"])
+	count := map[string]int{}
+	var sawLeg bool
+	for _, raw := range ws.events() {
+		m := decode(t, raw)
+		if m["type"] == "EndpointStateChange" {
+			sawLeg = sawLeg || len(m["endpoint"].(map[string]any)["channel_ids"].([]any)) == 1
+		}
+		if onChannel(leg)(m) {
+			count[m["type"].(string)]++
+		}
+	}
+	require.True(t, sawLeg, "an EndpointStateChange listed the leg when it was created")
+	require.Equal(t, 1, count["StasisStart"])
+	require.Equal(t, 1, count["StasisEnd"])
+	require.Equal(t, 4, count["ChannelStateChange"], "Ringing and Up, twice each")
+	require.Equal(t, 2, count["ChannelDestroyed"])
+	for _, raw := range other.events() {
+		require.NotContains(t, string(raw), leg, "other is not subscribed to alice")
+	}
+
+	// The subscription outlives the websocket and keeps the app; one to
+	// every endpoint does not.
+	ws.close(t)
+	require.Eventually(t, func() bool {
+		_, body, _ := h.rest(0, "GET", "/ari/applications", nil)
+		return strings.Contains(string(body), `"name":"pbx-test","channel_ids":[],"bridge_ids":[],"endpoint_ids":["PJSIP/alice"]`)
+	}, 5*time.Second, 10*time.Millisecond)
+	ws = h.ws()
+	_, body, _ = h.rest(0, "GET", "/ari/applications/pbx-test", nil)
+	require.Contains(t, string(body), `"endpoint_ids":["PJSIP/alice"]`)
+	// Without its websocket, the app stays when its last subscription
+	// goes (only a websocket's close drops apps).
+	ws.close(t)
+	require.Eventually(t, func() bool { return !h.srv.AppConnected("pbx-test") }, 5*time.Second, time.Millisecond)
+	// Registered but without a websocket, the app takes no call: Stasis()
+	// fails ("not active").
+	cl := h.srv.Call("0612345678", "100", inbound)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, cl.Wait(ctx))
+	ended, _, by := cl.Ended()
+	require.True(t, ended)
+	require.Equal(t, "asterisk", by)
+	require.Contains(t, cl.Signals(), "603 Decline")
+	status, _, _ = h.rest(0, "DELETE", "/ari/applications/pbx-test/subscription?eventSource=endpoint:PJSIP/alice", nil)
+	require.Equal(t, 200, status)
+	status, body, _ = h.rest(0, "GET", "/ari/applications/pbx-test", nil)
+	require.Equal(t, 200, status)
+	require.Contains(t, string(body), `"endpoint_ids":[]`)
+	status, _, _ = h.rest(0, "DELETE", "/ari/applications/other/subscription?eventSource=endpoint:PJSIP/bob", nil)
+	require.Equal(t, 200, status)
+	status, _, _ = h.rest(0, "POST", "/ari/applications/other/subscription?eventSource=endpoint:", nil)
+	require.Equal(t, 200, status)
+	other.close(t)
+	require.Eventually(t, func() bool {
+		status, _, _ := h.rest(0, "GET", "/ari/applications/other", nil)
+		return status == 404
+	}, 5*time.Second, 10*time.Millisecond)
+}
+
+// TestDownAndUp: a stopped Asterisk answers nothing (the connection
+// ends unanswered), its calls are gone; started again, it serves.
+func TestDownAndUp(t *testing.T) {
+	h := newHarness(t, "", Options{})
+	ws := h.ws()
+	cl := h.srv.Call("100", "1", inbound)
+	ws.wait(t, 1, "StasisStart", nil)
+	h.srv.Down()
+	<-ws.done
+	<-cl.Done()
+	req, err := http.NewRequest("GET", h.base+"/ari/asterisk/info", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("asterisk", "asterisk")
+	_, err = h.hc.Do(req)
+	require.Error(t, err, "nobody answers while Asterisk is down")
+	h.srv.Up()
+	status, _, _ := h.rest(0, "GET", "/ari/asterisk/info", nil)
+	require.Equal(t, 200, status)
+	require.Empty(t, h.srv.Channels())
+}
+
+// TestVoicedRecording: the recording of a caller who speaks holds a
+// voice; that of one who does not, silence.
+func TestVoicedRecording(t *testing.T) {
+	h := newHarness(t, "", Options{})
+	ws := h.ws()
+	for _, voice := range []bool{true, false} {
+		cl := h.srv.Call("100", "1", CallScript{Voice: voice})
+		ws.wait(t, 1, "StasisStart", nil)
+		id := cl.ChannelID()
+		name := fmt.Sprintf("vm-%v", voice)
+		status, _, _ := h.rest(0, "POST", "/ari/channels/"+id+"/answer", nil)
+		require.Equal(t, 204, status)
+		status, _, _ = h.rest(0, "POST", "/ari/channels/"+id+"/record?format=wav&name="+name, nil)
+		require.Equal(t, 201, status)
+		time.Sleep(100 * time.Millisecond)
+		status, _, _ = h.rest(0, "DELETE", "/ari/channels/"+id, nil)
+		require.Equal(t, 204, status)
+		<-cl.Done()
+		require.Eventually(t, func() bool {
+			status, _, _ := h.rest(0, "GET", "/ari/recordings/stored/"+name, nil)
+			return status == 200
+		}, 5*time.Second, 10*time.Millisecond)
+		_, file, _ := h.rest(0, "GET", "/ari/recordings/stored/"+name+"/file", nil)
+		_, peak := peakOf(file[44:])
+		if voice {
+			require.Greater(t, peak, 0.1, "a voice")
+		} else {
+			require.Zero(t, peak, "silence")
+		}
+	}
+}
+
+// peakOf is the peak of 16-bit PCM, as a fraction of full scale.
+func peakOf(pcm []byte) (int, float64) {
+	peak := 0
+	for i := 0; i+1 < len(pcm); i += 2 {
+		v := int(int16(binary.LittleEndian.Uint16(pcm[i:])))
+		peak = max(peak, v, -v)
+	}
+	return len(pcm) / 2, float64(peak) / 32768
 }

@@ -22,6 +22,10 @@ type CallScript struct {
 	// CancelAfter: the caller sends CANCEL this long after calling if it
 	// is still unanswered by then. Zero: it never cancels.
 	CancelAfter time.Duration
+	// Voice: the caller speaks, so that a recording of its channel, or
+	// of a bridge it is in, holds a voice (a tone); otherwise what it
+	// sends is silence, as a phone's RTP between words.
+	Voice bool
 }
 
 // Digit is one DTMF digit pressed by a caller.
@@ -52,15 +56,17 @@ type Caller struct {
 // Call places an inbound call from the number `from` to extension exten:
 // the channel enters Stasis(App, exten) in state Ring, as the recorded
 // dialplan does, then the caller follows the script. When the app has no
-// websocket and no channels (it is not registered), Stasis() fails and the
-// caller gets 603 Decline without any ARI event (10).
+// websocket, Stasis() fails and the caller gets 603 Decline without any
+// ARI event: whether it is not registered (no channels: 10) or still is
+// (kept by a channel, a bridge or an endpoint subscription: "Stasis app
+// 'switchboard' not active" on 22.10.1).
 func (s *Server) Call(from, exten string, script CallScript) *Caller {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cl := &Caller{s: s, script: script, done: make(chan struct{}), changed: make(chan struct{}), signals: []string{"100 Trying"}}
 	now := time.Now()
 	a := s.apps[s.opts.App]
-	if s.closed || a == nil {
+	if s.closed || a == nil || a.active == nil {
 		s.seq++
 		s.nameSeq++
 		cl.signal("603 Decline")

@@ -153,6 +153,9 @@ func uuid() string {
 func (s *Server) registerChannel(c *channel) {
 	s.channels[c.id] = c
 	s.chanList = append(s.chanList, c)
+	if c.endpoint != nil {
+		s.endpointChanged(c.endpoint) // its channel_ids grew
+	}
 }
 
 func (s *Server) dropChannel(c *channel) {
@@ -296,7 +299,10 @@ func (s *Server) hangup(c *channel, h hangup) {
 			s.unsubscribeChannel(a, c)
 		}
 	}
-	if len(c.explicit) > 0 {
+	// What follows reaches the app only if it subscribed to the channel
+	// (or to its endpoint): a channel that entered Stasis from the
+	// dialplan ends, for its app, with StasisEnd.
+	if len(c.explicit) > 0 || len(s.endpointApps(c.endpoint)) > 0 {
 		if wasStasis {
 			s.varset(c, "STASISSTATUS", "SUCCESS")
 		}
@@ -326,6 +332,9 @@ func (s *Server) hangup(c *channel, h hangup) {
 	}
 	if c.spied != nil {
 		s.snoopGone(c)
+	}
+	if c.endpoint != nil {
+		s.endpointChanged(c.endpoint) // its channel_ids shrank
 	}
 	if c.caller != nil {
 		switch h.kind {

@@ -12,12 +12,23 @@
 //
 // Emulated:
 //   - Basic auth (and api_key), /asterisk/info, ping, global variables,
-//     /applications (+ subscription to channel:, bridge:, endpoint:),
-//     /endpoints, /sounds/{id}.
+//     /applications (+ subscription to channel:, bridge:, endpoint:, with
+//     the statuses, bodies and counted endpoint subscriptions checked with
+//     curl on 22.10.1: see subscription in handlers.go), /endpoints,
+//     /sounds/{id}.
+//   - Endpoint subscriptions as 22.10.1 showed them: an app subscribed to
+//     an endpoint gets its EndpointStateChange (also when a channel is
+//     created on it or destroyed, with channel_ids changed and the state
+//     not) and every event of every channel on it, twice for a channel it
+//     is also subscribed to (StasisStart and StasisEnd excepted); other
+//     apps get none of these. The subscription keeps the app registered
+//     after its websocket closes, for the next one (but not active: a new
+//     call's Stasis() fails), and the app stays even when its last
+//     subscription is then removed: only a websocket's close drops apps.
 //   - The events websocket: several apps per socket, subscribeAll; a newer
 //     socket for an app takes its events over and the older one gets
 //     ApplicationReplaced and stays open; with no socket the app stays
-//     registered while it has channels or bridges and events are dropped;
+//     registered while it has channels, bridges or endpoints and events are dropped;
 //     without socket nor channels it is unregistered and a new call gets
 //     603 Decline with no event (transcript 10).
 //   - Channels: originate (query or JSON body, channelId in path or query,
@@ -41,7 +52,11 @@
 //     cancel and report what they heard.
 //   - DropWebsockets (network cut) and Restart (everything gone, ids go on).
 //
-// Not emulated: dialplan originate (extension/context: 501), move,
+// Not emulated: the ChannelCreated, ChannelDialplan, ChannelCallerId...
+// an endpoint's subscribers get for channels that are not in Stasis,
+// bridge, playback and recording events through an endpoint's
+// subscription, deviceState: subscriptions, dialplan originate
+// (extension/context: 501), move,
 // redirect, externalMedia, hold/mute/silence events (204 only), playback
 // control, bridge video, device states, mailboxes, message sending,
 // /asterisk modules/config/logging, audio itself, the media cache
@@ -65,7 +80,9 @@
 //
 // Behaviour not in the recordings was inferred from the ARI documents and
 // Asterisk's sources and is marked so in comments: originate to an
-// unregistered endpoint (500 Allocation failed), EndpointStateChange only
-// to subscribed apps, PlaybackFinished "done" when the channel hangs up
-// during a playback, failure of a /dial leg once in Stasis.
+// unregistered endpoint (500 Allocation failed), PlaybackFinished "done"
+// when the channel hangs up during a playback, failure of a /dial leg
+// once in Stasis. Subscriptions and the events they bring were checked
+// with curl and SIPp on a 22.10.1 started by internal/pbxlocal (the
+// driver's TestRealAsteriskSubscriptions checks them again there).
 package aritest

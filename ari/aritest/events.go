@@ -14,14 +14,20 @@ import (
 // registered by its first websocket; a newer websocket takes the events
 // over and the older one receives ApplicationReplaced but stays open; when
 // the active websocket closes the app stays registered as long as it is
-// subscribed to channels or bridges, and events meanwhile are dropped.
+// subscribed to channels, bridges or endpoints (checked on 22.10.1: an
+// endpoint subscription outlives the socket and is still there for the
+// next one), and events meanwhile are dropped.
 type app struct {
 	name         string
 	active       *wsConn // receives the events; nil when none does
 	subscribeAll bool
 	channels     map[*channel]struct{} // subscriptions, implicit and explicit
 	bridges      map[*bridge]struct{}
-	endpoints    map[string]struct{} // "PJSIP/agent1", or "PJSIP" for a whole technology
+	// endpoints counts the subscriptions to "PJSIP/agent1", to "PJSIP" (a
+	// whole technology) or to allEndpoints ("endpoint:"). Asterisk counts
+	// them: each POST adds one and each DELETE takes one away, and the
+	// endpoint stays in endpoint_ids until the count is back to zero.
+	endpoints map[string]int
 	// allowed and disallowed are the app's event filter (PUT
 	// /applications/{app}/eventFilter): types, as given.
 	allowed, disallowed []string
@@ -39,17 +45,77 @@ func (a *app) wants(typ string) bool {
 func (s *Server) getApp(name string) *app {
 	a := s.apps[name]
 	if a == nil {
-		a = &app{name: name, channels: map[*channel]struct{}{}, bridges: map[*bridge]struct{}{}, endpoints: map[string]struct{}{}}
+		a = &app{name: name, channels: map[*channel]struct{}{}, bridges: map[*bridge]struct{}{}, endpoints: map[string]int{}}
 		s.apps[name] = a
 	}
 	return a
 }
 
-// gcApp removes an app that no websocket serves and nothing keeps.
+// gcApp removes an app that no websocket serves and nothing keeps. A
+// subscription to every endpoint ("endpoint:") does not keep it: on
+// 22.10.1 such an app was gone once its socket closed.
 func (s *Server) gcApp(a *app) {
-	if a.active == nil && len(a.channels) == 0 && len(a.bridges) == 0 && s.apps[a.name] == a {
-		delete(s.apps, a.name)
+	if a.active != nil || len(a.channels) > 0 || len(a.bridges) > 0 || s.apps[a.name] != a {
+		return
 	}
+	for key := range a.endpoints {
+		if key != allEndpoints {
+			return
+		}
+	}
+	delete(s.apps, a.name)
+}
+
+// allEndpoints is how Asterisk lists a subscription to "endpoint:" (every
+// endpoint of every technology) in endpoint_ids.
+const allEndpoints = "__AST_ENDPOINT_ALL_TOPIC"
+
+// endpointApps lists the apps that get an endpoint's events, once per
+// subscription that covers it: an app subscribed to both "PJSIP" and
+// "PJSIP/alice" gets each of alice's events twice, as on 22.10.1, where
+// each subscription forwards the endpoint's topic to the app on its own.
+func (s *Server) endpointApps(e *endpoint) []*app {
+	if e == nil {
+		return nil
+	}
+	var apps []*app
+	for _, n := range s.appNames() {
+		a := s.apps[n]
+		for _, key := range [...]string{e.id(), e.tech, allEndpoints} {
+			if a.endpoints[key] > 0 {
+				apps = append(apps, a)
+			}
+		}
+	}
+	return apps
+}
+
+// chanApps lists the apps that get a channel's events: those subscribed
+// to the channel, then those subscribed to its endpoint. On 22.10.1 an
+// endpoint's subscription forwards every event of every channel on it
+// (ChannelStateChange, Dial, ChannelVarset, ChannelHangupRequest,
+// ChannelDestroyed...), so an app subscribed both to a channel (it is in
+// the app's Stasis) and to its endpoint gets each of these twice; only
+// StasisStart and StasisEnd, sent to the app itself, come once.
+func (s *Server) chanApps(c *channel) []*app {
+	eps := s.endpointApps(c.endpoint)
+	if len(eps) == 0 {
+		return c.subs
+	}
+	return append(append(make([]*app, 0, len(c.subs)+len(eps)), c.subs...), eps...)
+}
+
+// endpointChanged sends EndpointStateChange to the apps subscribed to the
+// endpoint. Asterisk sends one whenever the endpoint's snapshot changes:
+// its state, and also the channel_ids it lists, when a channel is created
+// on it (before ChannelCreated) and when one is destroyed (after
+// ChannelDestroyed), with the state unchanged.
+func (s *Server) endpointChanged(e *endpoint) {
+	apps := s.endpointApps(e)
+	if len(apps) == 0 && !s.anySubscribeAll() {
+		return
+	}
+	s.deliver("EndpointStateChange", event("EndpointStateChange").raw("endpoint", s.endpointJSON(e)), apps)
 }
 
 func (s *Server) subscribeChannel(a *app, c *channel) {
@@ -267,15 +333,21 @@ func union(a, b []*app) []*app {
 }
 
 // chanEvent emits a channel event: {"type","timestamp",<extra>,"channel"}.
+// StasisStart and StasisEnd go to the channel's subscribers only; the
+// others also through its endpoint (chanApps).
 func (s *Server) chanEvent(c *channel, typ string, extra func(obj) obj) {
-	if len(c.subs) == 0 && !s.anySubscribeAll() {
+	apps := c.subs
+	if typ != "StasisStart" && typ != "StasisEnd" {
+		apps = s.chanApps(c)
+	}
+	if len(apps) == 0 && !s.anySubscribeAll() {
 		return
 	}
 	o := event(typ)
 	if extra != nil {
 		o = extra(o)
 	}
-	s.deliver(typ, o.raw("channel", c.json()), c.subs)
+	s.deliver(typ, o.raw("channel", c.json()), apps)
 }
 
 func (s *Server) anySubscribeAll() bool {
@@ -291,12 +363,13 @@ func (s *Server) anySubscribeAll() bool {
 // and value keys come before type, as recorded.
 func (s *Server) varset(c *channel, name, value string) {
 	c.vars[name] = value
-	if len(c.subs) == 0 && !s.anySubscribeAll() {
+	apps := s.chanApps(c)
+	if len(apps) == 0 && !s.anySubscribeAll() {
 		return
 	}
 	o := newObj(1024).str("variable", name).str("value", value).
 		str("type", "ChannelVarset").str("timestamp", stamp(time.Now()))
-	s.deliver("ChannelVarset", o.raw("channel", c.json()), c.subs)
+	s.deliver("ChannelVarset", o.raw("channel", c.json()), apps)
 }
 
 // hangupRequest emits ChannelHangupRequest: cause and soft or tech_cause
@@ -313,7 +386,7 @@ func (s *Server) hangupRequest(c *channel, cause, techCause int, soft bool) {
 		o = o.boolean("soft", true)
 	}
 	o = o.str("type", "ChannelHangupRequest").str("timestamp", stamp(time.Now()))
-	s.deliver("ChannelHangupRequest", o.raw("channel", c.json()), c.subs)
+	s.deliver("ChannelHangupRequest", o.raw("channel", c.json()), s.chanApps(c))
 }
 
 func (s *Server) dialEvent(c *channel, status string) {
@@ -325,7 +398,7 @@ func (s *Server) dialEvent(c *channel, status string) {
 	}
 	c.dialCount++
 	o := event("Dial").str("dialstatus", status).str("forward", "").str("dialstring", ds).raw("peer", c.json())
-	s.deliver("Dial", o, c.subs)
+	s.deliver("Dial", o, s.chanApps(c))
 }
 
 func (s *Server) bridgeEvent(b *bridge, c *channel, typ string) {

@@ -75,8 +75,10 @@ func (s *Server) appJSON(a *app) []byte {
 		}
 	}
 	eps := make([]string, 0, len(a.endpoints))
-	for e := range a.endpoints {
-		eps = append(eps, e)
+	for e, n := range a.endpoints {
+		if n > 0 {
+			eps = append(eps, e)
+		}
 	}
 	sort.Strings(eps)
 	return newObj(160).str("name", a.name).strs("channel_ids", chans).strs("bridge_ids", bridges).
@@ -145,64 +147,140 @@ func (s *Server) getAppJSON(c *call) reply {
 	return jsonReply(200, s.appJSON(a))
 }
 
-// subscribe handles eventSource=channel:ID,bridge:ID,endpoint:TECH[/RES].
+// subscribe and unsubscribe handle eventSource=channel:ID, bridge:ID,
+// endpoint:TECH[/RES] or endpoint: (every endpoint), one source or a
+// comma-separated list, as checked with curl on 22.10.1:
+//   - no eventSource: 400 "Missing parameter eventSource", before the app
+//     is looked up; an unknown app: 404 "Application not found";
+//   - the sources are taken in order, each subscribed (or unsubscribed)
+//     before the next is looked at, and the first bad one answers for the
+//     request: those before it stay done, those after it are not. A
+//     scheme other than channel:, bridge:, endpoint: (an empty value
+//     included): 400 "Invalid event source URI scheme"; on POST a source that does not exist
+//     (PJSIP/nobody, a technology other than PJSIP, names are case
+//     sensitive): 422 "Event source does not exist"; on DELETE one the app
+//     is not subscribed to, existing or not: 422 "Event source was not
+//     subscribed to" (the api-docs say 409; Asterisk answers 422);
+//   - endpoint subscriptions are counted (see app.endpoints): a POST of one
+//     already there is a 200 that adds one more;
+//   - endpoint: subscribes to every endpoint, listed as
+//     __AST_ENDPOINT_ALL_TOPIC; after it a POST of a single endpoint is a
+//     200 that adds nothing, and DELETE of endpoint: is a 501 "Method not
+//     implemented" (422 when not subscribed);
+//   - success: 200 with the application, endpoint_ids sorted.
+//
+// Of a repeated eventSource parameter only the last one counts.
 func (s *Server) subscribe(c *call) reply   { return s.subscription(c, true) }
 func (s *Server) unsubscribe(c *call) reply { return s.subscription(c, false) }
 
 func (s *Server) subscription(c *call, on bool) reply {
-	srcs := splitList(c.q["eventSource"])
-	if len(srcs) == 0 {
+	vals := c.q["eventSource"]
+	if len(vals) == 0 {
 		return errReply(400, "", "Missing parameter eventSource")
 	}
 	a := s.apps[c.p[0]]
 	if a == nil {
 		return errReply(404, "", "Application not found")
 	}
-	for _, src := range srcs {
-		scheme, id, _ := strings.Cut(src, ":")
-		switch scheme {
-		case "channel":
-			ch := s.channels[id]
-			if ch == nil {
-				return errReply(422, "", "Event source does not exist")
-			}
-			if on {
-				s.subscribeChannel(a, ch)
-				if !contains(ch.explicit, a) {
-					ch.explicit = append(ch.explicit, a)
-				}
-			} else if ch.stasis != a {
-				s.unsubscribeChannel(a, ch)
-			}
-		case "bridge":
-			b := s.bridges[id]
-			if b == nil {
-				return errReply(422, "", "Event source does not exist")
-			}
-			if on {
-				a.bridges[b] = struct{}{}
-				if !contains(b.subs, a) {
-					b.subs = append(b.subs, a)
-				}
-			} else {
-				delete(a.bridges, b)
-			}
-		case "endpoint":
-			tech, res, _ := strings.Cut(id, "/")
-			if res != "" && s.endpoints[tech+"/"+res] == nil {
-				return errReply(422, "", "Event source does not exist")
-			}
-			key := strings.TrimSuffix(id, "/")
-			if on {
-				a.endpoints[key] = struct{}{}
-			} else {
-				delete(a.endpoints, key)
-			}
-		default:
-			return errReply(400, "", "Invalid event source URI scheme '"+scheme+"'")
+	// An app without a websocket stays registered when its last
+	// subscription goes, with nothing (22.10.1): Asterisk drops apps when
+	// a websocket closes, not here.
+	for _, src := range strings.Split(vals[len(vals)-1], ",") {
+		if rep, ok := s.subscribeOne(a, src, on); !ok {
+			return rep // the sources before it stay done
 		}
 	}
 	return jsonReply(200, s.appJSON(a))
+}
+
+// subscribeOne subscribes (on) or unsubscribes an app to one source.
+func (s *Server) subscribeOne(a *app, src string, on bool) (reply, bool) {
+	var (
+		noSource  = errReply(422, "", "Event source does not exist")
+		notSubbed = errReply(422, "", "Event source was not subscribed to")
+	)
+	scheme, id, ok := strings.Cut(src, ":")
+	if !ok {
+		scheme = "" // "endpoint" without its colon is no scheme
+	}
+	switch scheme {
+	case "channel":
+		ch := s.channels[id]
+		switch {
+		case on && ch == nil:
+			return noSource, false
+		case on:
+			s.subscribeChannel(a, ch)
+			if !contains(ch.explicit, a) {
+				ch.explicit = append(ch.explicit, a)
+			}
+		case ch == nil || !contains(ch.subs, a):
+			return notSubbed, false
+		case ch.stasis != a:
+			s.unsubscribeChannel(a, ch)
+		}
+	case "bridge":
+		b := s.bridges[id]
+		switch {
+		case on && b == nil:
+			return noSource, false
+		case on:
+			a.bridges[b] = struct{}{}
+			if !contains(b.subs, a) {
+				b.subs = append(b.subs, a)
+			}
+		case b == nil || !subscribedTo(a, b):
+			return notSubbed, false
+		default:
+			delete(a.bridges, b)
+		}
+	case "endpoint":
+		key := id
+		if key == "" {
+			key = allEndpoints
+		}
+		switch {
+		case on && !s.endpointExists(id):
+			return noSource, false
+		case on && (key == allEndpoints || a.endpoints[allEndpoints] == 0):
+			a.endpoints[key]++
+		case on:
+			// Once subscribed to every endpoint, a POST of one more is a
+			// 200 that adds nothing (22.10.1).
+		case a.endpoints[key] == 0:
+			return notSubbed, false
+		case key == allEndpoints:
+			return errReply(501, "", "Method not implemented"), false
+		default:
+			if a.endpoints[key]--; a.endpoints[key] == 0 {
+				delete(a.endpoints, key)
+			}
+		}
+	default:
+		return errReply(400, "", "Invalid event source URI scheme"), false
+	}
+	return reply{}, true
+}
+
+func subscribedTo(a *app, b *bridge) bool {
+	_, ok := a.bridges[b]
+	return ok
+}
+
+// endpointExists says whether an endpoint: source names something
+// Asterisk has: "" (every endpoint), the technology "PJSIP", or a PJSIP
+// endpoint. Names are case sensitive (pjsip/alice does not exist).
+func (s *Server) endpointExists(id string) bool {
+	tech, res, one := strings.Cut(id, "/")
+	switch {
+	case id == "":
+		return true
+	case tech != "PJSIP":
+		return false
+	case !one:
+		return true
+	}
+	return res != "" && s.endpoints[id] != nil
 }
 
 func (s *Server) listEndpoints(*call) reply {
@@ -966,14 +1044,15 @@ func (s *Server) deleteStored(c *call) reply {
 	return noContent()
 }
 
-// getStoredFile serves silence of the recorded length; wav as a RIFF
-// file, other formats as raw bytes of the same size.
+// getStoredFile serves the recorded length of silence, or of a voice when
+// a speaking caller was recorded; wav as a RIFF file, other formats as
+// raw bytes of the same size.
 func (s *Server) getStoredFile(c *call) reply {
 	st := s.stored[c.p[0]]
 	if st == nil {
 		return errReply(404, "", "Recording not found")
 	}
-	body := wav(st.dur)
+	body := wav(st.dur, st.voiced)
 	if st.format != "wav" {
 		body = body[44:]
 	}

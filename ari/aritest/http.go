@@ -68,6 +68,21 @@ type route struct {
 var methodOrder = []string{"GET", "POST", "HEAD", "PUT", "DELETE"}
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		// Stopped: the request finds nobody (the client sees the
+		// connection end, as a refused one).
+		if hj, ok := w.(http.Hijacker); ok {
+			if nc, _, err := hj.Hijack(); err == nil {
+				nc.Close()
+				return
+			}
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	path := r.URL.EscapedPath()
 	if path != "/ari" && !strings.HasPrefix(path, "/ari/") {
 		http.NotFound(w, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -344,6 +345,20 @@ type recording struct {
 type storedRecording struct {
 	name, format string
 	dur          time.Duration
+	voiced       bool // a speaking caller was recorded
+}
+
+// voiced says whether a recording takes a speaking caller's audio.
+func (r *recording) voiced() bool {
+	speaks := func(ch *channel) bool { return ch != nil && ch.caller != nil && ch.caller.script.Voice }
+	if r.br != nil {
+		for _, m := range r.br.members {
+			if speaks(m.ch) {
+				return true
+			}
+		}
+	}
+	return speaks(r.ch)
 }
 
 func (r *recording) stopTimer() {
@@ -387,7 +402,7 @@ func (s *Server) finishRecording(r *recording, state string) {
 	secs := int((dur + time.Second/2) / time.Second)
 	s.recordingEvent(r, "RecordingFinished", func(o obj) obj { return o.num("duration", secs) })
 	if state == "done" {
-		s.stored[r.name] = &storedRecording{name: r.name, format: r.format, dur: dur}
+		s.stored[r.name] = &storedRecording{name: r.name, format: r.format, dur: dur, voiced: r.voiced()}
 	}
 	if r.ch != nil && r.ch.rec == r {
 		r.ch.rec = nil
@@ -400,11 +415,17 @@ func (s *Server) finishRecording(r *recording, state string) {
 	}
 }
 
-// wav is a valid RIFF/WAVE file of silence: 8 kHz, mono, 16-bit.
-func wav(d time.Duration) []byte {
+// wav is a valid RIFF/WAVE file, 8 kHz, mono, 16-bit: silence, or a
+// voice (a 440 Hz tone).
+func wav(d time.Duration, voiced bool) []byte {
 	samples := int(d.Milliseconds() * 8)
 	data := samples * 2
 	b := make([]byte, 44+data)
+	if voiced {
+		for i := range samples {
+			binary.LittleEndian.PutUint16(b[44+2*i:], uint16(int16(8000*math.Sin(2*math.Pi*440*float64(i)/8000))))
+		}
+	}
 	copy(b[0:], "RIFF")
 	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
 	copy(b[8:], "WAVEfmt ")

@@ -130,8 +130,8 @@ func (s *Server) SetPeer(dial string, p Peer) error {
 // ("PJSIP/alice" or "alice"), creating the endpoint if needed. The state
 // shows in /endpoints; apps subscribed to the endpoint (POST
 // /applications/{app}/subscription?eventSource=endpoint:PJSIP/alice, or
-// endpoint:PJSIP for all) or connected with subscribeAll=true receive
-// EndpointStateChange. Originating to an offline endpoint fails with 500
+// endpoint:PJSIP for the technology, or endpoint: for all) or connected
+// with subscribeAll=true receive EndpointStateChange, and no other app. Originating to an offline endpoint fails with 500
 // "Allocation failed", as chan_pjsip finds no contact.
 func (s *Server) SetRegistered(endpoint string, registered bool) error {
 	resource, err := endpointKey(endpoint)
@@ -145,15 +145,7 @@ func (s *Server) SetRegistered(endpoint string, registered bool) error {
 		return nil
 	}
 	e.online = registered
-	var apps []*app
-	for _, a := range s.apps {
-		_, one := a.endpoints[e.id()]
-		_, all := a.endpoints[e.tech]
-		if one || all {
-			apps = append(apps, a)
-		}
-	}
-	s.deliver("EndpointStateChange", event("EndpointStateChange").raw("endpoint", s.endpointJSON(e)), apps)
+	s.endpointChanged(e)
 	return nil
 }
 

@@ -138,6 +138,7 @@ type Server struct {
 	// operation and the events it causes happen under it in one piece.
 	mu        sync.Mutex
 	closed    bool
+	down      bool // stopped (Down): connections are refused
 	started   time.Time
 	seq       int // uniqueid sequence: <epoch>.<seq>
 	nameSeq   int // PJSIP channel name suffix
@@ -261,6 +262,24 @@ func (s *Server) Restart() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.wipe("asterisk restarted")
+	s.started = time.Now()
+}
+
+// Down plays Asterisk stopped: every channel, bridge and playback
+// vanishes as at a restart, and every request is refused (the connection
+// closed unanswered) until Up.
+func (s *Server) Down() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = true
+	s.wipe("asterisk stopped")
+}
+
+// Up plays Asterisk started again after Down.
+func (s *Server) Up() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = false
 	s.started = time.Now()
 }
 
@@ -420,4 +439,33 @@ func (s *Server) appNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// AppEndpoints returns the endpoint_ids of a registered app (sorted, as
+// GET /applications/{app} shows them), or nil when the app is not
+// registered.
+func (s *Server) AppEndpoints(name string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	if a == nil {
+		return nil
+	}
+	eps := []string{}
+	for e, n := range a.endpoints {
+		if n > 0 {
+			eps = append(eps, e)
+		}
+	}
+	sort.Strings(eps)
+	return eps
+}
+
+// AppConnected says whether an app has an events websocket (the server
+// has taken a closed one into account once it says false).
+func (s *Server) AppConnected(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	return a != nil && a.active != nil
 }

@@ -242,15 +242,25 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		driver = esl.New(esl.Config{Addr: cfg.ESLAddr, Password: cfg.ESLPassword, Trunk: cfg.ESLTrunk, Profile: cfg.ESLProfile,
 			Country: strings.ToUpper(cfg.Country), RecordingDir: cfg.ESLRecordings, Audio: audio, Logger: logger})
 	default:
+		// Devices: the driver follows the state of users' phones, and of
+		// no other endpoint (not the trunk's: every call's events).
 		driver = ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
-			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger})
+			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger, Devices: st.Devices})
 	}
 	// Bursts of calls read a line's configuration once a second, not once
 	// a call.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
-	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, ACD: acd, Logger: logger})
+	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, Recordings: driver, ACD: acd, Logger: logger})
 	deps.MediaReady = driver.Ready
 	deps.Recordings = driver
+	// Calls a previous run left unfinished (it was killed): taken over
+	// before the driver connects, so that it knows their legs.
+	if calls, err := st.CallsToSettle(ctx); err != nil {
+		logger.Error("unfinished calls not taken over", "err", err)
+	} else if len(calls) > 0 {
+		logger.Warn("taking over calls a previous run left unfinished", "calls", len(calls))
+		engine.Resume(calls)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

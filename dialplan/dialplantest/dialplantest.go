@@ -4,8 +4,12 @@
 package dialplantest
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -153,25 +157,82 @@ func (l *CallLog) Call(id dialplan.CallID) (dialplan.Call, []string) {
 	return l.Calls[id], names
 }
 
+// Recordings is what the simulated media server recorded, as the engine
+// reads it back: a voice (a 3 s tone) unless a test says otherwise.
+type Recordings struct {
+	mu    sync.Mutex
+	files map[string][]byte // name → the file, or nil: none
+}
+
+// Set makes the recording called name this file; nil: the media server
+// has none.
+func (r *Recordings) Set(name string, file []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.files == nil {
+		r.files = map[string][]byte{}
+	}
+	r.files[name] = file
+}
+
+// OpenRecording gives the recording's file.
+func (r *Recordings) OpenRecording(ctx context.Context, name string) (io.ReadCloser, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, set := r.files[name]
+	switch {
+	case !set:
+		f = WAV(3*time.Second, 440)
+	case f == nil:
+		return nil, fmt.Errorf("%s: %w", name, dialplan.ErrNoRecording)
+	}
+	return io.NopCloser(bytes.NewReader(f)), nil
+}
+
+// WAV is a recording: d of a tone at freq Hz, or of silence when freq is
+// 0; 8 kHz mono 16-bit, as the media servers write.
+func WAV(d time.Duration, freq float64) []byte {
+	le := binary.LittleEndian
+	n := int(d.Seconds() * 8000)
+	out := make([]byte, 44+2*n)
+	copy(out[0:], "RIFF")
+	le.PutUint32(out[4:], uint32(36+2*n))
+	copy(out[8:], "WAVEfmt ")
+	le.PutUint32(out[16:], 16)
+	le.PutUint16(out[20:], 1)
+	le.PutUint16(out[22:], 1)
+	le.PutUint32(out[24:], 8000)
+	le.PutUint32(out[28:], 16000)
+	le.PutUint16(out[32:], 2)
+	le.PutUint16(out[34:], 16)
+	copy(out[36:], "data")
+	le.PutUint32(out[40:], uint32(2*n))
+	for i := range n {
+		le.PutUint16(out[44+2*i:], uint16(int16(8000*math.Sin(2*math.Pi*freq*float64(i)/8000))))
+	}
+	return out
+}
+
 // World is an engine on simulated parts.
 type World struct {
-	Clock     *dialplan.SimClock
-	Media     *dialplan.SimMedia
-	Directory *Directory
-	Log       *CallLog
-	Engine    *dialplan.Engine
-	Company   dialplan.Company
+	Clock      *dialplan.SimClock
+	Media      *dialplan.SimMedia
+	Recordings *Recordings
+	Directory  *Directory
+	Log        *CallLog
+	Engine     *dialplan.Engine
+	Company    dialplan.Company
 }
 
 // NewWorld makes an engine on a simulated clock starting at start, with one
 // company in Europe/Paris.
 func NewWorld(start time.Time) *World {
 	clock := dialplan.NewSimClock(start)
-	w := &World{Clock: clock, Media: dialplan.NewSimMedia(clock), Directory: NewDirectory(), Log: NewCallLog(),
+	w := &World{Clock: clock, Media: dialplan.NewSimMedia(clock), Recordings: &Recordings{}, Directory: NewDirectory(), Log: NewCallLog(),
 		Company: dialplan.Company{ID: 1, Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}}
 	w.Directory.Companies[1] = w.Company
 	seq := 0
-	w.Engine = dialplan.NewEngine(dialplan.Config{Directory: w.Directory, CallLog: w.Log, Media: w.Media, Clock: clock,
+	w.Engine = dialplan.NewEngine(dialplan.Config{Directory: w.Directory, CallLog: w.Log, Media: w.Media, Recordings: w.Recordings, Clock: clock,
 		Rand: func(n int) int { seq++; return seq % n }})
 	return w
 }

@@ -34,6 +34,10 @@ type CallScript struct {
 	// Contact is the caller's SIP host:port (127.0.0.1:5060); it shows in
 	// the channel name, sofia/<profile>/<from>@<contact>.
 	Contact string
+	// Voice: the caller speaks, so that a recording of its channel (or
+	// of the leg bridged to it) holds a voice (a tone); otherwise what
+	// it sends is silence, as a phone's RTP between words.
+	Voice bool
 }
 
 // Caller is a scripted SIP caller: the far end of an inbound channel.

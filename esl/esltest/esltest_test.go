@@ -2,6 +2,7 @@ package esltest
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
@@ -1040,4 +1041,50 @@ func TestFarEndOfALeg(t *testing.T) {
 	require.Equal(t, "NORMAL_CLEARING", hup.get("Hangup-Cause"))
 	require.Equal(t, "recv_bye", hup.get("variable_sip_hangup_disposition"))
 	require.False(t, s.Hangup(b))
+}
+
+// TestDownAndUp: a stopped FreeSWITCH takes connections only to close
+// them, its calls are gone; started again, it serves.
+func TestDownAndUp(t *testing.T) {
+	s := startServer(t, Options{})
+	c := login(t, s)
+	c.cmd(allEvents)
+	cl := park(t, s, c, CallScript{})
+	s.Down()
+	c.expectClosed()
+	require.NoError(t, cl.Wait(context.Background()))
+	down := dial(t, s.Addr())
+	down.expectClosed()
+	s.Up()
+	c2 := login(t, s)
+	require.Equal(t, "false", c2.api("uuid_exists "+cl.UUID()))
+}
+
+// TestVoicedRecording: the recording of a caller who speaks holds a
+// voice; that of one who does not, silence.
+func TestVoicedRecording(t *testing.T) {
+	s := startServer(t, Options{})
+	c := login(t, s)
+	c.cmd(allEvents)
+	dir := t.TempDir()
+	for _, voice := range []bool{true, false} {
+		cl := park(t, s, c, CallScript{Voice: voice})
+		file := filepath.Join(dir, fmt.Sprintf("vm-%v.wav", voice))
+		require.Equal(t, "+OK Success\n", c.api("uuid_record "+cl.UUID()+" start "+file))
+		time.Sleep(100 * time.Millisecond)
+		cl.Hangup()
+		c.waitEvent(named("RECORD_STOP", cl.UUID()))
+		raw, err := os.ReadFile(file)
+		require.NoError(t, err)
+		peak := 0
+		for i := 44; i+1 < len(raw); i += 2 {
+			v := int(int16(binary.LittleEndian.Uint16(raw[i:])))
+			peak = max(peak, v, -v)
+		}
+		if voice {
+			require.Greater(t, peak, 3000, "a voice")
+		} else {
+			require.Zero(t, peak, "silence")
+		}
+	}
 }

@@ -113,24 +113,32 @@ func loadServer(t testing.TB) *Server {
 	return s
 }
 
-// The emulator must carry a few hundred call set-ups per second: the
-// full-stack benchmark drives at least 300/s through it.
-func TestThroughput(t *testing.T) {
+// TestManyCalls: hundreds of calls at once, pipelined commands, every one
+// bridged and every channel gone at the end. How fast is
+// BenchmarkCallSetup's: a rate asserted here would fail on a busy machine.
+func TestManyCalls(t *testing.T) {
 	s := loadServer(t)
 	ctl := runController(t, s.Addr())
 	const calls = 600
-	rate := runLoad(t, s, ctl, calls)
-	t.Logf("%d calls set up at %.0f/s (race detector: %v)", calls, rate, raceEnabled)
-	if !raceEnabled {
-		require.GreaterOrEqual(t, rate, 300.0)
+	var callers []*Caller
+	for range calls {
+		// Up until the test hangs up: bridged however busy the machine.
+		callers = append(callers, s.Call("15551230001", "1000", CallScript{}))
 	}
-	require.Eventually(t, func() bool { return len(s.Channels()) == 0 }, 20*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return ctl.bridged.Load() == calls }, time.Minute, 10*time.Millisecond,
+		"every call is bridged")
+	for _, c := range callers {
+		c.Hangup()
+	}
+	require.Eventually(t, func() bool { return len(s.Channels()) == 0 }, time.Minute, 10*time.Millisecond,
 		"every call ends and is forgotten")
-	require.Eventually(t, func() bool { return ctl.gone.Load() == 2*calls }, 10*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return ctl.gone.Load() == 2*calls }, time.Minute, 10*time.Millisecond,
 		"the controller saw every CHANNEL_DESTROY")
 	require.Nil(t, ctl.err.Load())
 }
 
+// BenchmarkCallSetup: the emulator must carry a few hundred call set-ups
+// per second, since the full-stack benchmark drives 300/s through it.
 func BenchmarkCallSetup(b *testing.B) {
 	s := loadServer(b)
 	ctl := runController(b, s.Addr())

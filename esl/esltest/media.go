@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -418,7 +419,7 @@ func (s *Server) stopRecordLocked(c *channel, path string) {
 		}
 		ms := time.Since(r.started).Milliseconds()
 		size := int64(44) + ms*16
-		if err := writeSilence(r.path, ms); err != nil {
+		if err := writeRecording(r.path, ms, speaks(c) || speaks(c.bridge)); err != nil {
 			s.log.Warn("esltest: cannot write recording", "path", r.path, "err", err)
 		}
 		c.vars.set("record_samples", strconv.FormatInt(ms*8, 10))
@@ -433,9 +434,13 @@ func (s *Server) stopRecordLocked(c *channel, path string) {
 	}
 }
 
-// writeSilence writes a WAV file of ms milliseconds of silence, creating
-// its directory as FreeSWITCH does for recordings.
-func writeSilence(path string, ms int64) error {
+// speaks says whether c is a caller who speaks.
+func speaks(c *channel) bool { return c != nil && c.caller != nil && c.caller.script.Voice }
+
+// writeRecording writes a WAV file of ms milliseconds of silence, or of a
+// voice (a 440 Hz tone), creating its directory as FreeSWITCH does for
+// recordings.
+func writeRecording(path string, ms int64, voiced bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("esltest: recording dir: %w", err)
 	}
@@ -454,6 +459,11 @@ func writeSilence(path string, ms int64) error {
 	copy(hdr[36:], "data")
 	binary.LittleEndian.PutUint32(hdr[40:], data)
 	buf := append(hdr, make([]byte, data)...)
+	if voiced {
+		for i := 0; 44+2*i+1 < len(buf); i++ {
+			binary.LittleEndian.PutUint16(buf[44+2*i:], uint16(int16(8000*math.Sin(2*math.Pi*440*float64(i)/8000))))
+		}
+	}
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		return fmt.Errorf("esltest: write recording: %w", err)
 	}

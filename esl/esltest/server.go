@@ -133,6 +133,7 @@ type Server struct {
 	mu        sync.Mutex
 	ln        net.Listener
 	closed    bool
+	down      bool // stopped (Down): connections are refused
 	coreUUID  string
 	started   time.Time
 	seq       uint64
@@ -276,6 +277,23 @@ func (s *Server) Restart() {
 	s.http.clear()
 }
 
+// Down plays FreeSWITCH stopped: a restart (every connection cut, every
+// channel gone) after which connections are refused (closed at once)
+// until Up.
+func (s *Server) Down() {
+	s.mu.Lock()
+	s.down = true
+	s.mu.Unlock()
+	s.Restart()
+}
+
+// Up plays FreeSWITCH started again after Down.
+func (s *Server) Up() {
+	s.mu.Lock()
+	s.down = false
+	s.mu.Unlock()
+}
+
 // SetPeer scripts the far end of a dial string: user/1001,
 // sofia/internal/alice@example.com, sofia/gateway/trunk/+33612345678. A key
 // ending in * matches by prefix (sofia/gateway/trunk/*). A user/ peer also
@@ -378,6 +396,11 @@ func (s *Server) accept(ln net.Listener) {
 			s.mu.Unlock()
 			nc.Close()
 			return
+		}
+		if s.down {
+			s.mu.Unlock()
+			nc.Close()
+			continue
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)

@@ -13,10 +13,12 @@ import (
 type Session func(ctx context.Context) (up bool, err error)
 
 // The wait before reconnecting: FirstRetry, doubling after each failed
-// attempt up to MaxRetry.
+// attempt up to MaxRetry. A second at most: calls are refused while the
+// link is down, so it must come back within a second or two of the media
+// server (one connection attempt a second is nothing to a server).
 const (
 	FirstRetry = 100 * time.Millisecond
-	MaxRetry   = 5 * time.Second
+	MaxRetry   = time.Second
 )
 
 // Keep runs session until ctx ends, again after each drop. down is told

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,18 +31,11 @@ type Asterisk struct {
 // and starts Asterisk on it; it returns once ARI answers and Asterisk
 // says it is fully booted.
 func StartAsterisk(ctx context.Context, opts Options) (*Asterisk, error) {
-	if err := Installed("asterisk"); err != nil {
+	a := &Asterisk{}
+	if err := a.init("asterisk", opts, "messages.log"); err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("asterisk: %w", err)
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	a := &Asterisk{process: process{name: "asterisk", dir: dir, log: log, logFile: filepath.Join(dir, "log", "messages.log")}}
+	dir := a.dir
 	if err := a.configure(opts); err != nil {
 		return nil, fmt.Errorf("asterisk: configuration from %s: %w", opts.Config, err)
 	}
@@ -77,6 +70,17 @@ func (a *Asterisk) Start(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// CLI runs a command of Asterisk's command line on the instance
+// (asterisk -rx, through its control socket), such as "core show
+// taskprocessors", and returns what it printed.
+func (a *Asterisk) CLI(ctx context.Context, command string) (string, error) {
+	out, err := exec.CommandContext(ctx, a.argv[0], "-C", filepath.Join(a.dir, "etc", "asterisk.conf"), "-rx", command).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("asterisk -rx %q: %w: %s", command, err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
 }
 
 func (a *Asterisk) configure(opts Options) error {
@@ -120,11 +124,11 @@ astcachedir => %[1]s/cache
 		}
 	}
 
-	httpPort, err := freePort("tcp")
+	httpPort, err := freePort()
 	if err != nil {
 		return err
 	}
-	sipPort, err := freePort("udp")
+	sipPort, err := freePort()
 	if err != nil {
 		return err
 	}

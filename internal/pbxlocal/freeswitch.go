@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,18 +37,11 @@ var fsWholeDirs = []string{"sip_profiles", "dialplan", "directory"}
 // opts.Dir and starts FreeSWITCH on it; it returns once its event socket
 // says it is ready.
 func StartFreeSWITCH(ctx context.Context, opts Options) (*FreeSWITCH, error) {
-	if err := Installed("freeswitch"); err != nil {
+	f := &FreeSWITCH{}
+	if err := f.init("freeswitch", opts, "freeswitch.log"); err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("freeswitch: %w", err)
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	f := &FreeSWITCH{process: process{name: "freeswitch", dir: dir, log: log, logFile: filepath.Join(dir, "log", "freeswitch.log")}}
+	dir := f.dir
 	if err := f.configure(opts); err != nil {
 		return nil, fmt.Errorf("freeswitch: configuration from %s: %w", opts.Config, err)
 	}
@@ -116,15 +108,15 @@ func (f *FreeSWITCH) configure(opts Options) error {
 	}
 	os.Remove(filepath.Join(conf, "README.md"))
 
-	esl, err := freePort("tcp")
+	esl, err := freePort()
 	if err != nil {
 		return err
 	}
-	phones, err := freePort("udp")
+	phones, err := freePort()
 	if err != nil {
 		return err
 	}
-	trunk, err := freePort("udp")
+	trunk, err := freePort()
 	if err != nil {
 		return err
 	}
@@ -156,8 +148,8 @@ func (f *FreeSWITCH) configure(opts Options) error {
 		return err
 	}
 	if opts.Extra != "" {
-		if err := os.WriteFile(filepath.Join(conf, "dialplan", "pbxlocal-extra.xml"), []byte(opts.Extra), 0o644); err != nil {
-			return err
+		if err := addDialplan(filepath.Join(conf, "dialplan"), opts.Extra); err != nil {
+			return fmt.Errorf("extra dialplan: %w", err)
 		}
 	}
 	raw, err := os.ReadFile(filepath.Join(conf, "autoload_configs", "event_socket.conf.xml"))
@@ -186,4 +178,54 @@ func setParam(text, name, value string) (string, error) {
 	default:
 		return "", fmt.Errorf("expected one %s, found %d", name, n)
 	}
+}
+
+// fsContext is a <context name="…"> element of a FreeSWITCH dialplan.
+var fsContext = regexp.MustCompile(`(?s)<context\s+name="([^"]+)"\s*>(.*?)</context>`)
+
+// addDialplan adds extra, <context> elements, to the dialplan directory
+// dir: a context a file there has already gets extra's extensions at its
+// top (FreeSWITCH reads the first context of a name, in the order the
+// files are included, which is theirs by name, as Glob's); any other
+// context goes whole into a file of its own.
+func addDialplan(dir, extra string) error {
+	contexts := fsContext.FindAllStringSubmatch(extra, -1)
+	if len(contexts) == 0 {
+		return errors.New(`no <context name="…"> element`)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
+	if err != nil {
+		return err
+	}
+	var others []string
+	for _, c := range contexts {
+		name, extensions := c[1], c[2]
+		open := regexp.MustCompile(`<context\s+name="` + regexp.QuoteMeta(name) + `"\s*>`)
+		added := false
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			at := open.FindIndex(raw)
+			if at == nil {
+				continue
+			}
+			text := string(raw[:at[1]]) + "\n    <!-- added by pbxlocal -->" + extensions +
+				"<!-- end of pbxlocal's -->" + string(raw[at[1]:])
+			if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+				return err
+			}
+			added = true
+			break
+		}
+		if !added {
+			others = append(others, c[0])
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	text := "<include>\n  " + strings.Join(others, "\n  ") + "\n</include>\n"
+	return os.WriteFile(filepath.Join(dir, "pbxlocal-extra.xml"), []byte(text), 0o644)
 }

@@ -23,6 +23,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -43,7 +44,7 @@ var ErrNotInstalled = errors.New("not installed")
 
 const (
 	startTimeout = 60 * time.Second
-	stopTimeout  = 10 * time.Second
+	stopTimeout  = 5 * time.Second
 	pollInterval = 50 * time.Millisecond
 	tailLines    = 40
 	// rtpPorts is the size of an instance's RTP range: two ports a leg,
@@ -61,9 +62,20 @@ type Options struct {
 	Config string
 	// Logger receives progress messages; nil discards them.
 	Logger *slog.Logger
-	// Extra is appended to the generated dialplan (extensions.conf for
-	// Asterisk; an XML file in the public context's directory for
-	// FreeSWITCH): a benchmark's native dialplan, say.
+	// Extra is dialplan added to the generated configuration, in the
+	// server's own syntax: for Asterisk, sections of extensions.conf
+	// ("[context]" and its "exten =>" lines), appended to it; for
+	// FreeSWITCH, <context name="…"> elements (bare, or in an <include>).
+	// A context the shipped dialplan has already is extended rather than
+	// shadowed: Asterisk merges the sections of one name, and pbxlocal
+	// puts FreeSWITCH's extensions first in the shipped context (which
+	// reads only the first context of a name, in order). So extensions
+	// added to the context trunk callers arrive in (Asterisk's
+	// from-trunk, FreeSWITCH's public) take the numbers they match
+	// before switchboard does: a benchmark's native call flow, say. On
+	// Asterisk an exact extension ("bench") is always tried before the
+	// shipped patterns; on FreeSWITCH an extension of Extra must match
+	// only its own numbers, being first. Other contexts are added whole.
 	Extra string
 }
 
@@ -90,6 +102,23 @@ type process struct {
 	done    chan struct{}
 	waitErr error
 	output  *os.File
+}
+
+// init makes p the server (asterisk, freeswitch) of opts, not started:
+// its directory, and its own log (logFile, in the directory's log/).
+func (p *process) init(server string, opts Options, logFile string) error {
+	if err := Installed(server); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", server, err)
+	}
+	p.name, p.dir, p.log, p.logFile = server, dir, opts.Logger, filepath.Join(dir, "log", logFile)
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return nil
 }
 
 // start runs the server; ready says when it serves, and fails when it
@@ -218,41 +247,39 @@ func (p *process) Tail() string {
 	return b.String()
 }
 
-// freePort finds a port free on the loopback for network ("tcp" or
-// "udp"), never one handed out before by this process.
-func freePort(network string) (int, error) {
+// freePort finds a port free on the loopback for both UDP and TCP (a
+// SIP profile of FreeSWITCH binds both), never one handed out before by
+// this process. It draws from 10000-19999, below the kernel's ephemeral
+// ports (32768 and up): a port the kernel handed out could be taken again
+// by some outgoing connection before the server binds it.
+func freePort() (int, error) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
-	for range 100 {
-		var port int
-		switch network {
-		case "udp":
-			c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-			if err != nil {
-				return 0, err
-			}
-			port = c.LocalAddr().(*net.UDPAddr).Port
-			c.Close()
-		default:
-			l, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				return 0, err
-			}
-			port = l.Addr().(*net.TCPAddr).Port
-			l.Close()
+	for range 1000 {
+		port := 10000 + rand.IntN(10000)
+		if given[port] {
+			continue
 		}
-		if !given[port] {
-			given[port] = true
-			return port, nil
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		l, err := net.Listen("tcp4", addr)
+		if err != nil {
+			continue
 		}
+		c, err := net.ListenPacket("udp4", addr)
+		l.Close()
+		if err != nil {
+			continue
+		}
+		c.Close()
+		given[port] = true
+		return port, nil
 	}
-	return 0, errors.New("no free port: the system keeps giving used ones")
+	return 0, errors.New("no free port in 10000-19999")
 }
 
 // rtpRange picks an RTP range of rtpPorts ports that no other instance of
-// this process uses, in the upper half of the port space (the kernel's
-// ephemeral ports, which freePort draws from, start at 32768; a clash
-// costs the server one port, which it skips).
+// this process uses, between freePort's ports and the kernel's ephemeral
+// ones (a clash costs the server one port, which it skips).
 func rtpRange() (int, int) {
 	portsMu.Lock()
 	defer portsMu.Unlock()

@@ -31,7 +31,7 @@ func TestAsterisk(t *testing.T) {
 	need(t, "asterisk")
 	t.Parallel()
 	a, err := StartAsterisk(t.Context(), Options{Dir: t.TempDir(), Config: "../../docker/asterisk",
-		Extra: "[bench]\nexten => _X.,1,Answer()\n same => n,Hangup()"})
+		Extra: "[bench]\nexten => _X.,1,Answer()\n same => n,Hangup()\n[from-trunk]\nexten => bench,1,Answer()\n same => n,Hangup()"})
 	require.NoError(t, err)
 	defer a.Stop()
 	require.Equal(t, "switchboard", a.ARIUser)
@@ -52,6 +52,11 @@ func TestAsterisk(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(conf), "[from-trunk]", "the shipped dialplan")
 	require.Contains(t, string(conf), "[bench]", "and the extra context")
+	// A shipped context named again is extended: Asterisk merges them.
+	plan, err := a.CLI(t.Context(), "dialplan show from-trunk")
+	require.NoError(t, err)
+	require.Contains(t, plan, "'bench' =>", "the extra extension")
+	require.Contains(t, plan, "'_X.' =>", "and the shipped ones")
 
 	// A restart keeps the ports; a killed server starts again.
 	require.NoError(t, a.Stop())
@@ -65,7 +70,10 @@ func TestAsterisk(t *testing.T) {
 func TestFreeSWITCH(t *testing.T) {
 	need(t, "freeswitch")
 	t.Parallel()
-	f, err := StartFreeSWITCH(t.Context(), Options{Dir: t.TempDir(), Config: "../../docker/freeswitch"})
+	f, err := StartFreeSWITCH(t.Context(), Options{Dir: t.TempDir(), Config: "../../docker/freeswitch",
+		Extra: `<include><context name="public"><extension name="bench"><condition field="destination_number" expression="^bench$">
+  <action application="hangup"/></condition></extension></context>
+<context name="bench"><extension name="all"/></context></include>`})
 	require.NoError(t, err)
 	defer f.Stop()
 	require.Equal(t, "change-me-esl", f.ESLPassword)
@@ -82,8 +90,35 @@ func TestFreeSWITCH(t *testing.T) {
 	xml, err := c.API(t.Context(), "xml_locate dialplan context name public")
 	require.NoError(t, err)
 	require.Contains(t, xml, "switchboard-down")
+	// The extra extension comes first in the shipped context; a new
+	// context is there too.
+	require.Less(t, strings.Index(xml, `name="bench"`), strings.Index(xml, `name="switchboard"`), xml)
+	xml, err = c.API(t.Context(), "xml_locate dialplan context name bench")
+	require.NoError(t, err)
+	require.Contains(t, xml, `<extension name="all"`)
+	// The shipped switch.conf.xml: not the stock limit of 30 new calls a
+	// second.
+	status, err := c.API(t.Context(), "status")
+	require.NoError(t, err)
+	require.Contains(t, status, "per Sec out of max 1000", status)
 	require.NoError(t, f.Stop())
 	require.NoError(t, f.Start(t.Context()))
+}
+
+func TestAddDialplan(t *testing.T) {
+	dir := t.TempDir()
+	shipped := "<include>\n  <context name=\"public\">\n    <extension name=\"park\"/>\n  </context>\n</include>\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "public.xml"), []byte(shipped), 0o644))
+	require.NoError(t, addDialplan(dir, `<include><context name="public"><extension name="bench"/></context>
+<context name="lab"><extension name="x"/></context></include>`))
+	raw, err := os.ReadFile(filepath.Join(dir, "public.xml"))
+	require.NoError(t, err)
+	require.Equal(t, "<include>\n  <context name=\"public\">\n    <!-- added by pbxlocal --><extension name=\"bench\"/><!-- end of pbxlocal's -->\n"+
+		"    <extension name=\"park\"/>\n  </context>\n</include>\n", string(raw))
+	raw, err = os.ReadFile(filepath.Join(dir, "pbxlocal-extra.xml"))
+	require.NoError(t, err)
+	require.Equal(t, "<include>\n  <context name=\"lab\"><extension name=\"x\"/></context>\n</include>\n", string(raw))
+	require.ErrorContains(t, addDialplan(dir, "<extension/>"), "no <context")
 }
 
 func TestNotInstalled(t *testing.T) {

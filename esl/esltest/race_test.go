@@ -1,5 +1,0 @@
-//go:build race
-
-package esltest
-
-const raceEnabled = true
