@@ -109,7 +109,7 @@ func (c *call) played(p Prompt) {
 		return
 	}
 	c.result.Messages = append(c.result.Messages, p.Kind)
-	c.saveOrLog(c.event(EvCallMessagePlayed, 0, map[string]any{"message": string(p.Kind)}))
+	c.note(c.event(EvCallMessagePlayed, 0, map[string]any{"message": string(p.Kind)}))
 }
 
 func (c *call) messageFailed(p Prompt) {
@@ -117,7 +117,7 @@ func (c *call) messageFailed(p Prompt) {
 	if p.Message != nil {
 		what = string(p.Kind)
 	}
-	c.saveOrLog(c.event(EvCallMessageFailed, 0, map[string]any{"message": what}))
+	c.note(c.event(EvCallMessageFailed, 0, map[string]any{"message": what}))
 }
 
 // prompt is one of the number's messages.
@@ -262,6 +262,10 @@ func (c *call) saveTask(task TaskKind, events ...TimelineEvent) error {
 }
 
 func (c *call) store(events []TimelineEvent, tasks []TaskKind) error {
+	if len(c.notes) > 0 {
+		events = append(c.notes, events...)
+		c.notes = nil
+	}
 	c.result.Timeline = append(c.result.Timeline, events...)
 	ctx, cancel := c.ctx()
 	defer cancel()
@@ -271,11 +275,13 @@ func (c *call) store(events []TimelineEvent, tasks []TaskKind) error {
 	return nil
 }
 
-// saveOrLog saves an event whose loss must not end the call.
-func (c *call) saveOrLog(ev TimelineEvent) {
-	if err := c.save(ev); err != nil {
-		c.e.logger.Error("timeline event lost", "call", c.rec.ID, "event", ev.Event, "err", err)
-	}
+// note keeps an event that tells how the call goes without changing its
+// record (a message played, the line closed), to be written with the
+// call's next write rather than by a transaction of its own: a call that
+// plays a prompt costs one write fewer. A crash loses the notes not yet
+// written (the call itself is then settled at the restart).
+func (c *call) note(ev TimelineEvent) {
+	c.notes = append(c.notes, ev)
 }
 
 // finish hangs up what is left, decides the missed-call reason and writes

@@ -188,6 +188,8 @@ type call struct {
 	stepsDone     bool
 	firstRing     time.Time
 	voicemailLeft bool
+	// notes are events to write with the call's next write (note).
+	notes []TimelineEvent
 }
 
 func (c *call) ctx() (context.Context, context.CancelFunc) {
@@ -273,9 +275,7 @@ func (c *call) flow(n Number, depth int) error {
 	}
 	if !open {
 		c.closed = true
-		if err := c.save(c.event(EvCallClosed, 0, nil)); err != nil {
-			return err
-		}
+		c.note(c.event(EvCallClosed, 0, nil))
 		if _, err := c.play(c.promptOr(MsgAfterHours, "after_hours"), false); err != nil {
 			return err
 		}
