@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -86,10 +87,10 @@ type transferJSON struct {
 }
 
 type timelineEventJSON struct {
-	Event  string           `json:"event"`
+	Event  events.Kind      `json:"event"`
 	At     int64            `json:"at"`
 	UserID *dialplan.UserID `json:"user_id"`
-	Data   map[string]any   `json:"data"`
+	Data   any              `json:"data"` // the kind's payload; {} for none
 }
 
 // unix is a time in UNIX seconds, null when unknown.
@@ -173,14 +174,14 @@ func newCallJSON(r store.CallRecord, timeline bool) callJSON {
 		out.TransferredTo = &transferJSON{Type: t.Type, ID: orNull(t.ID), Digits: orNull(t.Digits)}
 	}
 	if timeline {
-		events := make([]timelineEventJSON, len(r.Timeline))
+		lines := make([]timelineEventJSON, len(r.Timeline))
 		for i, e := range r.Timeline {
-			events[i] = timelineEventJSON{Event: e.Event, At: e.At.Unix(), UserID: orNull(e.User), Data: e.Data}
+			lines[i] = timelineEventJSON{Event: e.Event, At: e.At.Unix(), UserID: orNull(e.User), Data: e.Data}
 			if e.Data == nil {
-				events[i].Data = map[string]any{}
+				lines[i].Data = struct{}{}
 			}
 		}
-		out.Timeline = &events
+		out.Timeline = &lines
 	}
 	return out
 }

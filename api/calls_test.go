@@ -11,12 +11,13 @@ import (
 
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 // saveCall writes a call as the engine does (there is no engine yet).
-func (e *env) saveCall(c *dialplan.Call, events ...dialplan.TimelineEvent) dialplan.CallID {
+func (e *env) saveCall(c *dialplan.Call, names ...dialplan.TimelineEvent) dialplan.CallID {
 	e.t.Helper()
-	require.NoError(e.t, e.store.SaveCall(context.Background(), c, events, nil))
+	require.NoError(e.t, e.store.SaveCall(context.Background(), c, names, nil))
 	return c.ID
 }
 
@@ -65,13 +66,12 @@ func TestCallShape(t *testing.T) {
 		c.Recording = "rec-1.wav"
 	})
 	id := e.saveCall(&full,
-		dialplan.TimelineEvent{Event: dialplan.EvCallCreated, At: t0},
-		dialplan.TimelineEvent{Event: dialplan.EvCallRingingOnAgent, At: t0.Add(2 * time.Second), User: dialplan.UserID(f.userA),
-			Data: map[string]any{"device": "PJSIP/alice"}},
-		dialplan.TimelineEvent{Event: dialplan.EvCallAnswered, At: answered, User: dialplan.UserID(f.userA)},
-		dialplan.TimelineEvent{Event: dialplan.EvCallEnded, At: ended})
+		dialplan.TimelineEvent{Event: events.CallCreated, At: t0},
+		dialplan.TimelineEvent{Event: events.CallRingingOnAgent, At: t0.Add(2 * time.Second), User: dialplan.UserID(f.userA)},
+		dialplan.TimelineEvent{Event: events.CallAnswered, At: answered, User: dialplan.UserID(f.userA)},
+		dialplan.TimelineEvent{Event: events.CallEnded, At: ended})
 	ringing := f.call(now, func(c *dialplan.Call) { c.Number, c.RawDigits = 0, dialplan.Anonymous })
-	ringingID := e.saveCall(&ringing, dialplan.TimelineEvent{Event: dialplan.EvCallCreated, At: now})
+	ringingID := e.saveCall(&ringing, dialplan.TimelineEvent{Event: events.CallCreated, At: now})
 
 	link := func(kind string, id int64) string { return fmt.Sprintf("/v1/%s/%d", kind, id) }
 	wantFull := map[string]any{
@@ -104,7 +104,7 @@ func TestCallShape(t *testing.T) {
 		"timeline": []any{
 			map[string]any{"event": "call.created", "at": float64(t0.Unix()), "user_id": nil, "data": map[string]any{}},
 			map[string]any{"event": "call.ringing_on_agent", "at": float64(t0.Unix() + 2), "user_id": float64(f.userA),
-				"data": map[string]any{"device": "PJSIP/alice"}},
+				"data": map[string]any{}},
 			map[string]any{"event": "call.answered", "at": float64(answered.Unix()), "user_id": float64(f.userA), "data": map[string]any{}},
 			map[string]any{"event": "call.ended", "at": float64(ended.Unix()), "user_id": nil, "data": map[string]any{}},
 		},

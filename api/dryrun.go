@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 	"github.com/switchboard/switchboard/phone"
 )
 
@@ -51,10 +52,10 @@ type dryRunRing struct {
 }
 
 type dryRunEvent struct {
-	Event     string          `json:"event"`
+	Event     events.Kind     `json:"event"`
 	AtSeconds int             `json:"at_seconds"`
 	UserID    dialplan.UserID `json:"user_id,omitempty"`
-	Data      map[string]any  `json:"data,omitempty"`
+	Data      any             `json:"data,omitempty"`
 }
 
 type dryRunJSON struct {

@@ -295,7 +295,7 @@ func TestDryRun(t *testing.T) {
 
 	// Nothing of those calls was written, and the live agents are as they were.
 	require.Equal(t, before, e.snapshot(), "a dry run writes no configuration")
-	for _, table := range []string{"calls", "call_events", "call_teams", "inbox_tasks", "webhook_deliveries"} {
+	for _, table := range []string{"calls", "events", "call_teams", "inbox_tasks", "webhook_deliveries"} {
 		var n int
 		require.NoError(t, e.db.Get(&n, "SELECT count(*) FROM "+table))
 		require.Zero(t, n, "a dry run writes no row in %s", table)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/events"
 	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 )
@@ -396,13 +397,13 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		Tags:     []store.CallTag{{ID: 2, Name: "VIP"}},
 		Comments: []store.CallComment{{ID: 1, User: 7, Content: "Wants a quote", PostedAt: ended}, {ID: 2, Content: "From a deleted user", PostedAt: ended}},
 		Timeline: []dialplan.TimelineEvent{
-			{Event: dialplan.EvCallCreated, At: now},
-			{Event: dialplan.EvCallRingingOnAgent, At: now.Add(2 * time.Second), User: 7, Data: map[string]any{"device": "PJSIP/alice"}},
-			{Event: dialplan.EvCallTransferred, At: ended, User: 7, Data: map[string]any{"to": map[string]any{"type": "external"}}},
+			{Event: events.CallCreated, At: now},
+			{Event: events.CallRingingOnAgent, At: now.Add(2 * time.Second), User: 7},
+			{Event: events.CallTransferred, At: ended, User: 7, Data: events.Transferred{Type: "external", Digits: "+442079460958"}},
 		},
 	}
 	ringing := store.CallRecord{Call: dialplan.Call{ID: 10, Company: 1, Direction: dialplan.Outbound, Status: dialplan.CallInitial,
-		RawDigits: dialplan.Anonymous, StartedAt: now}, Timeline: []dialplan.TimelineEvent{{Event: dialplan.EvCallCreated, At: now}}}
+		RawDigits: dialplan.Anonymous, StartedAt: now}, Timeline: []dialplan.TimelineEvent{{Event: events.CallCreated, At: now}}}
 	missed := store.CallRecord{Call: dialplan.Call{ID: 11, Company: 1, Number: 5, Direction: dialplan.Inbound, Status: dialplan.CallDone,
 		RawDigits: "+33612345678", StartedAt: now, EndedAt: &ended, MissedReason: dialplan.NoAvailableAgent,
 		TransferredTo: &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: "+442079460000"}},

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/ari/aritest"
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/events"
 )
 
 const line = "+33176390861"
@@ -111,17 +112,17 @@ func newRigWith(t *testing.T, opts rigOptions) *rig {
 
 // ended waits for the first call to be recorded as over and returns it
 // with its timeline.
-func (r *rig) ended(t *testing.T) (dialplan.Call, []string) {
+func (r *rig) ended(t *testing.T) (dialplan.Call, []events.Kind) {
 	t.Helper()
 	var (
-		c      dialplan.Call
-		events []string
+		c     dialplan.Call
+		names []events.Kind
 	)
 	require.Eventually(t, func() bool {
-		c, events = r.log.Call(1)
+		c, names = r.log.Call(1)
 		return c.Status == dialplan.CallDone
 	}, 30*time.Second, 20*time.Millisecond, "the call never ended")
-	return c, events
+	return c, names
 }
 
 func TestAnsweredCall(t *testing.T) {
@@ -129,11 +130,11 @@ func TestAnsweredCall(t *testing.T) {
 	require.NoError(t, r.ast.SetPeer("PJSIP/alice", aritest.Peer{Action: aritest.PeerRing}))
 	require.NoError(t, r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, After: 300 * time.Millisecond, HangupAfter: 500 * time.Millisecond}))
 	caller := r.ast.Call("0612345678", "0176390861", aritest.CallScript{})
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(2), c.User, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(2), c.User, "%v", names)
 	require.NotNil(t, c.AnsweredAt)
 	require.Equal(t, "+33612345678", c.RawDigits, "the caller's national number read in E.164")
-	require.Contains(t, events, dialplan.EvCallAnswered)
+	require.Contains(t, names, events.CallAnswered)
 	<-caller.Done()
 	// Alice's phone stopped ringing with "answered elsewhere" once Bob answered.
 	var reasons []string
@@ -161,14 +162,14 @@ func TestAnsweredCall(t *testing.T) {
 
 func TestAgentOutcomes(t *testing.T) {
 	cases := []struct {
-		name   string
-		peer   aritest.Peer
-		events []string
+		name  string
+		peer  aritest.Peer
+		names []events.Kind
 	}{
-		{"busy", aritest.Peer{Action: aritest.PeerBusy}, []string{dialplan.EvCallAgentDeclined}},
-		{"declines", aritest.Peer{Action: aritest.PeerDecline, After: 200 * time.Millisecond}, []string{dialplan.EvCallAgentDeclined}},
-		{"rings out", aritest.Peer{Action: aritest.PeerRing}, []string{dialplan.EvCallAgentNoAnswer}},
-		{"unreachable", aritest.Peer{Action: aritest.PeerUnreachable}, []string{dialplan.EvCallAgentNoAnswer}},
+		{"busy", aritest.Peer{Action: aritest.PeerBusy}, []events.Kind{events.CallAgentDeclined}},
+		{"declines", aritest.Peer{Action: aritest.PeerDecline, After: 200 * time.Millisecond}, []events.Kind{events.CallAgentDeclined}},
+		{"rings out", aritest.Peer{Action: aritest.PeerRing}, []events.Kind{events.CallAgentNoAnswer}},
+		{"unreachable", aritest.Peer{Action: aritest.PeerUnreachable}, []events.Kind{events.CallAgentNoAnswer}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,10 +180,10 @@ func TestAgentOutcomes(t *testing.T) {
 			})
 			require.NoError(t, r.ast.SetPeer("PJSIP/alice", tc.peer))
 			caller := r.ast.Call("+33612345678", line, aritest.CallScript{})
-			c, events := r.ended(t)
+			c, names := r.ended(t)
 			require.Nil(t, c.AnsweredAt)
-			for _, e := range tc.events {
-				require.Contains(t, events, e)
+			for _, e := range tc.names {
+				require.Contains(t, names, e)
 			}
 			select {
 			case <-caller.Done():
@@ -201,8 +202,8 @@ func TestIVRDigitStopsThePrompt(t *testing.T) {
 	})
 	require.NoError(t, r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, After: 100 * time.Millisecond, HangupAfter: 300 * time.Millisecond}))
 	r.ast.Call("+33612345678", line, aritest.CallScript{Digits: []aritest.Digit{{At: 500 * time.Millisecond, Digit: "2"}}})
-	c, events := r.ended(t)
-	require.Equal(t, []string{"2"}, c.IVROptions, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, []string{"2"}, c.IVROptions, "%v", names)
 	require.Equal(t, dialplan.UserID(2), c.User)
 }
 
@@ -211,8 +212,8 @@ func TestCallerHangsUpWhileRinging(t *testing.T) {
 	r.ast.SetPeer("PJSIP/alice", aritest.Peer{Action: aritest.PeerRing})
 	r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerRing})
 	r.ast.Call("+33612345678", line, aritest.CallScript{HangupAfter: time.Second})
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.ShortAbandoned, c.MissedReason, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.ShortAbandoned, c.MissedReason, "%v", names)
 	require.Eventually(t, func() bool { return len(r.ast.Channels()) == 0 }, 5*time.Second, 20*time.Millisecond,
 		"the agents' phones stopped ringing")
 }
@@ -245,8 +246,8 @@ func TestReconnect(t *testing.T) {
 	r.ast.Call("+33612345678", line, aritest.CallScript{})
 	time.Sleep(500 * time.Millisecond)
 	r.ast.DropWebsockets()
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(2), c.User, "the call went on across the reconnect: %v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(2), c.User, "the call went on across the reconnect: %v", names)
 	require.NoError(t, r.driver.Ready(context.Background()))
 }
 
@@ -256,12 +257,12 @@ func TestRestartSettlesCalls(t *testing.T) {
 	r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerRing})
 	r.ast.Call("+33612345678", line, aritest.CallScript{})
 	require.Eventually(t, func() bool {
-		_, events := r.log.Call(1)
-		return slices.Contains(events, dialplan.EvCallRingingOnAgent)
+		_, names := r.log.Call(1)
+		return slices.Contains(names, events.CallRingingOnAgent)
 	}, 5*time.Second, 10*time.Millisecond)
 	r.ast.Restart() // every channel gone, no event
-	c, events := r.ended(t)
-	require.Nil(t, c.AnsweredAt, "%v", events)
+	c, names := r.ended(t)
+	require.Nil(t, c.AnsweredAt, "%v", names)
 	require.Equal(t, "temporary_failure", c.HangupCause, "settled at the reconnect, not by the ring timer")
 	require.Less(t, c.EndedAt.Sub(c.StartedAt), 4*time.Second)
 }
@@ -276,8 +277,8 @@ func TestRecordedConversation(t *testing.T) {
 	})
 	require.NoError(t, r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, HangupAfter: 500 * time.Millisecond}))
 	r.ast.Call("0612345678", "0176390861", aritest.CallScript{})
-	c, events := r.ended(t)
-	require.Contains(t, events, dialplan.EvCallRecording, "%v", events)
+	c, names := r.ended(t)
+	require.Contains(t, names, events.CallRecordingStarted, "%v", names)
 	require.NotEmpty(t, c.Recording)
 	var recorded bool
 	for _, req := range r.ast.Requests() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/events"
 )
 
 func rule(w *dialplantest.World, r dialplan.RingingRule) {
@@ -19,7 +20,7 @@ func rule(w *dialplantest.World, r dialplan.RingingRule) {
 func rungOf(w *dialplantest.World, id dialplan.CallID) []dialplan.UserID {
 	var rung []dialplan.UserID
 	for _, e := range w.Log.Events[id] {
-		if e.Event == dialplan.EvCallRingingOnAgent {
+		if e.Event == events.CallRingingOnAgent {
 			rung = append(rung, e.User)
 		}
 	}
@@ -49,7 +50,7 @@ func TestRingingRules(t *testing.T) {
 		require.Equal(t, []dialplan.UserID{alice, bob}, rungOf(w, 1))
 		var at []time.Duration
 		for _, e := range w.Log.Events[1] {
-			if e.Event == dialplan.EvCallRingingOnAgent {
+			if e.Event == events.CallRingingOnAgent {
 				at = append(at, e.At.Sub(monday10))
 			}
 		}
@@ -150,7 +151,7 @@ func TestQueue(t *testing.T) {
 		w.Call(caller, line)
 		w.Clock.Run(monday10.Add(time.Hour))
 		check(t, w, 4, outcome{answeredBy: bob, rung: []dialplan.UserID{bob},
-			events: []string{dialplan.EvCallQueued, dialplan.EvCallRingingOnAgent, dialplan.EvCallAnswered}})
+			names: []events.Kind{events.CallQueued, events.CallRingingOnAgent, events.CallAnswered}})
 	})
 	t.Run("without respect queuing time the step is skipped at once", func(t *testing.T) {
 		w := world(t)
@@ -158,7 +159,7 @@ func TestQueue(t *testing.T) {
 		leg := w.Call(caller, line)
 		w.Media.CallerHangsUp(leg, 20*s)
 		w.Clock.Run(monday10.Add(time.Hour))
-		check(t, w, 4, outcome{missed: dialplan.NoAvailableAgent, events: []string{dialplan.EvCallVoicemailLeft},
+		check(t, w, 4, outcome{missed: dialplan.NoAvailableAgent, names: []events.Kind{events.CallVoicemailLeft},
 			tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}})
 	})
 	t.Run("priority lines are served first, then first come first served", func(t *testing.T) {
@@ -197,8 +198,8 @@ func TestQueue(t *testing.T) {
 		w.Media.CallerPresses(leg, 10*s, "*")
 		w.Clock.Run(monday10.Add(time.Hour))
 		check(t, w, 4, outcome{answeredBy: bob, rung: []dialplan.UserID{bob},
-			events: []string{dialplan.EvCallQueued, dialplan.EvCallCallbackAsked, dialplan.EvCallRingingOnAgent,
-				dialplan.EvCallCalledBack, dialplan.EvCallAnswered, dialplan.EvCallEnded},
+			names: []events.Kind{events.CallQueued, events.CallCallbackRequested, events.CallRingingOnAgent,
+				events.CallCalledBack, events.CallAnswered, events.CallEnded},
 			tasks: []dialplan.TaskKind{dialplan.TaskCallbackRequest}})
 		c, _ := w.Log.Call(4)
 		require.Greater(t, c.AnsweredAt.Sub(c.StartedAt), 50*s, "after Bob's own call ended")
@@ -213,7 +214,7 @@ func TestQueue(t *testing.T) {
 		leg := w.Call("", line)
 		w.Media.CallerPresses(leg, 10*s, "*")
 		w.Clock.Run(monday10.Add(time.Hour))
-		check(t, w, 4, outcome{missed: dialplan.NoAvailableAgent, events: []string{dialplan.EvCallQueued, dialplan.EvCallCallbackAsked, dialplan.EvCallEnded},
+		check(t, w, 4, outcome{missed: dialplan.NoAvailableAgent, names: []events.Kind{events.CallQueued, events.CallCallbackRequested, events.CallEnded},
 			tasks: []dialplan.TaskKind{dialplan.TaskCallbackRequest}})
 	})
 }

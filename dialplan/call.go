@@ -3,6 +3,8 @@ package dialplan
 import (
 	"fmt"
 	"time"
+
+	"github.com/switchboard/switchboard/events"
 )
 
 func (c *call) id() CallID { return c.rec.ID }
@@ -109,7 +111,7 @@ func (c *call) played(p Prompt) {
 		return
 	}
 	c.result.Messages = append(c.result.Messages, p.Kind)
-	c.note(c.event(EvCallMessagePlayed, 0, map[string]any{"message": string(p.Kind)}))
+	c.note(c.event(events.CallMessagePlayed, 0, events.Message{Message: string(p.Kind)}))
 }
 
 func (c *call) messageFailed(p Prompt) {
@@ -117,7 +119,7 @@ func (c *call) messageFailed(p Prompt) {
 	if p.Message != nil {
 		what = string(p.Kind)
 	}
-	c.note(c.event(EvCallMessageFailed, 0, map[string]any{"message": what}))
+	c.note(c.event(events.CallMessageFailed, 0, events.Message{Message: what}))
 }
 
 // prompt is one of the number's messages.
@@ -248,7 +250,7 @@ func (c *call) isBlocked() (bool, error) {
 	return blocked, nil
 }
 
-func (c *call) event(name string, user UserID, data map[string]any) TimelineEvent {
+func (c *call) event(name events.Kind, user UserID, data any) TimelineEvent {
 	return TimelineEvent{Event: name, At: c.now(), User: user, Data: data}
 }
 
@@ -319,7 +321,7 @@ func (c *call) finish(flowErr error) {
 			tasks = append(tasks, TaskMissedCall)
 		}
 	}
-	ev := []TimelineEvent{c.event(EvCallHungup, 0, map[string]any{"cause": c.rec.HangupCause}), c.event(EvCallEnded, 0, nil)}
+	ev := []TimelineEvent{c.event(events.CallHungup, 0, events.Hungup{Cause: c.rec.HangupCause}), c.event(events.CallEnded, 0, nil)}
 	if err := c.store(ev, tasks); err != nil {
 		c.e.logger.Error("call end not recorded", "call", c.rec.ID, "err", err)
 	}

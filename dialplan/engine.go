@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/events"
 )
 
 // Engine runs calls: one goroutine per call, running the number's flow as
@@ -235,7 +237,7 @@ func (c *call) run() {
 		return
 	}
 	answerErr := err
-	if err := c.save(c.event(EvCallCreated, 0, map[string]any{"to": c.inbound.To})); err != nil {
+	if err := c.save(c.event(events.CallCreated, 0, events.Created{To: c.inbound.To})); err != nil {
 		c.e.logger.Error("call not recorded; refused", "err", err)
 		c.hangupCaller(CauseTemporaryFailure)
 		return
@@ -256,7 +258,7 @@ func (c *call) flow(n Number, depth int) error {
 	c.number = n
 	if depth == 0 && c.blocked {
 		c.result.Outcome = OutcomeBlocked
-		if err := c.save(c.event(EvCallBlocked, 0, nil)); err != nil {
+		if err := c.save(c.event(events.CallBlocked, 0, nil)); err != nil {
 			return err
 		}
 		if n.Messages[MsgBlocked] != nil {
@@ -275,7 +277,7 @@ func (c *call) flow(n Number, depth int) error {
 	}
 	if !open {
 		c.closed = true
-		c.note(c.event(EvCallClosed, 0, nil))
+		c.note(c.event(events.CallOutOfOpeningHours, 0, nil))
 		if _, err := c.play(c.promptOr(MsgAfterHours, "after_hours"), false); err != nil {
 			return err
 		}
@@ -325,7 +327,7 @@ func (c *call) route(o IVROption, depth int) error {
 		}
 		c.rec.TransferredTo = &Transfer{Type: TargetNumber, ID: t.ID}
 		c.result.ForwardedTo = c.rec.TransferredTo
-		if err := c.save(c.event(EvCallTransferred, 0, map[string]any{"type": "number", "id": t.ID})); err != nil {
+		if err := c.save(c.event(events.CallTransferred, 0, events.Transferred{Type: "number", ID: t.ID})); err != nil {
 			return err
 		}
 		return c.flow(target, depth+1)
@@ -371,7 +373,7 @@ func (c *call) menu() (*IVROption, error) {
 				c.inIVR = false
 				c.rec.IVROptions = append(c.rec.IVROptions, digit)
 				c.result.IVROption = digit
-				return &o, c.save(c.event(EvCallIVROption, 0, map[string]any{"key": digit, "target": o.Target.Type}))
+				return &o, c.save(c.event(events.CallIVROptionSelected, 0, events.IVROption{Key: digit, Target: string(o.Target.Type)}))
 			}
 		}
 	}

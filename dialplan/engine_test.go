@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/events"
 )
 
 // monday10 is 10:00 on a Monday in Paris.
@@ -72,45 +73,45 @@ type outcome struct {
 	forwarded  bool // answered by an external number
 	missed     dialplan.MissedReason
 	rung       []dialplan.UserID // agents rung, in order
-	events     []string          // must appear in this order (others may be between)
+	names      []events.Kind     // must appear in this order (others may be between)
 	tasks      []dialplan.TaskKind
 }
 
 func check(t *testing.T, w *dialplantest.World, id dialplan.CallID, want outcome) {
 	t.Helper()
-	c, events := w.Log.Call(id)
-	require.Equal(t, dialplan.CallDone, c.Status, "timeline: %v", events)
+	c, names := w.Log.Call(id)
+	require.Equal(t, dialplan.CallDone, c.Status, "timeline: %v", names)
 	require.NotNil(t, c.EndedAt)
 	if want.answeredBy != 0 || want.forwarded {
-		require.NotNil(t, c.AnsweredAt, "timeline: %v", events)
+		require.NotNil(t, c.AnsweredAt, "timeline: %v", names)
 		require.Equal(t, want.answeredBy, c.User)
 		require.Empty(t, c.MissedReason)
 	} else {
-		require.Nil(t, c.AnsweredAt, "timeline: %v", events)
-		require.Equal(t, want.missed, c.MissedReason, "timeline: %v", events)
+		require.Nil(t, c.AnsweredAt, "timeline: %v", names)
+		require.Equal(t, want.missed, c.MissedReason, "timeline: %v", names)
 	}
 	var rung []dialplan.UserID
 	for _, e := range w.Log.Events[id] {
-		if e.Event == dialplan.EvCallRingingOnAgent {
+		if e.Event == events.CallRingingOnAgent {
 			rung = append(rung, e.User)
 		}
 	}
-	require.Equal(t, want.rung, rung, "agents rung; timeline: %v", events)
-	rest := events
-	for _, name := range want.events {
+	require.Equal(t, want.rung, rung, "agents rung; timeline: %v", names)
+	rest := names
+	for _, name := range want.names {
 		i := slices.Index(rest, name)
-		require.GreaterOrEqual(t, i, 0, "%s missing or out of order in %v", name, events)
+		require.GreaterOrEqual(t, i, 0, "%s missing or out of order in %v", name, names)
 		rest = rest[i+1:]
 	}
-	require.Equal(t, 1, count(events, dialplan.EvCallEnded), "exactly one call.ended: %v", events)
-	require.Equal(t, dialplan.EvCallEnded, events[len(events)-1])
+	require.Equal(t, 1, count(names, events.CallEnded), "exactly one call.ended: %v", names)
+	require.Equal(t, events.CallEnded, names[len(names)-1])
 	require.ElementsMatch(t, want.tasks, w.Log.Tasks[id], "tasks")
 	require.Empty(t, w.Media.Violations)
 }
 
-func count(events []string, name string) int {
+func count(names []events.Kind, name events.Kind) int {
 	n := 0
-	for _, e := range events {
+	for _, e := range names {
 		if e == name {
 			n++
 		}
@@ -120,7 +121,7 @@ func count(events []string, name string) int {
 
 func TestCallFlows(t *testing.T) {
 	s := time.Second
-	answered := []string{dialplan.EvCallCreated, dialplan.EvCallRingingOnAgent, dialplan.EvCallAnswered, dialplan.EvCallHungup, dialplan.EvCallEnded}
+	answered := []events.Kind{events.CallCreated, events.CallRingingOnAgent, events.CallAnswered, events.CallHungup, events.CallEnded}
 	cases := []struct {
 		name  string
 		setup func(w *dialplantest.World)
@@ -135,14 +136,14 @@ func TestCallFlows(t *testing.T) {
 			setup: func(w *dialplantest.World) {
 				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 5 * s, HangupAfter: 60 * s})
 			},
-			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice, bob, carol}, events: answered},
+			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice, bob, carol}, names: answered},
 		},
 		{
 			name:   "nobody answers: voicemail",
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
 			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallRingingOnAgent, dialplan.EvCallAgentNoAnswer, dialplan.EvCallVoicemailLeft, dialplan.EvCallEnded},
-				tasks:  []dialplan.TaskKind{dialplan.TaskVoicemail}},
+				names: []events.Kind{events.CallRingingOnAgent, events.CallAgentNoAnswer, events.CallVoicemailLeft, events.CallEnded},
+				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
 			name: "a voicemail without a voice is no message",
@@ -151,8 +152,8 @@ func TestCallFlows(t *testing.T) {
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
 			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallAgentNoAnswer, dialplan.EvCallVoicemailDiscarded, dialplan.EvCallEnded},
-				tasks:  []dialplan.TaskKind{dialplan.TaskMissedCall}},
+				names: []events.Kind{events.CallAgentNoAnswer, events.CallVoicemailDiscarded, events.CallEnded},
+				tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name: "a voicemail of half a second of voice is no message",
@@ -161,8 +162,8 @@ func TestCallFlows(t *testing.T) {
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
 			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallVoicemailDiscarded, dialplan.EvCallEnded},
-				tasks:  []dialplan.TaskKind{dialplan.TaskMissedCall}},
+				names: []events.Kind{events.CallVoicemailDiscarded, events.CallEnded},
+				tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name: "a caller who hangs up at the beep leaves no message, whatever the media server kept",
@@ -172,8 +173,8 @@ func TestCallFlows(t *testing.T) {
 			// 20 s of ringing, a 3 s greeting, the beep, half a second.
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 24*s) },
 			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallVoicemailDiscarded, dialplan.EvCallEnded},
-				tasks:  []dialplan.TaskKind{dialplan.TaskMissedCall}},
+				names: []events.Kind{events.CallVoicemailDiscarded, events.CallEnded},
+				tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name: "a voicemail the media server no longer has is kept: a lost message is worse than an empty one",
@@ -182,14 +183,14 @@ func TestCallFlows(t *testing.T) {
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
 			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallVoicemailLeft, dialplan.EvCallEnded},
-				tasks:  []dialplan.TaskKind{dialplan.TaskVoicemail}},
+				names: []events.Kind{events.CallVoicemailLeft, events.CallEnded},
+				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
 			name:   "the caller gives up within 10 s of ringing: short abandoned",
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 6*s) },
 			want: outcome{missed: dialplan.ShortAbandoned, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallRingingOnAgent, dialplan.EvCallHungup}, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
+				names: []events.Kind{events.CallRingingOnAgent, events.CallHungup}, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name:   "the caller gives up after 15 s of ringing",
@@ -205,7 +206,7 @@ func TestCallFlows(t *testing.T) {
 				}
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 20*s) },
-			want: outcome{missed: dialplan.NoAvailableAgent, events: []string{dialplan.EvCallVoicemailLeft},
+			want: outcome{missed: dialplan.NoAvailableAgent, names: []events.Kind{events.CallVoicemailLeft},
 				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
@@ -222,7 +223,7 @@ func TestCallFlows(t *testing.T) {
 				number(w, 100, func(n *dialplan.Number) { n.AvailabilityStatus = dialplan.AlwaysClosed })
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 30*s) },
-			want: outcome{missed: dialplan.OutOfOpeningHours, events: []string{dialplan.EvCallClosed, dialplan.EvCallVoicemailLeft},
+			want: outcome{missed: dialplan.OutOfOpeningHours, names: []events.Kind{events.CallOutOfOpeningHours, events.CallVoicemailLeft},
 				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
@@ -235,14 +236,14 @@ func TestCallFlows(t *testing.T) {
 					n.Voicemail = false
 				})
 			},
-			want: outcome{missed: dialplan.OutOfOpeningHours, events: []string{dialplan.EvCallClosed}, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
+			want: outcome{missed: dialplan.OutOfOpeningHours, names: []events.Kind{events.CallOutOfOpeningHours}, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name: "blocked caller",
 			setup: func(w *dialplantest.World) {
 				w.Directory.Blocked[caller] = true
 			},
-			want: outcome{missed: dialplan.BlockedCaller, events: []string{dialplan.EvCallBlocked, dialplan.EvCallEnded}},
+			want: outcome{missed: dialplan.BlockedCaller, names: []events.Kind{events.CallBlocked, events.CallEnded}},
 		},
 		{
 			name: "busy and declining agents, the third answers",
@@ -252,7 +253,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.SetPeer("PJSIP/carol", dialplan.Peer{AnswerAfter: 4 * s, HangupAfter: 30 * s})
 			},
 			want: outcome{answeredBy: carol, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallAgentDeclined, dialplan.EvCallAgentDeclined, dialplan.EvCallAnswered}},
+				names: []events.Kind{events.CallAgentDeclined, events.CallAgentDeclined, events.CallAnswered}},
 		},
 		{
 			name: "unreachable phones count as not answering",
@@ -264,7 +265,7 @@ func TestCallFlows(t *testing.T) {
 			},
 			// Quick, but the agents were tried: not the caller's doing.
 			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallAgentNoAnswer}, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
+				names: []events.Kind{events.CallAgentNoAnswer}, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name: "a user step rings every device and the external number",
@@ -276,7 +277,7 @@ func TestCallFlows(t *testing.T) {
 					n.Distribution = []dialplan.Step{{Type: dialplan.StepUser, ID: int64(alice), RingSeconds: 15}}
 				})
 			},
-			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice}, events: answered},
+			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice}, names: answered},
 		},
 		{
 			name: "steps in order: Alice alone, then the team",
@@ -318,7 +319,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.SetPeer("PJSIP/alice", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 10 * s})
 			},
 			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallAnswered, dialplan.EvCallRecording, dialplan.EvCallEnded}},
+				names: []events.Kind{events.CallAnswered, events.CallRecordingStarted, events.CallEnded}},
 		},
 		{
 			name: "welcome message first",
@@ -329,7 +330,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.SetPeer("PJSIP/alice", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 10 * s})
 			},
 			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallCreated, dialplan.EvCallMessagePlayed, dialplan.EvCallRingingOnAgent, dialplan.EvCallAnswered}},
+				names: []events.Kind{events.CallCreated, events.CallMessagePlayed, events.CallRingingOnAgent, events.CallAnswered}},
 		},
 		{
 			name: "IVR: 2 rings the team",
@@ -339,7 +340,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.SetPeer("PJSIP/alice", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 10 * s})
 			},
 			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallMessagePlayed, dialplan.EvCallIVROption, dialplan.EvCallRingingOnAgent, dialplan.EvCallAnswered}},
+				names: []events.Kind{events.CallMessagePlayed, events.CallIVROptionSelected, events.CallRingingOnAgent, events.CallAnswered}},
 		},
 		{
 			name: "IVR: 1 transfers to the sales line, whose own flow runs",
@@ -352,7 +353,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 10 * s})
 			},
 			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice, bob, carol},
-				events: []string{dialplan.EvCallIVROption, dialplan.EvCallTransferred, dialplan.EvCallMessagePlayed, dialplan.EvCallAnswered}},
+				names: []events.Kind{events.CallIVROptionSelected, events.CallTransferred, events.CallMessagePlayed, events.CallAnswered}},
 		},
 		{
 			name: "IVR: 3 forwards to an external number",
@@ -361,7 +362,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.PressDuring(dialplan.MsgIVR, "3")
 				w.Media.SetPeer("+442079460958", dialplan.Peer{AnswerAfter: 4 * s, HangupAfter: 20 * s})
 			},
-			want: outcome{forwarded: true, events: []string{dialplan.EvCallTransferred, dialplan.EvCallAnswered, dialplan.EvCallEnded}},
+			want: outcome{forwarded: true, names: []events.Kind{events.CallTransferred, events.CallAnswered, events.CallEnded}},
 		},
 		{
 			name: "IVR: an invalid key twice is no choice: voicemail",
@@ -370,7 +371,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.PressDuring(dialplan.MsgIVR, "7", "8")
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, 40*s) },
-			want: outcome{missed: dialplan.AbandonedInIVR, events: []string{dialplan.EvCallMessagePlayed, dialplan.EvCallMessagePlayed, dialplan.EvCallVoicemailLeft},
+			want: outcome{missed: dialplan.AbandonedInIVR, names: []events.Kind{events.CallMessagePlayed, events.CallMessagePlayed, events.CallVoicemailLeft},
 				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
@@ -387,7 +388,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.CallerHangsUp(leg, 20*s)
 			},
 			// Nobody was rung: the caller chose the voicemail.
-			want: outcome{missed: dialplan.Abandoned, events: []string{dialplan.EvCallIVROption, dialplan.EvCallVoicemailLeft},
+			want: outcome{missed: dialplan.Abandoned, names: []events.Kind{events.CallIVROptionSelected, events.CallVoicemailLeft},
 				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/events"
 )
 
 // TestRandomCalls places thousands of random calls on random
@@ -136,9 +137,9 @@ func randomRun(t *testing.T, seed uint64) int {
 	require.Empty(t, w.Media.Live(), "seed %d: legs left up", seed)
 	require.Len(t, w.Log.Calls, calls, "seed %d", seed)
 	for id, c := range w.Log.Calls {
-		_, events := w.Log.Call(id)
-		require.Equal(t, 1, count(events, dialplan.EvCallEnded), "seed %d call %d: %v", seed, id, events)
-		require.Equal(t, dialplan.EvCallEnded, events[len(events)-1])
+		_, names := w.Log.Call(id)
+		require.Equal(t, 1, count(names, events.CallEnded), "seed %d call %d: %v", seed, id, names)
+		require.Equal(t, events.CallEnded, names[len(names)-1])
 		require.Equal(t, dialplan.CallDone, c.Status)
 		require.Equal(t, c.AnsweredAt == nil, c.MissedReason != "", "seed %d call %d: a call is answered or missed", seed, id)
 	}

@@ -3,6 +3,8 @@ package dialplan
 import (
 	"context"
 	"time"
+
+	"github.com/switchboard/switchboard/events"
 )
 
 // Direction of a call.
@@ -93,49 +95,20 @@ func (c Call) TalkTime() time.Duration {
 	return c.EndedAt.Sub(*c.AnsweredAt)
 }
 
-// Timeline event names (Aircall's, and ours in the same style).
-const (
-	EvCallCreated        = "call.created"
-	EvCallRingingOnAgent = "call.ringing_on_agent"
-	EvCallAgentDeclined  = "call.agent_declined"
-	EvCallAgentNoAnswer  = "call.agent_no_answer"
-	EvCallAnswered       = "call.answered"
-	EvCallHungup         = "call.hungup"
-	EvCallEnded          = "call.ended"
-	EvCallVoicemailLeft  = "call.voicemail_left"
-	// EvCallVoicemailDiscarded: a recording was made but is no message:
-	// too short, or without a voice (Data "reason": too_short, silent).
-	EvCallVoicemailDiscarded = "call.voicemail_discarded"
-	EvCallTransferred        = "call.transferred"
-	EvCallIVROption          = "call.ivr_option_selected"
-	EvCallQueued             = "call.queued"
-	EvCallCallbackAsked      = "call.callback_requested"
-	EvCallCalledBack         = "call.called_back"
-	EvCallRecording          = "call.recording_started"
-	EvCallMessagePlayed      = "call.message_played"
-	EvCallMessageFailed      = "call.message_failed"
-	EvCallBlocked            = "call.blocked"
-	EvCallClosed             = "call.out_of_opening_hours"
-	// Added by users, through the API.
-	EvCallTagged     = "call.tagged"
-	EvCallCommented  = "call.commented"
-	EvCallArchived   = "call.archived"
-	EvCallUnarchived = "call.unarchived"
-)
-
 // EventTags are the system tags a timeline event puts on its call: the
 // call log tags the call when it writes the event.
-var EventTags = map[string]string{
-	EvCallCallbackAsked: TagCallbackRequest,
-	EvCallCalledBack:    TagCalledBack,
+var EventTags = map[events.Kind]string{
+	events.CallCallbackRequested: TagCallbackRequest,
+	events.CallCalledBack:        TagCalledBack,
 }
 
-// TimelineEvent is one line of a call's timeline.
+// TimelineEvent is one line of a call's timeline: an event of the stream
+// about the call. Data is the kind's payload (events.Check).
 type TimelineEvent struct {
-	Event string
+	Event events.Kind
 	At    time.Time
 	User  UserID
-	Data  map[string]any
+	Data  any
 }
 
 // TaskKind is what an inbox task asks an agent to follow up.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
+	"github.com/switchboard/switchboard/events"
 )
 
 // TestResume: Switchboard killed during a call, and started again (a new
@@ -73,12 +74,12 @@ func TestResume(t *testing.T) {
 			restarted.Resume(unfinished)
 			w.Clock.Run(monday10.Add(time.Hour))
 
-			c, events := w.Log.Call(unfinished[0].ID)
-			require.Equal(t, dialplan.CallDone, c.Status, "%v", events)
-			require.Equal(t, tt.answered, c.User, "%v", events)
-			require.Equal(t, tt.endsAfter, c.EndedAt.Sub(c.StartedAt), "%v", events)
+			c, names := w.Log.Call(unfinished[0].ID)
+			require.Equal(t, dialplan.CallDone, c.Status, "%v", names)
+			require.Equal(t, tt.answered, c.User, "%v", names)
+			require.Equal(t, tt.endsAfter, c.EndedAt.Sub(c.StartedAt), "%v", names)
 			require.Equal(t, tt.cause, c.HangupCause)
-			require.Equal(t, []string{dialplan.EvCallHungup, dialplan.EvCallEnded}, events[len(events)-2:])
+			require.Equal(t, []events.Kind{events.CallHungup, events.CallEnded}, names[len(names)-2:])
 			require.Empty(t, w.Media.Live(), "nothing is left up")
 			require.Equal(t, dialplan.StatusAvailable, w.Engine.ACD().Status(w.Directory.Users[alice]), "Alice is free again")
 		})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboard/switchboard/events"
 	"github.com/switchboard/switchboard/internal/wav"
 )
 
@@ -148,7 +149,7 @@ func (c *call) ring(users []User, team TeamID, d time.Duration, connect func(*ri
 		if c.firstRing.IsZero() {
 			c.firstRing = c.now()
 		}
-		if err := c.save(c.event(EvCallRingingOnAgent, u.ID, nil)); err != nil {
+		if err := c.save(c.event(events.CallRingingOnAgent, u.ID, nil)); err != nil {
 			c.stopRinging(live, nil, CauseNormal)
 			return false, err
 		}
@@ -242,14 +243,14 @@ func (c *call) stopRinging(live []*ringing, winner *ringing, why Cause) error {
 func (c *call) stopped(r *ringing, cause Cause) error {
 	c.result.Rung = append(c.result.Rung, Ring{User: r.user.ID, At: r.since, For: c.now().Sub(r.since)})
 	c.e.acd.Release(r.user, c.id())
-	name := EvCallAgentNoAnswer
+	name := events.CallAgentNoAnswer
 	if r.declined {
-		name = EvCallAgentDeclined
+		name = events.CallAgentDeclined
 	}
 	if cause == CauseAnsweredElsewhere || c.callerGone {
 		return nil // not the agent's doing
 	}
-	return c.save(c.event(name, r.user.ID, map[string]any{"cause": int(cause)}))
+	return c.save(c.event(name, r.user.ID, events.AgentOutcome{Cause: int(cause)}))
 }
 
 // dials lists the phones of a user: every device and the external number.
@@ -276,7 +277,7 @@ func backstop(d time.Duration) time.Duration { return d + 2*time.Second }
 // offers the first who does, already reserved for this call. Only the
 // members' ids are kept while waiting: a queue holds thousands of calls.
 func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, error) {
-	if err := c.save(c.event(EvCallQueued, 0, nil)); err != nil {
+	if err := c.save(c.event(events.CallQueued, 0, nil)); err != nil {
 		return false, err
 	}
 	ids := make([]UserID, len(members))
@@ -345,7 +346,7 @@ func (c *call) callback(ids []UserID, team TeamID) error {
 	if _, err := c.play(c.promptOr(MsgCallbackLater, "callback_later"), false); err != nil && err != errCallerGone {
 		return err
 	}
-	if err := c.saveTask(TaskCallbackRequest, c.event(EvCallCallbackAsked, 0, nil)); err != nil {
+	if err := c.saveTask(TaskCallbackRequest, c.event(events.CallCallbackRequested, 0, nil)); err != nil {
 		return err
 	}
 	c.hangupCaller(CauseNormal)
@@ -436,7 +437,7 @@ func (c *call) dialCaller(r *ringing, agent LegID) error {
 			return err
 		case ev.Kind == EvAnswered && ev.Leg == leg:
 			c.caller, c.callerGone = leg, false
-			if err := c.save(c.event(EvCallCalledBack, r.user.ID, nil)); err != nil {
+			if err := c.save(c.event(events.CallCalledBack, r.user.ID, nil)); err != nil {
 				return err
 			}
 			return c.talk(r, agent)
@@ -478,19 +479,19 @@ func (c *call) talk(r *ringing, leg LegID) error {
 	c.result.Rung = append(c.result.Rung, Ring{User: r.user.ID, At: r.since, For: now.Sub(r.since)})
 	c.result.Outcome = OutcomeAnswered
 	c.rec.Status, c.rec.AnsweredAt, c.rec.User = CallAnswered, &now, r.user.ID
-	events := []TimelineEvent{c.event(EvCallAnswered, r.user.ID, nil)}
+	happened := []TimelineEvent{c.event(events.CallAnswered, r.user.ID, nil)}
 	if c.number.Recording.Inbound.Auto {
 		name := fmt.Sprintf("call-%d", c.rec.ID)
 		ctx, cancel := c.ctx()
 		if err := c.e.media.Record(ctx, RecordTarget{Bridge: bridge}, name, maxRecording); err == nil {
 			c.rec.Recording = name
-			events = append(events, c.event(EvCallRecording, 0, map[string]any{"name": name}))
+			happened = append(happened, c.event(events.CallRecordingStarted, 0, events.Recording{Name: name}))
 		} else {
 			c.e.logger.Warn("call not recorded", "call", c.rec.ID, "err", err)
 		}
 		cancel()
 	}
-	err = c.save(events...)
+	err = c.save(happened...)
 	for err == nil {
 		var ev Event
 		ev, err = c.wait()
@@ -515,7 +516,7 @@ const maxRecording = 4 * time.Hour
 func (c *call) forward(digits string) error {
 	c.rec.TransferredTo = &Transfer{Type: TargetExternal, Digits: digits}
 	c.result.ForwardedTo = c.rec.TransferredTo
-	if err := c.save(c.event(EvCallTransferred, 0, map[string]any{"type": "external", "digits": digits})); err != nil {
+	if err := c.save(c.event(events.CallTransferred, 0, events.Transferred{Type: "external", Digits: digits})); err != nil {
 		return err
 	}
 	ctx, cancel := c.ctx()
@@ -547,7 +548,7 @@ func (c *call) forward(digits string) error {
 			}
 			now := c.now()
 			c.rec.Status, c.rec.AnsweredAt = CallAnswered, &now
-			if err := c.save(c.event(EvCallAnswered, 0, map[string]any{"digits": digits})); err != nil {
+			if err := c.save(c.event(events.CallAnswered, 0, events.Answered{Digits: digits})); err != nil {
 				return err
 			}
 			for {
@@ -658,12 +659,12 @@ func (c *call) leftVoicemail(name string, d time.Duration) error {
 		reason = "too_short"
 	}
 	if reason != "" {
-		return c.save(c.event(EvCallVoicemailDiscarded, 0, map[string]any{"name": name, "reason": reason}))
+		return c.save(c.event(events.CallVoicemailDiscarded, 0, events.VoicemailDiscarded{Name: name, Reason: reason}))
 	}
 	c.voicemailLeft = true
 	c.rec.Voicemail = name
 	c.result.Outcome = OutcomeVoicemail
-	return c.saveTask(TaskVoicemail, c.event(EvCallVoicemailLeft, 0, map[string]any{"name": name, "seconds": int(d.Seconds())}))
+	return c.saveTask(TaskVoicemail, c.event(events.CallVoicemailLeft, 0, events.VoicemailLeft{Name: name, Seconds: int(d.Seconds())}))
 }
 
 // voice reads a recording back and says how much voice it holds; judged

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
 	"github.com/switchboard/switchboard/esl"
 	"github.com/switchboard/switchboard/esl/esltest"
+	"github.com/switchboard/switchboard/events"
 )
 
 const line = "+33176390861"
@@ -122,17 +123,17 @@ func newRigWith(t *testing.T, o rigOptions, change func(n *dialplan.Number)) *ri
 
 // ended waits for the first call to be recorded as over and returns it
 // with its timeline.
-func (r *rig) ended(t *testing.T) (dialplan.Call, []string) {
+func (r *rig) ended(t *testing.T) (dialplan.Call, []events.Kind) {
 	t.Helper()
 	var (
-		c      dialplan.Call
-		events []string
+		c     dialplan.Call
+		names []events.Kind
 	)
 	require.Eventually(t, func() bool {
-		c, events = r.log.Call(1)
+		c, names = r.log.Call(1)
 		return c.Status == dialplan.CallDone
 	}, 30*time.Second, 20*time.Millisecond, "the call never ended")
-	return c, events
+	return c, names
 }
 
 // commands lists the first lines the driver sent that start with prefix.
@@ -151,11 +152,11 @@ func TestAnsweredCall(t *testing.T) {
 	r.fs.SetPeer("user/alice", esltest.Peer{Action: esltest.PeerRing})
 	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerAnswer, Delay: 300 * time.Millisecond, HangupAfter: 500 * time.Millisecond})
 	caller := r.fs.Call("0612345678", "0176390861", esltest.CallScript{})
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(2), c.User, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(2), c.User, "%v", names)
 	require.NotNil(t, c.AnsweredAt)
 	require.Equal(t, "+33612345678", c.RawDigits, "the caller's national number read in E.164")
-	require.Contains(t, events, dialplan.EvCallAnswered)
+	require.Contains(t, names, events.CallAnswered)
 	<-caller.Done()
 
 	// Both phones were rung by bgapi originate under our uuid and job, with
@@ -186,14 +187,14 @@ func TestAnsweredCall(t *testing.T) {
 
 func TestAgentOutcomes(t *testing.T) {
 	cases := []struct {
-		name   string
-		peer   esltest.Peer
-		events []string
+		name  string
+		peer  esltest.Peer
+		names []events.Kind
 	}{
-		{"busy", esltest.Peer{Action: esltest.PeerBusy}, []string{dialplan.EvCallAgentDeclined}},
-		{"declines", esltest.Peer{Action: esltest.PeerDecline, Delay: 200 * time.Millisecond}, []string{dialplan.EvCallAgentDeclined}},
-		{"rings out", esltest.Peer{Action: esltest.PeerRing}, []string{dialplan.EvCallAgentNoAnswer}},
-		{"unreachable", esltest.Peer{Action: esltest.PeerUnreachable}, []string{dialplan.EvCallAgentNoAnswer}},
+		{"busy", esltest.Peer{Action: esltest.PeerBusy}, []events.Kind{events.CallAgentDeclined}},
+		{"declines", esltest.Peer{Action: esltest.PeerDecline, Delay: 200 * time.Millisecond}, []events.Kind{events.CallAgentDeclined}},
+		{"rings out", esltest.Peer{Action: esltest.PeerRing}, []events.Kind{events.CallAgentNoAnswer}},
+		{"unreachable", esltest.Peer{Action: esltest.PeerUnreachable}, []events.Kind{events.CallAgentNoAnswer}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,10 +205,10 @@ func TestAgentOutcomes(t *testing.T) {
 			})
 			r.fs.SetPeer("user/alice", tc.peer)
 			caller := r.fs.Call("+33612345678", line, esltest.CallScript{})
-			c, events := r.ended(t)
+			c, names := r.ended(t)
 			require.Nil(t, c.AnsweredAt)
-			for _, e := range tc.events {
-				require.Contains(t, events, e)
+			for _, e := range tc.names {
+				require.Contains(t, names, e)
 			}
 			select {
 			case <-caller.Done():
@@ -273,8 +274,8 @@ func TestIVRDigitStopsThePrompt(t *testing.T) {
 	})
 	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerAnswer, Delay: 100 * time.Millisecond, HangupAfter: 300 * time.Millisecond})
 	caller := r.fs.Call("+33612345678", line, esltest.CallScript{DTMF: []esltest.DTMF{{At: 500 * time.Millisecond, Digit: "2"}}})
-	c, events := r.ended(t)
-	require.Equal(t, []string{"2"}, c.IVROptions, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, []string{"2"}, c.IVROptions, "%v", names)
 	require.Equal(t, dialplan.UserID(2), c.User)
 	require.Less(t, c.EndedAt.Sub(c.StartedAt), 5*time.Second, "the 10 s prompt was cut short")
 	require.Contains(t, r.commands("api uuid_break "), "api uuid_break "+caller.UUID()+" all")
@@ -290,7 +291,7 @@ func TestIVRDigitStopsThePrompt(t *testing.T) {
 		}
 	}
 	require.True(t, played)
-	require.NotContains(t, events, dialplan.EvCallMessageFailed)
+	require.NotContains(t, names, events.CallMessageFailed)
 }
 
 // TestMissingPromptFails: FreeSWITCH cannot open the file (FILE NOT
@@ -303,9 +304,9 @@ func TestMissingPromptFails(t *testing.T) {
 	r.fs.SetPeer("user/alice", esltest.Peer{Action: esltest.PeerAnswer, HangupAfter: 200 * time.Millisecond})
 	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerRing})
 	r.fs.Call("+33612345678", line, esltest.CallScript{})
-	c, events := r.ended(t)
-	require.Contains(t, events, dialplan.EvCallMessageFailed)
-	require.Equal(t, dialplan.UserID(1), c.User, "the call went on: %v", events)
+	c, names := r.ended(t)
+	require.Contains(t, names, events.CallMessageFailed)
+	require.Equal(t, dialplan.UserID(1), c.User, "the call went on: %v", names)
 }
 
 func TestCallerHangsUpWhileRinging(t *testing.T) {
@@ -313,8 +314,8 @@ func TestCallerHangsUpWhileRinging(t *testing.T) {
 	r.fs.SetPeer("user/alice", esltest.Peer{Action: esltest.PeerRing})
 	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerRing})
 	r.fs.Call("+33612345678", line, esltest.CallScript{HangupAfter: time.Second})
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.ShortAbandoned, c.MissedReason, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.ShortAbandoned, c.MissedReason, "%v", names)
 	require.Eventually(t, func() bool { return len(r.fs.Channels()) == 0 }, 5*time.Second, 20*time.Millisecond,
 		"the agents' phones stopped ringing")
 }
@@ -324,10 +325,10 @@ func TestCallerHangsUpWhileRinging(t *testing.T) {
 func TestCallerCancelsBeforeAnswer(t *testing.T) {
 	r := newRigWith(t, rigOptions{slowLookup: 500 * time.Millisecond}, nil)
 	caller := r.fs.Call("+33612345678", line, esltest.CallScript{CancelAfter: 100 * time.Millisecond})
-	c, events := r.ended(t)
+	c, names := r.ended(t)
 	require.Equal(t, "ORIGINATOR_CANCEL", caller.HangupCause())
 	require.False(t, caller.Answered())
-	require.Nil(t, c.AnsweredAt, "%v", events)
+	require.Nil(t, c.AnsweredAt, "%v", names)
 	require.Equal(t, "normal_clearing", c.HangupCause)
 	require.Contains(t, r.commands("api uuid_answer "), "api uuid_answer "+caller.UUID(), "answered too late: -ERROR is ErrGone")
 }
@@ -385,8 +386,8 @@ func TestReconnect(t *testing.T) {
 	r.fs.Call("+33612345678", line, esltest.CallScript{})
 	time.Sleep(500 * time.Millisecond)
 	r.fs.DropConnections()
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(2), c.User, "the call went on across the reconnect: %v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(2), c.User, "the call went on across the reconnect: %v", names)
 	require.NoError(t, r.driver.Ready(context.Background()))
 	require.GreaterOrEqual(t, len(r.commands("api show channels as json")), 2, "read again at the reconnect")
 }
@@ -412,8 +413,8 @@ func TestReconnectWhileAgentAnswers(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	time.Sleep(50 * time.Millisecond)
 	r.proxy.setDown(false)
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(2), c.User, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(2), c.User, "%v", names)
 	require.NotNil(t, c.AnsweredAt)
 	require.Contains(t, r.logs.String(), "phone answered while the event socket link was down")
 }
@@ -430,8 +431,8 @@ func TestCallParkedWhileDown(t *testing.T) {
 	caller := r.fs.Call("+33612345678", line, esltest.CallScript{})
 	time.Sleep(200 * time.Millisecond)
 	r.proxy.setDown(false)
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(1), c.User, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(1), c.User, "%v", names)
 	<-caller.Done()
 	require.Contains(t, r.logs.String(), "taking a call parked while the event socket link was down")
 }
@@ -488,12 +489,12 @@ func TestRestartSettlesCalls(t *testing.T) {
 	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerRing})
 	r.fs.Call("+33612345678", line, esltest.CallScript{})
 	require.Eventually(t, func() bool {
-		_, events := r.log.Call(1)
-		return slices.Contains(events, dialplan.EvCallRingingOnAgent)
+		_, names := r.log.Call(1)
+		return slices.Contains(names, events.CallRingingOnAgent)
 	}, 5*time.Second, 10*time.Millisecond)
 	r.fs.Restart() // every channel gone, no event
-	c, events := r.ended(t)
-	require.Nil(t, c.AnsweredAt, "%v", events)
+	c, names := r.ended(t)
+	require.Nil(t, c.AnsweredAt, "%v", names)
 	require.Equal(t, "temporary_failure", c.HangupCause, "settled at the reconnect, not by the ring timer")
 	require.Less(t, c.EndedAt.Sub(c.StartedAt), 4*time.Second)
 }
@@ -508,8 +509,8 @@ func TestVoicemail(t *testing.T) {
 	r.fs.SetPeer("user/alice", esltest.Peer{Action: esltest.PeerRing})
 	caller := r.fs.Call("+33612345678", line, esltest.CallScript{DTMF: []esltest.DTMF{{At: 7 * time.Second, Digit: "#"}},
 		HangupAfter: 10 * time.Second})
-	c, events := r.ended(t)
-	require.Contains(t, events, dialplan.EvCallVoicemailLeft, "%v", events)
+	c, names := r.ended(t)
+	require.Contains(t, names, events.CallVoicemailLeft, "%v", names)
 	require.Equal(t, "voicemail-1", c.Voicemail)
 	heard := caller.Heard()
 	require.Contains(t, heard, "voicemail/vm-record_message.wav")
@@ -530,8 +531,8 @@ func TestRecordedConversation(t *testing.T) {
 	})
 	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerAnswer, HangupAfter: 300 * time.Millisecond})
 	caller := r.fs.Call("+33612345678", line, esltest.CallScript{})
-	c, events := r.ended(t)
-	require.Contains(t, events, dialplan.EvCallRecording)
+	c, names := r.ended(t)
+	require.Contains(t, names, events.CallRecordingStarted)
 	require.Equal(t, "call-1", c.Recording)
 	file := filepath.Join(r.records, "call-1.wav")
 	require.Contains(t, r.commands("api uuid_record "), "api uuid_record "+caller.UUID()+" start "+file+" 14400")
@@ -568,8 +569,8 @@ func TestMusicAndRingback(t *testing.T) {
 	caller := r.fs.Call("+33612345678", line, esltest.CallScript{})
 	require.Eventually(t, func() bool { return slices.Contains(caller.Heard(), "local_stream://moh") }, 5*time.Second, 10*time.Millisecond)
 	r.acd.Release(bob, 999)
-	c, events := r.ended(t)
-	require.Equal(t, dialplan.UserID(2), c.User, "%v", events)
+	c, names := r.ended(t)
+	require.Equal(t, dialplan.UserID(2), c.User, "%v", names)
 	require.Contains(t, r.commands("api uuid_broadcast "), "api uuid_broadcast "+caller.UUID()+" local_stream://moh aleg")
 	require.Contains(t, r.commands("api uuid_broadcast "), "api uuid_broadcast "+caller.UUID()+" tone_stream://%(1500,3500,440);loops=-1 aleg",
 		"a French ringing tone while Bob rings")
@@ -765,15 +766,15 @@ func (a fileAudio) Audio(ctx context.Context, p dialplan.Prompt) (dialplan.Audio
 
 // sink records the events of legs the test originates itself.
 type sink struct {
-	mu     sync.Mutex
-	events []dialplan.Event
+	mu    sync.Mutex
+	names []dialplan.Event
 }
 
 func newSink() *sink { return &sink{} }
 
 func (s *sink) Post(e dialplan.Event) {
 	s.mu.Lock()
-	s.events = append(s.events, e)
+	s.names = append(s.names, e)
 	s.mu.Unlock()
 }
 
@@ -784,10 +785,10 @@ func (s *sink) wait(t *testing.T, kind dialplan.EventKind) dialplan.Event {
 	require.Eventually(t, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for i, e := range s.events {
+		for i, e := range s.names {
 			if e.Kind == kind {
 				got = e
-				s.events = append(s.events[:i:i], s.events[i+1:]...)
+				s.names = append(s.names[:i:i], s.names[i+1:]...)
 				return true
 			}
 		}

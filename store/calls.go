@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 var _ dialplan.CallLog = (*Store)(nil)
@@ -130,8 +131,8 @@ func (s *Store) SaveCall(ctx context.Context, c *dialplan.Call, events []dialpla
 
 // The two forms of SaveCall's statement share their arguments: $1 company,
 // $2 id (0 on insert), $3.. the call's columns, $20 teams, $21 events (a
-// JSON array), $22 task kinds, $23 the names of the system tags the events
-// put on the call (dialplan.EventTags).
+// JSON array, eventsArg), $22 task kinds, $23 the names of the system tags
+// the events put on the call (dialplan.EventTags).
 const (
 	saveCallInsert = `WITH c AS (
 	INSERT INTO calls (company_id, number_id, user_id, direction, status, raw_digits, started_at, answered_at,
@@ -165,12 +166,7 @@ teams AS (
 teams AS (
 	INSERT INTO call_teams (company_id, call_id, team_id, position)
 	SELECT c.company_id, c.id, t.team, t.ord FROM c, unnest($20::bigint[]) WITH ORDINALITY AS t (team, ord))`
-	saveCallEventsAndTasks = `,
-events AS (
-	INSERT INTO call_events (company_id, call_id, event, at, user_id, data)
-	SELECT c.company_id, c.id, e.v->>'event', (e.v->>'at')::timestamptz, nullif((e.v->>'user_id')::bigint, 0), e.v->'data'
-	FROM c, jsonb_array_elements($21::jsonb) WITH ORDINALITY AS e (v, ord)
-	ORDER BY e.ord),
+	saveCallTasks = `,
 tasks AS (
 	INSERT INTO inbox_tasks (company_id, call_id, kind, number_id)
 	SELECT c.company_id, c.id, k.kind, c.number_id FROM c, unnest($22::text[]) WITH ORDINALITY AS k (kind, ord)
@@ -182,14 +178,18 @@ system_tags AS (
 SELECT id FROM c`
 )
 
+// saveCallEvents writes the call's events into the stream, the one way
+// events are written.
+var saveCallEvents = ",\n" + eventsCTE("$21", "c.company_id", "c.id", "c,")
+
 // saveCallStmt prepares SaveCall's statement once; database/sql prepares
 // it again on each connection that runs it.
 func (s *Store) saveCallStmt(ctx context.Context, insert bool) (*sql.Stmt, error) {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
-	slot, query := &s.saveUpdate, saveCallUpdate+saveCallTeamsUpdate+saveCallEventsAndTasks
+	slot, query := &s.saveUpdate, saveCallUpdate+saveCallTeamsUpdate+saveCallEvents+saveCallTasks
 	if insert {
-		slot, query = &s.saveInsert, saveCallInsert+saveCallTeamsInsert+saveCallEventsAndTasks
+		slot, query = &s.saveInsert, saveCallInsert+saveCallTeamsInsert+saveCallEvents+saveCallTasks
 	}
 	if *slot == nil {
 		stmt, err := s.db.PrepareContext(ctx, query)
@@ -201,17 +201,7 @@ func (s *Store) saveCallStmt(ctx context.Context, insert bool) (*sql.Stmt, error
 	return *slot, nil
 }
 
-// timelineJSON is how SaveCall hands events to PostgreSQL.
-type timelineJSON struct {
-	Event string          `json:"event"`
-	At    time.Time       `json:"at"`
-	User  dialplan.UserID `json:"user_id"`
-	Data  map[string]any  `json:"data"`
-}
-
-var emptyData = map[string]any{}
-
-func saveCallArgs(c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) ([]any, error) {
+func saveCallArgs(c *dialplan.Call, evs []dialplan.TimelineEvent, tasks []dialplan.TaskKind) ([]any, error) {
 	if c.Company == 0 {
 		return nil, errors.New("the call has no company")
 	}
@@ -223,14 +213,11 @@ func saveCallArgs(c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dia
 		}
 		transfer = string(b)
 	}
-	timeline := make([]timelineJSON, len(events))
-	for i, e := range events {
-		timeline[i] = timelineJSON{Event: e.Event, At: e.At, User: e.User, Data: e.Data}
-		if e.Data == nil {
-			timeline[i].Data = emptyData
-		}
+	timeline := make([]Event, len(evs))
+	for i, e := range evs {
+		timeline[i] = Event{Kind: e.Event, At: e.At, User: e.User, Data: e.Data}
 	}
-	eventsJSON, err := json.Marshal(timeline)
+	eventsJSON, err := eventsArg(timeline)
 	if err != nil {
 		return nil, fmt.Errorf("timeline: %w", err)
 	}
@@ -241,7 +228,7 @@ func saveCallArgs(c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dia
 		}
 	}
 	var tags []string // the system tags the events put on the call
-	for _, e := range events {
+	for _, e := range evs {
 		if tag, ok := dialplan.EventTags[e.Event]; ok && !slices.Contains(tags, tag) {
 			tags = append(tags, tag)
 		}
@@ -435,7 +422,7 @@ func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialpla
 		return CallRecord{}, fmt.Errorf("call %d: %w", id, ErrNotFound)
 	}
 	r := calls[0]
-	rows, err := s.db.QueryContext(ctx, `SELECT event, at, coalesce(user_id, 0), data FROM call_events
+	rows, err := s.db.QueryContext(ctx, `SELECT event, at, coalesce(user_id, 0), data FROM events
 		WHERE company_id = $1 AND call_id = $2 ORDER BY id`, company, id)
 	if err != nil {
 		return r, fmt.Errorf("call %d timeline: %w", id, err)
@@ -451,7 +438,7 @@ func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialpla
 			return r, fmt.Errorf("call %d timeline: %w", id, err)
 		}
 		e.At = e.At.UTC()
-		if err := json.Unmarshal(data, &e.Data); err != nil {
+		if e.Data, err = events.Decode(e.Event, data); err != nil {
 			return r, fmt.Errorf("call %d timeline: %w", id, err)
 		}
 		r.Timeline = append(r.Timeline, e)
@@ -484,20 +471,9 @@ func lockCall(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, id d
 	return notFound(err, "call", int64(id))
 }
 
-// addEvent appends one event, stamped now, to a call's timeline.
-func addEvent(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, call dialplan.CallID, event string, by dialplan.UserID, data map[string]any) error {
-	if data == nil {
-		data = emptyData
-	}
-	b, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", event, err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO call_events (company_id, call_id, event, at, user_id, data)
-		VALUES ($1, $2, $3, now(), nullif($4::bigint, 0), $5)`, company, call, event, by, string(b)); err != nil {
-		return fmt.Errorf("%s: %w", event, err)
-	}
-	return nil
+// addEvent writes one event of the call, stamped now, done by a user.
+func addEvent(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, call dialplan.CallID, kind events.Kind, by dialplan.UserID, data any) error {
+	return publish(ctx, tx, company, Event{Kind: kind, Call: call, User: by, Data: data})
 }
 
 // TagCall puts tags on a call (those it has already stay) and notes it in
@@ -528,7 +504,7 @@ func (s *Store) TagCall(ctx context.Context, company dialplan.CompanyID, call di
 			ON CONFLICT (call_id, tag_id) DO NOTHING`, company, call, pq.Array(ids), by); err != nil {
 			return fmt.Errorf("tag call %d: %w", call, err)
 		}
-		return addEvent(ctx, tx, company, call, dialplan.EvCallTagged, by, map[string]any{"tags": ids})
+		return addEvent(ctx, tx, company, call, events.CallTagged, by, events.Tagged{Tags: ids})
 	})
 }
 
@@ -543,7 +519,7 @@ func (s *Store) CommentCall(ctx context.Context, company dialplan.CompanyID, cal
 			VALUES ($1, $2, nullif($3::bigint, 0), $4) RETURNING id`, company, call, by, content); err != nil {
 			return fmt.Errorf("comment call %d: %w", call, err)
 		}
-		return addEvent(ctx, tx, company, call, dialplan.EvCallCommented, by, map[string]any{"comment_id": id})
+		return addEvent(ctx, tx, company, call, events.CallCommented, by, events.Commented{CommentID: int64(id)})
 	})
 	return id, err
 }
@@ -563,9 +539,9 @@ func (s *Store) ArchiveCall(ctx context.Context, company dialplan.CompanyID, cal
 		if _, err := tx.ExecContext(ctx, "UPDATE calls SET archived = $3 WHERE company_id = $1 AND id = $2", company, call, archived); err != nil {
 			return fmt.Errorf("archive call %d: %w", call, err)
 		}
-		event := dialplan.EvCallArchived
+		event := events.CallArchived
 		if !archived {
-			event = dialplan.EvCallUnarchived
+			event = events.CallUnarchived
 		}
 		return addEvent(ctx, tx, company, call, event, by, nil)
 	})

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/store/storetest"
 )
@@ -108,7 +108,7 @@ func newCallWorld(t testing.TB) *callWorld {
 func (w *callWorld) rows(t *testing.T) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"calls", "call_teams", "call_events", "inbox_tasks", "call_tags", "call_comments"} {
+	for _, table := range []string{"calls", "call_teams", "events", "inbox_tasks", "call_tags", "call_comments"} {
 		var n int
 		require.NoError(t, w.db.Get(&n, "SELECT count(*) FROM "+table))
 		out[table] = n
@@ -130,8 +130,8 @@ func TestSaveCall(t *testing.T) {
 		RawDigits: "+33612345678", StartedAt: t0, Teams: []dialplan.TeamID{w.sales.ID, w.support.ID}, IVROptions: []string{},
 		MediaRef: "1700000000.1"}
 	require.NoError(t, w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{
-		{Event: dialplan.EvCallCreated, At: t0},
-		{Event: dialplan.EvCallRingingOnAgent, At: t0.Add(2 * time.Second), User: w.alice.ID, Data: map[string]any{"device": "PJSIP/alice"}},
+		{Event: events.CallCreated, At: t0, Data: events.Created{To: "+33176390861"}},
+		{Event: events.CallRingingOnAgent, At: t0.Add(2 * time.Second), User: w.alice.ID},
 	}, nil))
 	require.NotZero(t, c.ID)
 
@@ -144,14 +144,14 @@ func TestSaveCall(t *testing.T) {
 	require.Nil(t, got.WaitingSeconds, "not known while ringing")
 	require.Nil(t, got.TalkSeconds)
 	require.Equal(t, []dialplan.TimelineEvent{
-		{Event: dialplan.EvCallCreated, At: t0, Data: map[string]any{}},
-		{Event: dialplan.EvCallRingingOnAgent, At: t0.Add(2 * time.Second), User: w.alice.ID, Data: map[string]any{"device": "PJSIP/alice"}},
-	}, got.Timeline)
+		{Event: events.CallCreated, At: t0, Data: events.Created{To: "+33176390861"}},
+		{Event: events.CallRingingOnAgent, At: t0.Add(2 * time.Second), User: w.alice.ID},
+	}, got.Timeline, "each event with its typed payload")
 
 	// Alice answers: one team goes, the user and times are set.
 	c.Status, c.User, c.AnsweredAt = dialplan.CallAnswered, w.alice.ID, at(t0.Add(8500*time.Millisecond))
 	c.Teams = []dialplan.TeamID{w.support.ID}
-	require.NoError(t, w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: dialplan.EvCallAnswered, At: *c.AnsweredAt, User: w.alice.ID}}, nil))
+	require.NoError(t, w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: events.CallAnswered, At: *c.AnsweredAt, User: w.alice.ID}}, nil))
 	got, err = w.st.Call(ctx, w.acme.ID, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, c, got.Call)
@@ -168,8 +168,8 @@ func TestSaveCall(t *testing.T) {
 	c.TransferredTo = &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: "+442079460000"}
 	c.Teams = []dialplan.TeamID{w.support.ID, w.sales.ID, w.support.ID}
 	require.NoError(t, w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{
-		{Event: dialplan.EvCallHungup, At: *c.EndedAt},
-		{Event: dialplan.EvCallEnded, At: *c.EndedAt, Data: map[string]any{"cause": "normal_clearing"}},
+		{Event: events.CallHungup, At: *c.EndedAt, Data: events.Hungup{Cause: "normal_clearing"}},
+		{Event: events.CallEnded, At: *c.EndedAt},
 	}, []dialplan.TaskKind{dialplan.TaskVoicemail, dialplan.TaskMissedCall}))
 	got, err = w.st.Call(ctx, w.acme.ID, c.ID)
 	require.NoError(t, err)
@@ -178,12 +178,12 @@ func TestSaveCall(t *testing.T) {
 	require.Equal(t, want, got.Call)
 	require.Equal(t, ptr(8), got.WaitingSeconds)
 	require.Equal(t, ptr(60), got.TalkSeconds)
-	events := make([]string, len(got.Timeline))
+	names := make([]events.Kind, len(got.Timeline))
 	for i, e := range got.Timeline {
-		events[i] = e.Event
+		names[i] = e.Event
 	}
-	require.Equal(t, []string{dialplan.EvCallCreated, dialplan.EvCallRingingOnAgent, dialplan.EvCallAnswered,
-		dialplan.EvCallHungup, dialplan.EvCallEnded}, events, "events are appended in order")
+	require.Equal(t, []events.Kind{events.CallCreated, events.CallRingingOnAgent, events.CallAnswered,
+		events.CallHungup, events.CallEnded}, names, "events are appended in order")
 
 	var tasks []struct {
 		Kind   string `db:"kind"`
@@ -230,7 +230,7 @@ func TestSaveCall(t *testing.T) {
 
 		fresh := dialplan.Call{Company: w.acme.ID, User: w.globexUser.ID, Direction: dialplan.Inbound, Status: dialplan.CallInitial,
 			RawDigits: "+33612345678", StartedAt: t0, Teams: []dialplan.TeamID{w.sales.ID}}
-		err = w.st.SaveCall(ctx, &fresh, []dialplan.TimelineEvent{{Event: dialplan.EvCallCreated, At: t0}}, []dialplan.TaskKind{dialplan.TaskMissedCall})
+		err = w.st.SaveCall(ctx, &fresh, []dialplan.TimelineEvent{{Event: events.CallCreated, At: t0}}, []dialplan.TaskKind{dialplan.TaskMissedCall})
 		require.Error(t, err, "another company's user")
 		require.Zero(t, fresh.ID)
 
@@ -238,14 +238,16 @@ func TestSaveCall(t *testing.T) {
 		require.Error(t, w.st.SaveCall(ctx, &fresh, nil, nil), "no such status")
 		fresh.Status = dialplan.CallInitial
 		require.Error(t, w.st.SaveCall(ctx, &fresh, nil, []dialplan.TaskKind{"nap"}), "no such task")
-		require.Error(t, w.st.SaveCall(ctx, &fresh, []dialplan.TimelineEvent{{Event: "x", At: t0, Data: map[string]any{"f": func() {}}}}, nil))
+		require.Error(t, w.st.SaveCall(ctx, &fresh, []dialplan.TimelineEvent{{Event: "x", At: t0}}, nil), "an unknown kind")
+		require.Error(t, w.st.SaveCall(ctx, &fresh, []dialplan.TimelineEvent{{Event: events.CallCreated, At: t0, Data: events.Hungup{}}}, nil),
+			"a payload of another kind")
 		require.Equal(t, before, w.rows(t))
 	})
 
 	t.Run("events put their system tags on the call, once", func(t *testing.T) {
 		cb := dialplan.Call{Company: w.acme.ID, Number: w.main.ID, Direction: dialplan.Inbound, Status: dialplan.CallInitial,
 			RawDigits: "+33612345678", StartedAt: t0, Teams: []dialplan.TeamID{}, IVROptions: []string{}}
-		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{{Event: dialplan.EvCallCreated, At: t0}}, nil))
+		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{{Event: events.CallCreated, At: t0}}, nil))
 		tags := func() []string {
 			got, err := w.st.Call(ctx, w.acme.ID, cb.ID)
 			require.NoError(t, err)
@@ -256,10 +258,10 @@ func TestSaveCall(t *testing.T) {
 			return names
 		}
 		require.Empty(t, tags())
-		asked := dialplan.TimelineEvent{Event: dialplan.EvCallCallbackAsked, At: t0.Add(time.Minute)}
+		asked := dialplan.TimelineEvent{Event: events.CallCallbackRequested, At: t0.Add(time.Minute)}
 		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{asked, asked}, []dialplan.TaskKind{dialplan.TaskCallbackRequest}))
 		require.Equal(t, []string{dialplan.TagCallbackRequest}, tags())
-		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{{Event: dialplan.EvCallCalledBack, At: t0.Add(time.Hour)}}, nil))
+		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{{Event: events.CallCalledBack, At: t0.Add(time.Hour)}}, nil))
 		require.ElementsMatch(t, []string{dialplan.TagCallbackRequest, dialplan.TagCalledBack}, tags())
 		require.NoError(t, w.st.SaveCall(ctx, &cb, []dialplan.TimelineEvent{asked}, nil))
 		require.Len(t, tags(), 2, "a tag already on the call stays once")
@@ -355,7 +357,7 @@ func TestTagCommentArchive(t *testing.T) {
 	w := newCallWorld(t)
 	c := w.newCall(nil)
 	other := w.newOther(nil)
-	events := func() []dialplan.TimelineEvent {
+	names := func() []dialplan.TimelineEvent {
 		t.Helper()
 		r, err := w.st.Call(ctx, w.acme.ID, c.ID)
 		require.NoError(t, err)
@@ -369,9 +371,9 @@ func TestTagCommentArchive(t *testing.T) {
 		require.NoError(t, err)
 		require.ElementsMatch(t, []store.CallTag{{ID: w.vip.ID, Name: "VIP"}, {ID: w.callback.ID, Name: "Callback Request"}}, r.Tags)
 		require.Len(t, r.Timeline, 2)
-		require.Equal(t, "call.tagged", r.Timeline[0].Event)
+		require.Equal(t, events.CallTagged, r.Timeline[0].Event)
 		require.Equal(t, w.alice.ID, r.Timeline[0].User)
-		require.Equal(t, map[string]any{"tags": []any{float64(w.vip.ID), float64(w.callback.ID)}}, r.Timeline[0].Data)
+		require.Equal(t, events.Tagged{Tags: []int64{int64(w.vip.ID), int64(w.callback.ID)}}, r.Timeline[0].Data)
 		require.WithinDuration(t, time.Now(), r.Timeline[0].At, time.Minute)
 
 		before := w.rows(t)
@@ -397,29 +399,29 @@ func TestTagCommentArchive(t *testing.T) {
 		require.Equal(t, store.CallComment{ID: first, User: w.alice.ID, Content: "Called back, no answer", PostedAt: r.Comments[0].PostedAt}, r.Comments[0])
 		require.Equal(t, w.bob.ID, r.Comments[1].User)
 		last := r.Timeline[len(r.Timeline)-1]
-		require.Equal(t, "call.commented", last.Event)
+		require.Equal(t, events.CallCommented, last.Event)
 		require.Equal(t, w.bob.ID, last.User)
-		require.Equal(t, map[string]any{"comment_id": float64(second)}, last.Data)
+		require.Equal(t, events.Commented{CommentID: int64(second)}, last.Data)
 
 		_, err = w.st.CommentCall(ctx, w.globex.ID, c.ID, w.globexUser.ID, "x")
 		require.ErrorIs(t, err, store.ErrNotFound)
 	})
 
 	t.Run("archive", func(t *testing.T) {
-		n := len(events())
+		n := len(names())
 		require.NoError(t, w.st.ArchiveCall(ctx, w.acme.ID, c.ID, w.alice.ID, true))
 		require.NoError(t, w.st.ArchiveCall(ctx, w.acme.ID, c.ID, w.alice.ID, true), "already archived: nothing to do")
 		r, err := w.st.Call(ctx, w.acme.ID, c.ID)
 		require.NoError(t, err)
 		require.True(t, r.Archived)
 		require.Len(t, r.Timeline, n+1)
-		require.Equal(t, "call.archived", r.Timeline[n].Event)
+		require.Equal(t, events.CallArchived, r.Timeline[n].Event)
 
 		require.NoError(t, w.st.ArchiveCall(ctx, w.acme.ID, c.ID, w.bob.ID, false))
 		r, err = w.st.Call(ctx, w.acme.ID, c.ID)
 		require.NoError(t, err)
 		require.False(t, r.Archived)
-		require.Equal(t, "call.unarchived", r.Timeline[n+1].Event)
+		require.Equal(t, events.CallUnarchived, r.Timeline[n+1].Event)
 		require.Equal(t, w.bob.ID, r.Timeline[n+1].User)
 
 		require.ErrorIs(t, w.st.ArchiveCall(ctx, w.globex.ID, c.ID, w.globexUser.ID, true), store.ErrNotFound)
@@ -430,7 +432,7 @@ func TestTagCommentArchive(t *testing.T) {
 		require.NoError(t, err)
 		c.Status = dialplan.CallDone
 		c.EndedAt = at(w.t0.Add(time.Minute))
-		require.NoError(t, w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: dialplan.EvCallEnded, At: *c.EndedAt}}, nil))
+		require.NoError(t, w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: events.CallEnded, At: *c.EndedAt}}, nil))
 		after, err := w.st.Call(ctx, w.acme.ID, c.ID)
 		require.NoError(t, err)
 		require.Equal(t, before.Tags, after.Tags)
@@ -465,7 +467,7 @@ func BenchmarkSaveCall(b *testing.B) {
 	// scanning, and a save costs more as the benchmark goes on.
 	for range 500 {
 		c := call()
-		if err := w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: dialplan.EvCallCreated, At: w.t0}}, nil); err != nil {
+		if err := w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: events.CallCreated, At: w.t0}}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -476,8 +478,8 @@ func BenchmarkSaveCall(b *testing.B) {
 		for b.Loop() {
 			c := call()
 			if err := w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{
-				{Event: dialplan.EvCallCreated, At: w.t0},
-				{Event: dialplan.EvCallQueued, At: w.t0, Data: map[string]any{"team_id": 1}},
+				{Event: events.CallCreated, At: w.t0},
+				{Event: events.CallQueued, At: w.t0},
 			}, nil); err != nil {
 				b.Fatal(err)
 			}
@@ -493,7 +495,7 @@ func BenchmarkSaveCall(b *testing.B) {
 			i++
 			c.User, c.AnsweredAt = w.alice.ID, at(w.t0.Add(time.Duration(i)*time.Millisecond))
 			if err := w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{
-				{Event: dialplan.EvCallRingingOnAgent, At: *c.AnsweredAt, User: w.alice.ID, Data: map[string]any{"n": fmt.Sprint(i)}},
+				{Event: events.CallRingingOnAgent, At: *c.AnsweredAt, User: w.alice.ID},
 			}, nil); err != nil {
 				b.Fatal(err)
 			}

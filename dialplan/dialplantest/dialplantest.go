@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 // ErrNotFound is what the in-memory directory says of a missing row.
@@ -147,10 +148,10 @@ func (l *CallLog) IDs() []dialplan.CallID {
 }
 
 // Call returns a saved call and its timeline event names.
-func (l *CallLog) Call(id dialplan.CallID) (dialplan.Call, []string) {
+func (l *CallLog) Call(id dialplan.CallID) (dialplan.Call, []events.Kind) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var names []string
+	var names []events.Kind
 	for _, e := range l.Events[id] {
 		names = append(names, e.Event)
 	}
