@@ -194,8 +194,39 @@ func TestCallActions(t *testing.T) {
 	require.Equal(t, false, got.Call["archived"])
 	require.Equal(t, "call.unarchived", last()["event"])
 
+	e.ok(f.agent, "DELETE", fmt.Sprintf("%s/tags/%d", path, f.tag), nil, &got)
+	require.Empty(t, got.Call["tags"])
+	require.Equal(t, "call.untagged", last()["event"])
+	require.Equal(t, map[string]any{"tags": []any{float64(f.tag)}}, last()["data"])
+	e.ok(f.a, "POST", path+"/assign", map[string]any{"user_id": f.agent.user}, &got)
+	require.Equal(t, float64(f.agent.user), got.Call["assigned_to"].(map[string]any)["id"])
+	require.Equal(t, "call.assigned", last()["event"])
+	require.Equal(t, map[string]any{"assigned_to": float64(f.agent.user)}, last()["data"])
+	e.ok(f.a, "POST", path+"/tags", map[string]any{"tags": []int64{f.tag}}, &got)
+
 	t.Run("bad input", func(t *testing.T) {
 		before := len(got.Call["timeline"].([]any))
+		bUser := f.b.user
+		for _, tc := range []struct {
+			method, path string
+			body         any
+			status       int
+			field        string
+		}{
+			{"DELETE", fmt.Sprintf("/tags/%d", bTag), nil, 404, ""},
+			{"DELETE", "/tags/999999", nil, 404, ""},
+			{"DELETE", "/tags/x", nil, 404, ""},
+			{"POST", "/assign", map[string]any{}, 422, "user_id"},
+			{"POST", "/assign", map[string]any{"user_id": bUser}, 422, "user_id"},
+			{"POST", "/assign", map[string]any{"user_id": 999999}, 422, "user_id"},
+			{"POST", "/assign", map[string]any{"user_id": "me"}, 422, "user_id"},
+		} {
+			status, out := e.do(f.a, tc.method, path+tc.path, tc.body)
+			require.Equal(t, tc.status, status, "%s %s %v: %v", tc.method, tc.path, tc.body, out)
+			if tc.field != "" {
+				require.Equal(t, "invalid "+tc.field, out["error"], "%s %v", tc.path, tc.body)
+			}
+		}
 		for _, tc := range []struct {
 			path   string
 			body   any

@@ -27,6 +27,7 @@ type env struct {
 	store   *store.Store
 	prompts *prompts.Library
 	url     string
+	deps    api.Deps // as the server got them
 }
 
 // now is the clock of every test: a Monday morning in Paris.
@@ -43,14 +44,21 @@ func newEnvWith(t *testing.T, with func(*api.Deps)) *env {
 	db := storetest.New(t)
 	st := store.New(db)
 	library := newLibrary(t, st)
-	deps := api.Deps{Store: st, Now: func() time.Time { return now }, Prompts: library}
+	deps := api.Deps{Store: st, Now: func() time.Time { return now }, Prompts: library,
+		ACD: dialplan.NewACD(testClock{})}
 	if with != nil {
 		with(&deps)
 	}
 	srv := httptest.NewServer(api.NewServer(deps))
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, store: st, prompts: deps.Prompts, url: srv.URL}
+	return &env{t: t, db: db, store: st, prompts: deps.Prompts, url: srv.URL, deps: deps}
 }
+
+// testClock is the wall clock stopped at now, as the server's default ACD
+// would read Deps.Now.
+type testClock struct{ dialplan.WallClock }
+
+func (testClock) Now() time.Time { return now }
 
 // newLibrary is a prompt library in a temporary directory. Saving a number
 // renders its speech, so every API test needs the audio tools: it fails
@@ -133,12 +141,13 @@ func (e *env) id(k key, path, wrapper string, body any) int64 {
 	return int64(out[wrapper]["id"].(float64))
 }
 
-// snapshot fingerprints every configuration table, to prove a failed
-// request wrote nothing.
+// snapshot fingerprints every configuration table, the event stream and
+// the outbox, to prove a failed request wrote nothing.
 func (e *env) snapshot() map[string]string {
 	e.t.Helper()
 	tables := []string{"companies", "users", "user_devices", "teams", "team_members", "numbers", "number_steps",
-		"number_ivr_options", "number_messages", "number_outbound_users", "tags", "blocked_numbers"}
+		"number_ivr_options", "number_messages", "number_outbound_users", "tags", "blocked_numbers",
+		"webhooks", "events", "webhook_deliveries"}
 	snap := map[string]string{}
 	for _, table := range tables {
 		var sum string

@@ -1,22 +1,18 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 type numberJSON struct {
 	dialplan.Number
 	DirectLink string `json:"direct_link"`
 	Open       bool   `json:"open"`
-}
-
-func (s *server) numberJSON(n dialplan.Number) numberJSON {
-	return numberJSON{Number: n, DirectLink: fmt.Sprintf("/v1/numbers/%d", n.ID), Open: n.OpenAt(s.Now())}
 }
 
 type numberInput struct {
@@ -132,7 +128,14 @@ func (s *server) deleteNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.DeleteNumber(c.Request.Context(), principal(c).Company, dialplan.NumberID(id)); err != nil {
+	// number.deleted carries the number as it was shown just before.
+	company := principal(c).Company
+	snapshot, err := s.render.Render(c.Request.Context(), company, events.ResourceNumber, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.DeleteNumber(c.Request.Context(), company, dialplan.NumberID(id), snapshot); err != nil {
 		s.fail(c, err)
 		return
 	}

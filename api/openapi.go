@@ -83,6 +83,7 @@ func openAPIDoc() *openapi3.T {
 			{Name: "media", Description: "The media library (audio files for messages), text-to-speech voices, and the prompt files the media servers fetch."},
 			{Name: "blocked_numbers", Description: "Callers whose calls are refused."},
 			{Name: "api_keys", Description: "API keys (owner only)."},
+			{Name: "webhooks", Description: "Webhooks: where the company's events are posted, and their deliveries (admin only)."},
 		},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
@@ -451,6 +452,8 @@ func (b *openAPIBuilder) defineSchemas() {
 
 	b.defineCallSchemas()
 
+	b.defineWebhookSchemas()
+
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
 		b.idField("key"),
 		b.p("api_id", b.ro(b.str("User name for HTTP Basic."))),
@@ -560,8 +563,18 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 			errs = append(errs, http.StatusNotFound)
 			continue
 		}
-		if m[1] == "user_id" {
+		if m[1] == "delivery_id" {
+			op.AddParameter(openapi3.NewPathParameter("delivery_id").
+				WithDescription("The delivery's `delivery_id` (a UUID); anything else is a 404.").
+				WithSchema(openapi3.NewUUIDSchema()))
+			errs = append(errs, http.StatusNotFound)
+			continue
+		}
+		switch m[1] {
+		case "user_id":
 			what = "the user"
+		case "tag_id":
+			what = "the tag"
 		}
 		op.AddParameter(openapi3.NewPathParameter(m[1]).
 			WithDescription("Id of " + what + "; anything but a positive integer is a 404.").
@@ -764,7 +777,7 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			status: ok, result: b.ref("DryRunResult"), resultDesc: "How the imagined call went."},
 	}
 	ops = append(ops, b.mediaOperations()...)
-	return append(ops, []openAPIOperation{
+	ops = append(ops, []openAPIOperation{
 		{method: get, path: "/v1/calls", id: "listCalls", tag: "calls", summary: "List calls",
 			roles: openAPICalls, details: "`order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
 			list: true, status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of calls."},
@@ -793,6 +806,24 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 				"pending tag state (numbers with mandatory tagging).",
 			body: b.ref("CallTagsInput"), errors: deny,
 			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+		{method: del, path: "/v1/calls/{id}/tags/{tag_id}", id: "untagCall", tag: "calls", summary: "Take a tag off a call",
+			roles: openAPICalls, details: "Adds a `call.untagged` event; a tag the call does not carry is a 404.",
+			errors: deny, status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+		{method: post, path: "/v1/calls/{id}/assign", id: "assignCall", tag: "calls", summary: "Assign a call",
+			roles: openAPICalls, details: "Assigns the call to a user of the company (`user_id`, a 422 naming it otherwise), who then " +
+				"has it among their calls; adds a `call.assigned` event.",
+			body: b.ref("CallAssignInput"), errors: deny,
+			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+		{method: del, path: "/v1/calls/{id}/recording", id: "deleteCallRecording", tag: "calls", summary: "Delete a call's recording",
+			roles: openAPIAdmins, details: "Deletes the file from the media server (Asterisk's stored recordings, FreeSWITCH's " +
+				"recordings directory), then the call has no recording and its timeline a `call.recording_deleted` event. " +
+				"404 when the call has none, 503 without a media server, 502 when it fails (then nothing changes).",
+			errors: []int{http.StatusForbidden, http.StatusBadGateway, http.StatusServiceUnavailable},
+			status: noBody, resultDesc: "Deleted."},
+		{method: del, path: "/v1/calls/{id}/voicemail", id: "deleteCallVoicemail", tag: "calls", summary: "Delete a call's voicemail",
+			roles: openAPIAdmins, details: "As the recording; the timeline gets a `call.voicemail_deleted` event.",
+			errors: []int{http.StatusForbidden, http.StatusBadGateway, http.StatusServiceUnavailable},
+			status: noBody, resultDesc: "Deleted."},
 		{method: post, path: "/v1/calls/{id}/comments", id: "commentCall", tag: "calls", summary: "Comment a call",
 			roles: openAPICalls, details: "Adds a comment by the caller's user and a `call.commented` event.",
 			body: b.ref("CallCommentInput"), errors: deny,
@@ -838,6 +869,7 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 		{method: del, path: "/v1/api_keys/{id}", id: "deleteAPIKey", tag: "api_keys", summary: "Revoke an API key",
 			roles: openAPIOwners, details: "The key stops working at once.", errors: deny, status: noBody, resultDesc: "Revoked."},
 	}...)
+	return append(ops, b.webhookOperations()...)
 }
 
 // defineCallSchemas writes the schemas of calls (calls.go): output only,
@@ -929,6 +961,9 @@ func (b *openAPIBuilder) defineCallSchemas() {
 	b.define("CallTagsInput", b.object("Tags to put on a call.",
 		b.p("tags", b.array("Ids of the company's tags.", b.id("A tag id.").NewRef()).WithMinItems(1).WithMaxItems(maxCallTags))).
 		WithRequired([]string{"tags"}))
+
+	b.define("CallAssignInput", b.object("Whom a call is assigned to.",
+		b.p("user_id", b.id("A user of the company."))).WithRequired([]string{"user_id"}))
 
 	b.define("CallCommentInput", b.object("A comment on a call.",
 		b.p("content", b.nonEmpty("The text, not blank.", maxCommentLength))).WithRequired([]string{"content"}))

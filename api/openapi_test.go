@@ -68,7 +68,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 					require.NotNil(t, op.Responses.Status(status), "%s: %d", where, status)
 				}
 			}
-			if method == http.MethodGet && op.Parameters.GetByInAndName("query", "per_page") != nil {
+			if method == http.MethodGet && op.Parameters.GetByInAndName("query", "page") != nil { // a list
 				for _, name := range []string{"page", "per_page", "order", "from", "to"} {
 					require.NotNil(t, op.Parameters.GetByInAndName("query", name), "%s: %s", where, name)
 				}
@@ -299,6 +299,8 @@ func listBody(t *testing.T, key string, items any, total int) []byte {
 		list(c, key, items, total, p)
 	case []mediaJSON:
 		list(c, key, items, total, p)
+	case []webhookJSON:
+		list(c, key, items, total, p)
 	default:
 		t.Fatalf("listBody: %T", items)
 	}
@@ -461,6 +463,30 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	require.NotNil(t, dryRuns[dialplan.OutcomeVoicemail].ForwardedTo)
 	require.NotNil(t, dryRuns[dialplan.OutcomeMissed].MissedCallReason)
 
+	// A webhook failing for two hours, one the dispatcher turned off, and
+	// deliveries done and retried.
+	failing, reason := now.Add(-2*time.Hour), "every attempt failed for 24 hours"
+	hooks := []webhookJSON{
+		newWebhookJSON(store.Webhook{ID: 1, URL: "https://crm.example/hooks/switchboard", CustomName: "CRM",
+			Events: []events.Kind{events.CallCreated, events.CallEnded, events.UserCreated}, Token: strings.Repeat("ab", 32),
+			Active: true, CreatedAt: now, FailingSince: &failing}),
+		newWebhookJSON(store.Webhook{ID: 2, URL: "https://93.184.216.34/hook", Events: []events.Kind{events.NumberDeleted},
+			Token: strings.Repeat("0f", 32), CreatedAt: now, FailingSince: &failing, DeactivatedReason: &reason, DeactivatedAt: &now}),
+	}
+	failCode, refused, attempted := 503, "connection refused", now.Add(time.Minute)
+	deliveries := []deliveryJSON{
+		newDeliveryJSON(store.Delivery{DeliveryID: "0b4fd1d4-5c52-4a4e-9d0a-2f1e6c1b7a55", Event: events.CallCreated,
+			Status: store.DeliveryDelivered, Attempts: 2, LastStatusCode: 200, LastAttemptAt: &attempted, CreatedAt: now,
+			DeliveredAt: &attempted}),
+		newDeliveryJSON(store.Delivery{DeliveryID: "8c1d9f5e-2b7a-4f0e-a1c3-5d6e7f809a1b", Event: events.CallEnded,
+			Status: store.DeliveryPending, Attempts: 3, LastStatusCode: failCode, LastError: refused, LastAttemptAt: &attempted,
+			CreatedAt: now}),
+		newDeliveryJSON(store.Delivery{DeliveryID: "f47ac10b-58cc-4372-a567-0e02b2c3d479", Event: events.UserCreated,
+			Status: store.DeliveryFailed, Attempts: 9, LastError: refused, LastAttemptAt: &attempted, CreatedAt: now}),
+		newDeliveryJSON(store.Delivery{DeliveryID: "9a0e7c52-1f4b-4d8e-b6a3-0c2d4e6f8a1b", Event: events.UserCreated,
+			Status: store.DeliveryPending, CreatedAt: now}),
+	}
+
 	cv := &coverage{seen: map[*openapi3.Schema]map[string]bool{}, where: map[*openapi3.Schema]string{}}
 	check := func(method, path string, status int, body any) {
 		t.Helper()
@@ -516,6 +542,11 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	check("GET", "/v1/voices", 200, prompts.Voices{
 		Languages: []prompts.Language{{Language: "fr-FR", Name: "French (France)"}, {Language: "de", Name: "German"}},
 		Voices:    []prompts.Voice{{Name: "male", Gender: "male"}, {Name: "female", Gender: "female"}, {Name: "klatt", Gender: "male"}}})
+	check("GET", "/v1/webhooks", 200, listBody(t, "webhooks", hooks, 2))
+	check("POST", "/v1/webhooks", 201, gin.H{"webhook": hooks[0]})
+	check("GET", "/v1/webhooks/{id}", 200, gin.H{"webhook": hooks[1]})
+	check("PUT", "/v1/webhooks/{id}", 200, gin.H{"webhook": hooks[0]})
+	check("GET", "/v1/webhooks/{id}/deliveries", 200, gin.H{"deliveries": deliveries})
 	check("GET", "/healthz", 200, gin.H{"status": "ok"})
 	check("GET", "/readyz", 200, gin.H{"ready": true, "checks": gin.H{"database": "ok", "media_server": "ok"}})
 
@@ -554,6 +585,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 			*dialplan.BlockedNumber
 			readOnly
 		}{BlockedNumber: new(dialplan.BlockedNumber)}},
+		{"PUT", "/v1/webhooks/{id}", hooks[1], &webhookInput{}},
+		{"POST", "/v1/webhooks", hooks[0], &webhookInput{}},
 		// Not resources read back, but the bodies the call actions take.
 		{"POST", "/v1/calls/{id}/tags", map[string]any{"tags": []int{1, 2}}, &callTagsInput{}},
 		{"POST", "/v1/calls/{id}/comments", map[string]any{"content": "Called back"}, &callCommentInput{}},
@@ -621,6 +654,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"Number", "open"}, {"Tag", "system"}, {"APIKey", "api_token"}, {"Company", "direct_link"},
 		{"Call", "id"}, {"Call", "timeline"}, {"Call", "user"}, {"Call", "tags"},
 		{"Flow", "nodes"}, {"FlowNode", "next"}, {"DryRunResult", "outcome"}, {"DryRunResult", "timeline"},
+		{"Webhook", "token"}, {"Webhook", "failing_since"}, {"Webhook", "deactivated_reason"}, {"Webhook", "deactivated_at"},
+		{"WebhookDelivery", "status"}, {"WebhookDelivery", "delivery_id"},
 	} {
 		require.True(t, doc.Components.Schemas[f.schema].Value.Properties[f.prop].Value.ReadOnly, "%s.%s", f.schema, f.prop)
 	}
@@ -645,6 +680,29 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	}
 	require.NoError(t, openAPIRequest(t, doc, "POST", "/v1/calls/{id}/comments").VisitJSON(
 		map[string]any{"content": strings.Repeat("é", maxCommentLength)}, openapi3.VisitAsRequest()), "lengths in characters")
+
+	// A webhook's events are the kinds a webhook may subscribe to, each
+	// once, at least one; the document says so as checkWebhook does.
+	hookSchema := openAPIRequest(t, doc, "POST", "/v1/webhooks")
+	for _, k := range events.WebhookKinds() {
+		require.NoError(t, hookSchema.VisitJSON(map[string]any{"url": "https://crm.example/", "events": []any{string(k)}},
+			openapi3.VisitAsRequest()), k)
+	}
+	for _, bad := range [][]any{{}, {"call.queued"}, {"call.teleported"}, {"call.created", "call.created"}} {
+		require.Error(t, hookSchema.VisitJSON(map[string]any{"url": "https://crm.example/", "events": bad},
+			openapi3.VisitAsRequest()), "%v", bad)
+		s := &server{}
+		w := store.Webhook{URL: "https://crm.example/", Events: make([]events.Kind, len(bad))}
+		for i, k := range bad {
+			w.Events[i] = events.Kind(k.(string))
+		}
+		require.Error(t, s.checkWebhook(context.Background(), &w, false), "%v", bad)
+	}
+	redeliver := doc.Paths.Find("/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver").Post
+	require.NoError(t, redeliver.Parameters.GetByInAndName("path", "delivery_id").Schema.Value.VisitJSON(string(deliveries[0].DeliveryID)))
+	require.NotNil(t, redeliver.Responses.Status(http.StatusAccepted))
+	perPage := doc.Paths.Find("/v1/webhooks/{id}/deliveries").Get.Parameters.GetByInAndName("query", "per_page").Schema.Value
+	require.Equal(t, float64(maxPerPage), *perPage.Max)
 }
 
 func ptr[T any](v T) *T { return &v }

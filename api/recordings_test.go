@@ -29,6 +29,18 @@ func (f fakeRecordings) OpenRecording(_ context.Context, name string) (io.ReadCl
 	return nil, fmt.Errorf("%s: %w", name, dialplan.ErrNoRecording)
 }
 
+// DeleteRecording forgets the recording, or fails as reading it does.
+func (f fakeRecordings) DeleteRecording(_ context.Context, name string) error {
+	switch v := f[name].(type) {
+	case string:
+		delete(f, name)
+		return nil
+	case error:
+		return v
+	}
+	return fmt.Errorf("%s: %w", name, dialplan.ErrNoRecording)
+}
+
 // TestCallFiles: a call's recording and voicemail download from the media
 // server, to whoever may read the call; each failure says what is missing.
 func TestCallFiles(t *testing.T) {
@@ -75,6 +87,46 @@ func TestCallFiles(t *testing.T) {
 	var got struct{ Call map[string]any }
 	e.ok(f.a, "GET", recorded, nil, &got)
 	require.Equal(t, recorded+"/recording", got.Call["recording"], "the call links its file")
+
+	t.Run("deleted", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			k      key
+			path   string
+			status int
+		}{
+			{"by an agent", f.agent, recorded + "/recording", 403},
+			{"another company's call", f.b, recorded + "/recording", 404},
+			{"a call without one", f.a, voicemail + "/recording", 404},
+			{"the media server fails: nothing changes", f.a, broken + "/recording", 502},
+		} {
+			res, body := e.get(tc.k, "DELETE", tc.path, nil)
+			require.Equal(t, tc.status, res.StatusCode, "%s: %s", tc.name, body)
+		}
+		var got struct{ Call map[string]any }
+		e.ok(f.a, "GET", broken, nil, &got)
+		require.NotNil(t, got.Call["recording"], "a failed deletion leaves the call as it was")
+
+		for _, what := range []string{"/recording", "/voicemail"} {
+			call := recorded
+			if what == "/voicemail" {
+				call = voicemail
+			}
+			res, body := e.get(f.a, "DELETE", call+what, nil)
+			require.Equal(t, 204, res.StatusCode, "%s", body)
+			e.ok(f.a, "GET", call, nil, &got)
+			require.Nil(t, got.Call[what[1:]], "the call has no %s any more", what)
+			timeline := got.Call["timeline"].([]any)
+			require.Equal(t, map[string]any{"recording": "call.recording_deleted", "voicemail": "call.voicemail_deleted"}[what[1:]],
+				timeline[len(timeline)-1].(map[string]any)["event"])
+			res, _ = e.get(f.a, "DELETE", call+what, nil)
+			require.Equal(t, 404, res.StatusCode, "deleted once")
+		}
+		require.NotContains(t, media, "rec-1", "gone from the media server")
+		require.NotContains(t, media, "vm-1")
+		res, body := e.get(f.a, "DELETE", gone+"/recording", nil)
+		require.Equal(t, 204, res.StatusCode, "one the media server lost already is forgotten all the same: %s", body)
+	})
 
 	t.Run("without a media server", func(t *testing.T) {
 		e := newEnv(t)

@@ -58,6 +58,10 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/calls/:id/recording", s.getRecording)
 	v1.GET("/calls/:id/voicemail", s.getVoicemail)
 	v1.POST("/calls/:id/tags", s.tagCall)
+	v1.DELETE("/calls/:id/tags/:tag_id", s.untagCall)
+	v1.POST("/calls/:id/assign", s.assignCall)
+	v1.DELETE("/calls/:id/recording", admin, s.deleteRecording)
+	v1.DELETE("/calls/:id/voicemail", admin, s.deleteVoicemail)
 	v1.POST("/calls/:id/comments", s.commentCall)
 	v1.PUT("/calls/:id/archive", s.archiveCall)
 	v1.PUT("/calls/:id/unarchive", s.unarchiveCall)
@@ -75,4 +79,13 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/api_keys", owner, s.listAPIKeys)
 	v1.POST("/api_keys", owner, s.createAPIKey)
 	v1.DELETE("/api_keys/:id", owner, s.deleteAPIKey)
+
+	// Webhooks show their token: admins only, even to read.
+	v1.GET("/webhooks", admin, s.listWebhooks)
+	v1.POST("/webhooks", admin, s.createWebhook)
+	v1.GET("/webhooks/:id", admin, s.getWebhook)
+	v1.PUT("/webhooks/:id", admin, s.updateWebhook)
+	v1.DELETE("/webhooks/:id", admin, s.deleteWebhook)
+	v1.GET("/webhooks/:id/deliveries", admin, s.listWebhookDeliveries)
+	v1.POST("/webhooks/:id/deliveries/:delivery_id/redeliver", admin, s.redeliver)
 }

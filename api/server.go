@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
+	"github.com/switchboard/switchboard/webhook"
 )
 
 // Deps are what the API needs from the rest of Switchboard.
@@ -36,27 +37,42 @@ type Deps struct {
 	// Recordings reads calls' recordings and voicemails back from the
 	// media server; nil while none is configured (their download is 503).
 	Recordings dialplan.Recordings
+	// WebhookPolicy says where webhooks may post: a webhook's url is
+	// checked with it when saved (422 on url otherwise). The zero policy
+	// allows https URLs of public addresses only.
+	WebhookPolicy webhook.Policy
+}
+
+// withDefaults fills in what was left out: the wall clock, a new ACD, a
+// silent logger. The server and a Renderer built from the same Deps must
+// share one ACD: give it (main does).
+func (d Deps) withDefaults() Deps {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.ACD == nil {
+		d.ACD = dialplan.NewACD(clock{now: d.Now})
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
 }
 
 type server struct {
 	Deps
+	// render shows objects as the GETs do, for the snapshots of deleted
+	// ones (user.deleted, number.deleted).
+	render *Renderer
 }
 
 // NewServer builds the HTTP handler of the whole API.
 func NewServer(deps Deps) http.Handler {
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
-	if deps.ACD == nil {
-		deps.ACD = dialplan.NewACD(clock{now: deps.Now})
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
+	deps = deps.withDefaults()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	s := &server{Deps: deps}
+	s := &server{Deps: deps, render: &Renderer{deps: deps}}
 	r.Use(s.recoverAndLog)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)

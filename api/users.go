@@ -1,13 +1,13 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -16,11 +16,6 @@ type userJSON struct {
 	DirectLink   string              `json:"direct_link"`
 	Name         string              `json:"name"`
 	Availability dialplan.LiveStatus `json:"availability"`
-}
-
-func (s *server) userJSON(u dialplan.User) userJSON {
-	return userJSON{User: u, DirectLink: fmt.Sprintf("/v1/users/%d", u.ID), Name: u.Name(),
-		Availability: s.ACD.Status(u)}
 }
 
 // userInput is a user as a client sends it: name and availability are
@@ -177,7 +172,14 @@ func (s *server) deleteUser(c *gin.Context) {
 		s.fail(c, &store.ConflictError{Reason: "you cannot delete your own user"})
 		return
 	}
-	if err := s.Store.DeleteUser(c.Request.Context(), principal(c).Company, dialplan.UserID(id)); err != nil {
+	// user.deleted carries the user as they were shown just before.
+	company := principal(c).Company
+	snapshot, err := s.render.Render(c.Request.Context(), company, events.ResourceUser, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.DeleteUser(c.Request.Context(), company, dialplan.UserID(id), snapshot); err != nil {
 		s.fail(c, err)
 		return
 	}

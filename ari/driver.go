@@ -734,14 +734,38 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 // OpenRecording reads a finished recording back from Asterisk's store
 // (GET /recordings/stored/{name}/file), as it arrives.
 func (d *Driver) OpenRecording(ctx context.Context, name string) (io.ReadCloser, error) {
-	if name == "" || strings.ContainsAny(name, "/?#%") {
-		return nil, fmt.Errorf("ARI recording name %q: %w", name, dialplan.ErrNoRecording)
+	path, err := storedRecording(name)
+	if err != nil {
+		return nil, err
 	}
-	f, err := d.rest.open(ctx, "/recordings/stored/"+name+"/file")
+	f, err := d.rest.open(ctx, path+"/file")
 	if notFound(err) {
 		return nil, fmt.Errorf("%w: %w", dialplan.ErrNoRecording, err)
 	}
 	return f, err
+}
+
+// storedRecording is the ARI path of a stored recording, for a name the
+// engine gave (one word: no path, no query).
+func storedRecording(name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, "/?#%") {
+		return "", fmt.Errorf("ARI recording name %q: %w", name, dialplan.ErrNoRecording)
+	}
+	return "/recordings/stored/" + name, nil
+}
+
+// DeleteRecording removes a stored recording from Asterisk
+// (DELETE /recordings/stored/{name}).
+func (d *Driver) DeleteRecording(ctx context.Context, name string) error {
+	path, err := storedRecording(name)
+	if err != nil {
+		return err
+	}
+	err = d.rest.do(ctx, http.MethodDelete, path, nil, nil, nil)
+	if notFound(err) {
+		return fmt.Errorf("%w: %w", dialplan.ErrNoRecording, err)
+	}
+	return err
 }
 
 // Snoop lets a supervisor hear (and maybe speak into) an agent's channel:

@@ -300,7 +300,14 @@ func TestRecordedConversation(t *testing.T) {
 	for _, name := range []string{"call-404", "../../asterisk/info", ""} {
 		_, err = r.driver.OpenRecording(ctx, name)
 		require.ErrorIs(t, err, dialplan.ErrNoRecording, name)
+		require.ErrorIs(t, r.driver.DeleteRecording(ctx, name), dialplan.ErrNoRecording, name)
 	}
+
+	// Deleted: gone from Asterisk.
+	require.NoError(t, r.driver.DeleteRecording(ctx, c.Recording))
+	_, err = r.driver.OpenRecording(ctx, c.Recording)
+	require.ErrorIs(t, err, dialplan.ErrNoRecording)
+	require.ErrorIs(t, r.driver.DeleteRecording(ctx, c.Recording), dialplan.ErrNoRecording, "deleted once")
 }
 
 // deviceList is Config.Devices for tests: what the store's query of

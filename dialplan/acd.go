@@ -19,6 +19,10 @@ type ACD struct {
 	queue    []*waiter
 	seq      uint64
 	rr       map[TeamID]UserID // round robin: the member rung last
+
+	// changed is signalled (without blocking) when an agent's state may
+	// have changed: the state watcher then writes what did to the stream.
+	changed chan struct{}
 }
 
 // agentState is the live part of an agent; their settings come with the
@@ -47,7 +51,50 @@ type waiter struct {
 
 // NewACD makes an empty distributor.
 func NewACD(clock Clock) *ACD {
-	return &ACD{clock: clock, agents: map[UserID]*agentState{}, presence: map[string]bool{}, rr: map[TeamID]UserID{}}
+	return &ACD{clock: clock, agents: map[UserID]*agentState{}, presence: map[string]bool{}, rr: map[TeamID]UserID{},
+		changed: make(chan struct{}, 1)}
+}
+
+// Changed is signalled when an agent's state may have changed (a call
+// talked and hung up, after-call work over, a phone registering, the
+// settings changing): one signal for any number of changes since the
+// last was taken. The state watcher reads it.
+func (a *ACD) Changed() <-chan struct{} { return a.changed }
+
+func (a *ACD) signal() {
+	select {
+	case a.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Available says whether the user's availability lets them take calls
+// now (available, or inside their working hours), by the settings last
+// given to UserChanged when newer than u's.
+func (a *ACD) Available(u User, now time.Time) bool {
+	a.mu.Lock()
+	if s, ok := a.agents[u.ID]; ok && s.settings != nil {
+		u = *s.settings
+	}
+	a.mu.Unlock()
+	return ConfiguredStatus(u, now) == StatusAvailable
+}
+
+// Connected says whether a phone of the user is registered (one never
+// reported counts as registered, as for ringing).
+func (a *ACD) Connected(u User) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.connected(u)
+}
+
+func (a *ACD) connected(u User) bool {
+	for _, d := range u.Devices {
+		if online, known := a.presence[d]; !known || online {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *ACD) agent(id UserID) *agentState {
@@ -63,21 +110,17 @@ func (a *ACD) agent(id UserID) *agentState {
 // reported is taken as registered: not every PBX reports presence.
 func (a *ACD) SetPresence(endpoint string, online bool) {
 	a.mu.Lock()
+	was, known := a.presence[endpoint]
 	a.presence[endpoint] = online
 	a.mu.Unlock()
+	if !known || was != online {
+		a.signal()
+	}
 }
 
 // reachable says whether a user has a way to be rung.
 func (a *ACD) reachable(u User) bool {
-	if u.ExternalNumber != nil {
-		return true
-	}
-	for _, d := range u.Devices {
-		if online, known := a.presence[d]; !known || online {
-			return true
-		}
-	}
-	return false
+	return u.ExternalNumber != nil || a.connected(u)
 }
 
 // Status is a user's live status.
@@ -148,6 +191,7 @@ func (a *ACD) Talk(u UserID, call CallID) {
 	s := a.agent(u)
 	s.call, s.talking = call, true
 	a.mu.Unlock()
+	a.signal()
 }
 
 // Hangup ends a user's call: after-call work for wrapUp, and, when the
@@ -168,10 +212,12 @@ func (a *ACD) Hangup(u User, call CallID, wrapUp time.Duration, mustTag bool) {
 		s.wrapUntil = a.clock.Now().Add(wrapUp)
 		s.stopWrap = a.clock.AfterFunc(wrapUp, func() { a.endWrapUp(u) })
 		a.mu.Unlock()
+		a.signal()
 		return
 	}
 	a.becameIdle(s)
 	a.mu.Unlock()
+	a.signal()
 	a.Offer(u)
 }
 
@@ -181,6 +227,7 @@ func (a *ACD) endWrapUp(u User) {
 	s.wrapUp, s.stopWrap = false, nil
 	a.becameIdle(s)
 	a.mu.Unlock()
+	a.signal()
 	a.Offer(u)
 }
 
@@ -202,6 +249,7 @@ func (a *ACD) Tagged(u User, call CallID) {
 	s.pendingTag = 0
 	a.becameIdle(s)
 	a.mu.Unlock()
+	a.signal()
 	a.Offer(u)
 }
 
@@ -276,6 +324,7 @@ func (a *ACD) UserChanged(u User) {
 	a.mu.Lock()
 	a.agent(u.ID).settings = &u
 	a.mu.Unlock()
+	a.signal()
 	a.Offer(u)
 }
 

@@ -37,9 +37,12 @@ var ErrGone = errors.New("the leg has hung up")
 
 // Recordings reads back what the media server recorded (a conversation,
 // a voicemail) under the name the engine gave it (Call.Recording,
-// Call.Voicemail). The caller closes the file.
+// Call.Voicemail), and deletes it. The caller closes the file.
 type Recordings interface {
 	OpenRecording(ctx context.Context, name string) (io.ReadCloser, error)
+	// DeleteRecording removes the recording from the media server's
+	// storage; one it has not (any more) is ErrNoRecording.
+	DeleteRecording(ctx context.Context, name string) error
 }
 
 // ErrNoRecording: the media server has no recording of that name (never

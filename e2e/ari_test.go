@@ -77,3 +77,11 @@ func (b *ariEmulator) restart(t *testing.T, whileDown func()) {
 	defer b.ast.Up()
 	whileDown()
 }
+
+// deskDevice is not the phone of device(name): on the emulator, both are
+// endpoints the suite makes up, and two users cannot share one.
+func (b *ariEmulator) deskDevice(name string) string { return "PJSIP/desk-" + name }
+
+func (b *ariEmulator) register(t *testing.T, name string, registered bool) {
+	require.NoError(t, b.ast.SetRegistered(b.deskDevice(name), registered))
+}

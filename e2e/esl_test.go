@@ -79,3 +79,11 @@ func (b *eslEmulator) restart(t *testing.T, whileDown func()) {
 	defer b.fs.Up()
 	whileDown()
 }
+
+// deskDevice is not the phone of device(name): on the emulator, both are
+// users the suite makes up, and two users cannot share one.
+func (b *eslEmulator) deskDevice(name string) string { return "user/desk-" + name }
+
+func (b *eslEmulator) register(t *testing.T, name string, registered bool) {
+	b.fs.SetRegistered("desk-"+name, registered)
+}

@@ -59,6 +59,11 @@ type backend interface {
 	// restart stops the media server, runs whileDown, and starts it
 	// again; it returns once the server serves.
 	restart(t *testing.T, whileDown func())
+	// deskDevice is the device of the shipped desk phone called name
+	// (alice, bob): one whose registration is its presence.
+	deskDevice(name string) string
+	// register registers the desk phone (or unregisters it).
+	register(t *testing.T, name string, registered bool)
 }
 
 // phone is what a scripted phone does when rung.
@@ -165,7 +170,11 @@ func start(t testing.TB, b backend) *app {
 		level = "info"
 	}
 	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+storetest.URL(t), "SWITCHBOARD_HTTP_ADDR="+addr,
-		"SWITCHBOARD_LOG_LEVEL="+level, "SWITCHBOARD_COUNTRY=FR")
+		"SWITCHBOARD_LOG_LEVEL="+level, "SWITCHBOARD_COUNTRY=FR",
+		// The suite's webhook receivers listen on the loopback, over http.
+		"SWITCHBOARD_WEBHOOK_ALLOW_HTTP=true", "SWITCHBOARD_WEBHOOK_ALLOW_NETS=127.0.0.0/8",
+		// Desk phones registered by a scenario get presence within a second.
+		"SWITCHBOARD_ARI_DEVICE_REFRESH=1s")
 	env = append(env, b.env()...)
 	run := func(args ...string) string {
 		cmd := exec.Command(bin, args...)

@@ -152,10 +152,15 @@ func stopServers(failed bool) {
 
 // realBackend is a real media server: SIPp plays its phones and callers.
 type realBackend struct {
-	vars   []string // switchboard's settings
-	dial   string   // a phone's dial string, from its name and port
-	sip    *sipp
-	played *playLog
+	vars []string // switchboard's settings
+	dial string   // a phone's dial string, from its name and port
+	desk string   // a desk phone's device, from its name
+	// registrar is where desk phones register: host:port, the domain,
+	// and the address they speak from.
+	registrar, domain, phoneAddr string
+	phones                       map[string]func() // registered desk phones: unregister
+	sip                          *sipp
+	played                       *playLog
 	// server is the private instance, to restart or read the logs of;
 	// nil for a server of the user's own.
 	server interface {
@@ -169,6 +174,25 @@ type realBackend struct {
 func (b *realBackend) env() []string { return b.vars }
 
 func (b *realBackend) audio() bool { return true }
+
+func (b *realBackend) deskDevice(name string) string { return fmt.Sprintf(b.desk, name) }
+
+// register registers the desk phone with SIPp (see deskPhone), or
+// unregisters it.
+func (b *realBackend) register(t *testing.T, name string, registered bool) {
+	if b.registrar == "" {
+		t.Skip("desk phones register only on the private servers, whose configuration the suite knows")
+	}
+	if b.phones == nil {
+		b.phones = map[string]func(){}
+	}
+	if off, on := b.phones[name]; on && !registered {
+		off()
+		delete(b.phones, name)
+	} else if !on && registered {
+		b.phones[name] = b.sip.deskPhone(t, name, b.registrar, b.domain, b.phoneAddr)
+	}
+}
 
 func (b *realBackend) rings(name string) []time.Duration { return b.sip.rings(name) }
 
@@ -222,7 +246,7 @@ func (b *realBackend) logOnFailure(t *testing.T) {
 // are dialled through that endpoint.
 func newRealAsterisk(t *testing.T) backend {
 	needSIPp(t, "Asterisk")
-	b := &realBackend{dial: "PJSIP/sipp/sip:%s@127.0.0.1:%d"}
+	b := &realBackend{dial: "PJSIP/sipp/sip:%s@127.0.0.1:%d", desk: "PJSIP/%s"}
 	base, user, password, sip := os.Getenv("SWITCHBOARD_TEST_ARI_URL"), "", "", ""
 	if base != "" {
 		user = setting("SWITCHBOARD_TEST_ARI_USER", "switchboard")
@@ -231,6 +255,8 @@ func newRealAsterisk(t *testing.T) backend {
 	} else {
 		a := private(t, "asterisk", &asterisk, pbxlocal.StartAsterisk)
 		base, user, password, sip = a.ARIURL, a.ARIUser, a.ARIPassword, a.SIPAddr
+		// From 127.0.0.1 a phone would be taken for the sipp endpoint.
+		b.registrar, b.domain, b.phoneAddr = a.SIPAddr, "127.0.0.1", "127.0.0.2"
 		b.server, b.startAgain = a, a.Start
 	}
 	played, err := listenARI(t, base, user, password)
@@ -250,7 +276,7 @@ func newRealAsterisk(t *testing.T) backend {
 // from the internal profile.
 func newRealFreeSWITCH(t *testing.T) backend {
 	needSIPp(t, "FreeSWITCH")
-	b := &realBackend{dial: "sofia/internal/%s@127.0.0.1:%d"}
+	b := &realBackend{dial: "sofia/internal/%s@127.0.0.1:%d", desk: "user/%s"}
 	addr, password, sip := os.Getenv("SWITCHBOARD_TEST_ESL_ADDR"), "", ""
 	var recordings []string
 	if addr != "" {
@@ -259,6 +285,7 @@ func newRealFreeSWITCH(t *testing.T) backend {
 	} else {
 		f := private(t, "freeswitch", &fswitch, pbxlocal.StartFreeSWITCH)
 		addr, password, sip = f.ESLAddr, f.ESLPassword, f.SIPAddr
+		b.registrar, b.domain, b.phoneAddr = f.PhonesAddr, "127.0.0.1", "127.0.0.1"
 		recordings = []string{"SWITCHBOARD_ESL_RECORDINGS=" + f.Recordings}
 		b.server, b.startAgain = f, f.Start
 	}

@@ -1106,6 +1106,19 @@ func (d *Driver) OpenRecording(_ context.Context, name string) (io.ReadCloser, e
 	return f, err
 }
 
+// DeleteRecording removes a recording from the directory FreeSWITCH
+// writes them to (Config.RecordingDir), shared with this host.
+func (d *Driver) DeleteRecording(_ context.Context, name string) error {
+	if err := recordingName(name); err != nil {
+		return fmt.Errorf("%w: %w", err, dialplan.ErrNoRecording)
+	}
+	err := os.Remove(filepath.Join(d.cfg.RecordingDir, name+".wav"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s is not in %s", dialplan.ErrNoRecording, name+".wav", d.cfg.RecordingDir)
+	}
+	return err
+}
+
 // recordingName checks a recording's name: one word of a path under
 // Config.RecordingDir, on FreeSWITCH's host and on this one.
 func recordingName(name string) error {

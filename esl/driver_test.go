@@ -549,7 +549,13 @@ func TestRecordedConversation(t *testing.T) {
 	for _, name := range []string{"call-404", "../etc/passwd", ""} {
 		_, err = r.driver.OpenRecording(context.Background(), name)
 		require.ErrorIs(t, err, dialplan.ErrNoRecording, name)
+		require.ErrorIs(t, r.driver.DeleteRecording(context.Background(), name), dialplan.ErrNoRecording, name)
 	}
+
+	// Deleted: gone from the recordings directory.
+	require.NoError(t, r.driver.DeleteRecording(context.Background(), c.Recording))
+	require.NoFileExists(t, file)
+	require.ErrorIs(t, r.driver.DeleteRecording(context.Background(), c.Recording), dialplan.ErrNoRecording, "deleted once")
 }
 
 // TestMusicAndRingback: a queued caller hears music on hold (uuid_broadcast

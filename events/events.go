@@ -52,6 +52,7 @@ const (
 	CallMessageFailed      Kind = "call.message_failed"
 	CallBlocked            Kind = "call.blocked"
 	CallOutOfOpeningHours  Kind = "call.out_of_opening_hours"
+	CallVoicemailDeleted   Kind = "call.voicemail_deleted"
 )
 
 // Agent events: a user's availability, after-call work, phones, and the
@@ -120,6 +121,7 @@ var kinds = map[Kind]struct {
 	CallMessageFailed:      {ResourceCall, false, Message{}},
 	CallBlocked:            {ResourceCall, false, nil},
 	CallOutOfOpeningHours:  {ResourceCall, false, nil},
+	CallVoicemailDeleted:   {ResourceCall, false, Recording{}},
 
 	UserOpened:       {ResourceUser, true, nil},
 	UserClosed:       {ResourceUser, true, nil},

@@ -412,6 +412,24 @@ func (s *Store) Calls(ctx context.Context, company dialplan.CompanyID, f CallFil
 	return calls, total, err
 }
 
+// CallsByID reads calls by id, of any company, without their timelines:
+// the caller checks each one's Company. Ids not found are left out.
+func (s *Store) CallsByID(ctx context.Context, ids []dialplan.CallID) (map[dialplan.CallID]CallRecord, error) {
+	raw := make([]int64, len(ids))
+	for i, id := range ids {
+		raw[i] = int64(id)
+	}
+	calls, err := queryCalls(ctx, s.db, callSelect+" WHERE c.id = ANY($1)", pq.Array(raw))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[dialplan.CallID]CallRecord, len(calls))
+	for _, r := range calls {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
 // Call reads one call of the company with its timeline.
 func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialplan.CallID) (CallRecord, error) {
 	calls, err := queryCalls(ctx, s.db, callSelect+" WHERE c.company_id = $1 AND c.id = $2", company, id)
@@ -505,6 +523,68 @@ func (s *Store) TagCall(ctx context.Context, company dialplan.CompanyID, call di
 			return fmt.Errorf("tag call %d: %w", call, err)
 		}
 		return addEvent(ctx, tx, company, call, events.CallTagged, by, events.Tagged{Tags: ids})
+	})
+}
+
+// UntagCall takes a tag off a call and notes it in the timeline; a tag
+// the call does not carry is ErrNotFound.
+func (s *Store) UntagCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, tag dialplan.TagID) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockCall(ctx, tx, company, call); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM call_tags WHERE company_id = $1 AND call_id = $2 AND tag_id = $3", company, call, tag)
+		if err != nil {
+			return fmt.Errorf("untag call %d: %w", call, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("tag %d on call %d: %w", tag, call, ErrNotFound)
+		}
+		return addEvent(ctx, tx, company, call, events.CallUntagged, by, events.Tagged{Tags: []int64{int64(tag)}})
+	})
+}
+
+// AssignCall assigns a call to a user of the company and notes it in the
+// timeline: a FieldError naming user_id for another company's user.
+func (s *Store) AssignCall(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by, to dialplan.UserID) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockCall(ctx, tx, company, call); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE calls SET assigned_to = $3 WHERE company_id = $1 AND id = $2
+			AND EXISTS (SELECT 1 FROM users WHERE company_id = $1 AND id = $3)`, company, call, to)
+		if err != nil {
+			return fmt.Errorf("assign call %d: %w", call, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &dialplan.FieldError{Field: "user_id", Problem: fmt.Sprintf("no user %d in this company", to)}
+		}
+		return addEvent(ctx, tx, company, call, events.CallAssigned, by, events.Assigned{UserID: int64(to)})
+	})
+}
+
+// ForgetRecording notes that the call's recording (or, with voicemail,
+// its voicemail) was deleted from the media server: the call has none any
+// more, and its timeline says so (with the name it had). A call without
+// one is ErrNotFound.
+func (s *Store) ForgetRecording(ctx context.Context, company dialplan.CompanyID, call dialplan.CallID, by dialplan.UserID, voicemail bool) error {
+	column, kind := "recording", events.CallRecordingDeleted
+	if voicemail {
+		column, kind = "voicemail", events.CallVoicemailDeleted
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var name sql.NullString
+		err := tx.GetContext(ctx, &name, "SELECT "+column+" FROM calls WHERE company_id = $1 AND id = $2 FOR UPDATE", company, call)
+		if err != nil {
+			return notFound(err, "call", int64(call))
+		}
+		if !name.Valid {
+			return fmt.Errorf("the %s of call %d: %w", column, call, ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE calls SET "+column+" = NULL WHERE company_id = $1 AND id = $2", company, call); err != nil {
+			return fmt.Errorf("forget the %s of call %d: %w", column, call, err)
+		}
+		return addEvent(ctx, tx, company, call, kind, by, events.Recording{Name: name.String})
 	})
 }
 

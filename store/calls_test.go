@@ -502,3 +502,50 @@ func BenchmarkSaveCall(b *testing.B) {
 		}
 	})
 }
+
+// TestUntagAssignForget: a tag taken off, a call assigned, a recording and
+// a voicemail forgotten once deleted; each in the timeline, and a refused
+// one writes nothing.
+func TestUntagAssignForget(t *testing.T) {
+	ctx := context.Background()
+	w := newCallWorld(t)
+	c := w.newCall(func(c *dialplan.Call) { c.Recording, c.Voicemail = "call-9", "voicemail-9" })
+	other := w.newOther(nil)
+	last := func() dialplan.TimelineEvent {
+		t.Helper()
+		r, err := w.st.Call(ctx, w.acme.ID, c.ID)
+		require.NoError(t, err)
+		return r.Timeline[len(r.Timeline)-1]
+	}
+
+	require.NoError(t, w.st.TagCall(ctx, w.acme.ID, c.ID, w.alice.ID, []dialplan.TagID{w.vip.ID}))
+	require.NoError(t, w.st.UntagCall(ctx, w.acme.ID, c.ID, w.bob.ID, w.vip.ID))
+	require.Equal(t, dialplan.TimelineEvent{Event: events.CallUntagged, At: last().At, User: w.bob.ID,
+		Data: events.Tagged{Tags: []int64{int64(w.vip.ID)}}}, last())
+	before := w.rows(t)
+	require.ErrorIs(t, w.st.UntagCall(ctx, w.acme.ID, c.ID, w.bob.ID, w.vip.ID), store.ErrNotFound, "not on the call any more")
+	require.ErrorIs(t, w.st.UntagCall(ctx, w.acme.ID, other.ID, w.bob.ID, w.vip.ID), store.ErrNotFound, "another company's call")
+
+	require.NoError(t, w.st.AssignCall(ctx, w.acme.ID, c.ID, w.owner.ID, w.bob.ID))
+	r, err := w.st.Call(ctx, w.acme.ID, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, w.bob.ID, r.AssignedTo)
+	require.Equal(t, events.Assigned{UserID: int64(w.bob.ID)}, last().Data)
+	before = w.rows(t)
+	var fe *dialplan.FieldError
+	require.ErrorAs(t, w.st.AssignCall(ctx, w.acme.ID, c.ID, w.owner.ID, w.globexUser.ID), &fe)
+	require.Equal(t, "user_id", fe.Field)
+	require.Equal(t, before, w.rows(t), "nothing written")
+
+	require.NoError(t, w.st.ForgetRecording(ctx, w.acme.ID, c.ID, w.owner.ID, false))
+	require.Equal(t, events.CallRecordingDeleted, last().Event)
+	require.Equal(t, events.Recording{Name: "call-9"}, last().Data)
+	require.ErrorIs(t, w.st.ForgetRecording(ctx, w.acme.ID, c.ID, w.owner.ID, false), store.ErrNotFound, "none any more")
+	require.NoError(t, w.st.ForgetRecording(ctx, w.acme.ID, c.ID, w.owner.ID, true))
+	require.Equal(t, events.Recording{Name: "voicemail-9"}, last().Data)
+	r, err = w.st.Call(ctx, w.acme.ID, c.ID)
+	require.NoError(t, err)
+	require.Empty(t, r.Call.Recording)
+	require.Empty(t, r.Call.Voicemail)
+	require.ErrorIs(t, w.st.ForgetRecording(ctx, w.acme.ID, other.ID, w.owner.ID, false), store.ErrNotFound, "another company's call")
+}

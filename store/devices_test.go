@@ -39,7 +39,7 @@ func TestDevices(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"PJSIP/alice", "PJSIP/bob", "PJSIP/dave", "PJSIP/sipp/sip:alice@127.0.0.1:5070"}, devices)
 
-	require.NoError(t, st.DeleteUser(ctx, acme.ID, alice.ID))
+	require.NoError(t, st.DeleteUser(ctx, acme.ID, alice.ID, nil))
 	devices, err = st.Devices(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"PJSIP/alice", "PJSIP/bob", "PJSIP/dave"}, devices)

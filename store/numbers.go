@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 const numberColumns = `numbers.id, name, digits, country, time_zone, type, availability_status, business_hours,
@@ -166,7 +167,8 @@ func (s *Store) Numbers(ctx context.Context, company dialplan.CompanyID, p Page)
 	return numbers, total, err
 }
 
-// CreateNumber adds a number with its whole configuration.
+// CreateNumber adds a number with its whole configuration, and writes
+// number.created.
 func (s *Store) CreateNumber(ctx context.Context, company dialplan.CompanyID, n *dialplan.Number) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		hours, err := json.Marshal(n.BusinessHours)
@@ -185,7 +187,10 @@ func (s *Store) CreateNumber(ctx context.Context, company dialplan.CompanyID, n 
 		if err != nil {
 			return fmt.Errorf("insert number: %w", uniqueViolation(err))
 		}
-		return writeNumberParts(ctx, tx, company, n)
+		if err := writeNumberParts(ctx, tx, company, n); err != nil {
+			return err
+		}
+		return publish(ctx, tx, company, Event{Kind: events.NumberCreated, Number: n.ID})
 	})
 }
 
@@ -300,15 +305,19 @@ func writeNumberParts(ctx context.Context, tx *sqlx.Tx, company dialplan.Company
 	return nil
 }
 
-// DeleteNumber removes a number that no other number's IVR transfers to.
-// Its past calls stay, without their number.
-func (s *Store) DeleteNumber(ctx context.Context, company dialplan.CompanyID, id dialplan.NumberID) error {
+// DeleteNumber removes a number that no other number's IVR transfers to,
+// and writes number.deleted carrying snapshot: the number as the API
+// showed it just before. Its past calls stay, without their number.
+func (s *Store) DeleteNumber(ctx context.Context, company dialplan.CompanyID, id dialplan.NumberID, snapshot json.RawMessage) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := refusedWhileRung(ctx, tx, company, "number", int64(id)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM numbers WHERE company_id = $1 AND id = $2", company, id)
-		return oneRow(res, err, "number", int64(id))
+		if err := oneRow(res, err, "number", int64(id)); err != nil {
+			return err
+		}
+		return publish(ctx, tx, company, Event{Kind: events.NumberDeleted, Number: id, Data: events.Snapshot{Object: snapshot}})
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 const userColumns = `users.id, first_name, last_name, email, role, owner, language, time_zone, extension,
@@ -119,9 +120,15 @@ func (s *Store) UsersByID(ctx context.Context, company dialplan.CompanyID, ids [
 	return ordered, nil
 }
 
-// CreateUser adds a user, assigning the next free extension when none is given.
+// CreateUser adds a user, assigning the next free extension when none is
+// given, and writes user.created.
 func (s *Store) CreateUser(ctx context.Context, company dialplan.CompanyID, u *dialplan.User) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return insertUser(ctx, tx, company, u) })
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := insertUser(ctx, tx, company, u); err != nil {
+			return err
+		}
+		return publish(ctx, tx, company, Event{Kind: events.UserCreated, User: u.ID})
+	})
 }
 
 // firstExtension is where auto-assigned extensions start: 3 digits, as
@@ -189,16 +196,21 @@ func (s *Store) UpdateUser(ctx context.Context, company dialplan.CompanyID, u *d
 	})
 }
 
-// DeleteUser removes a user, their devices, team memberships and API keys.
+// DeleteUser removes a user, their devices, team memberships and API keys,
+// and writes user.deleted carrying snapshot: the user as the API showed
+// them just before (the user is gone when the event is delivered).
 // A user that a number's distribution or IVR rings cannot be deleted: the
 // admin changes those numbers first, so no line silently loses a step.
-func (s *Store) DeleteUser(ctx context.Context, company dialplan.CompanyID, id dialplan.UserID) error {
+func (s *Store) DeleteUser(ctx context.Context, company dialplan.CompanyID, id dialplan.UserID, snapshot json.RawMessage) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := refusedWhileRung(ctx, tx, company, "user", int64(id)); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE company_id = $1 AND id = $2", company, id)
-		return oneRow(res, err, "user", int64(id))
+		if err := oneRow(res, err, "user", int64(id)); err != nil {
+			return err
+		}
+		return publish(ctx, tx, company, Event{Kind: events.UserDeleted, User: id, Data: events.Snapshot{Object: snapshot}})
 	})
 }
 

@@ -3,6 +3,8 @@ package webhook
 import (
 	"context"
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,4 +67,51 @@ func TestParseNets(t *testing.T) {
 	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8")}, nets)
 	_, err = ParseNets("10.0.0.0")
 	require.ErrorContains(t, err, `"10.0.0.0"`)
+}
+
+// FuzzCheckURL: whatever an admin types as a webhook's URL, CheckURL
+// answers without panicking, and what it accepts is an https URL without
+// credentials whose host is a public address. (Its context is done, so
+// that names are not looked up: only address literals can pass.)
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://93.184.216.34/hook", "https://[2606:2800:220:1::]/x", "http://127.0.0.1/",
+		"https://[::ffff:10.0.0.1]/", "https://me:pw@93.184.216.34/", "https://example.com/", "ftp://x", "%zz", "https://169.254.169.254/"} {
+		f.Add(s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := Policy{}.CheckURL(ctx, raw)
+		if err != nil {
+			require.ErrorIs(t, err, ErrForbidden)
+			return
+		}
+		u, perr := url.Parse(raw)
+		require.NoError(t, perr)
+		require.Equal(t, "https", u.Scheme)
+		require.Nil(t, u.User)
+		a, perr := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
+		require.NoError(t, perr, "only an address literal resolves here")
+		a = a.Unmap()
+		require.False(t, a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified() || a.IsMulticast(), "%s", a)
+	})
+}
+
+// FuzzParseNets: the operator's list of ranges is read or refused with
+// an error, never half.
+func FuzzParseNets(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "127.0.0.0/8, ::1/128", "", "10.0.0.1", ",,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		nets, err := ParseNets(s)
+		if err != nil {
+			require.Nil(t, nets)
+			return
+		}
+		for _, n := range nets {
+			require.True(t, n.IsValid())
+			require.Equal(t, n, n.Masked())
+		}
+	})
 }

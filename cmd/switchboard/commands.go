@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/esl"
 	"github.com/switchboard/switchboard/prompts"
+	"github.com/switchboard/switchboard/statewatch"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -198,6 +199,23 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library}
 	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps) // sets deps.MediaReady, deps.Recordings
 	defer stopCalls()
+	// Webhooks (webhooks.go): the API checks URLs with the dispatcher's
+	// policy; the dispatcher shows objects as the API does.
+	stopWebhooks, err := startWebhooks(ctx, cfg, st, &deps, logger) // sets deps.WebhookPolicy
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopWebhooks()
+	// The changes of state no request makes (hours turning, agents'
+	// availability, after-call work, phones) go to the event stream.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		statewatch.New(statewatch.Config{Store: st, ACD: acd, Logger: logger}).Run(watchCtx)
+	}()
+	defer func() { stopWatch(); <-watched }()
 	srv := &http.Server{
 		Handler:           api.NewServer(deps),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -245,7 +263,8 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		// Devices: the driver follows the state of users' phones, and of
 		// no other endpoint (not the trunk's: every call's events).
 		driver = ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
-			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger, Devices: st.Devices})
+			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger, Devices: st.Devices,
+			DeviceRefresh: cfg.ARIDeviceRefresh})
 	}
 	// Bursts of calls read a line's configuration once a second, not once
 	// a call.

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard/switchboard/phone"
+	"github.com/switchboard/switchboard/webhook"
 )
 
 // config is every setting of switchboard: defaults, then environment,
@@ -41,6 +43,9 @@ type config struct {
 	ARIApp      string `env:"SWITCHBOARD_ARI_APP" envDefault:"switchboard"`
 	// ARITrunk turns an external number into an Asterisk dial string.
 	ARITrunk string `env:"SWITCHBOARD_ARI_TRUNK" envDefault:"PJSIP/%s@trunk"`
+	// ARIDeviceRefresh is how soon a desk phone added through the API gets
+	// presence (connected, disconnected) on Asterisk.
+	ARIDeviceRefresh time.Duration `env:"SWITCHBOARD_ARI_DEVICE_REFRESH" envDefault:"15s"`
 	// ESLAddr is FreeSWITCH's inbound event socket (event_socket.conf.xml).
 	ESLAddr     string `env:"SWITCHBOARD_ESL_ADDR" envDefault:"127.0.0.1:8021"`
 	ESLPassword string `env:"SWITCHBOARD_ESL_PASSWORD"`
@@ -50,6 +55,13 @@ type config struct {
 	ESLProfile string `env:"SWITCHBOARD_ESL_PROFILE" envDefault:"internal"`
 	// ESLRecordings is where FreeSWITCH writes recordings, on its host.
 	ESLRecordings string `env:"SWITCHBOARD_ESL_RECORDINGS" envDefault:"/var/lib/freeswitch/recordings"`
+
+	// Webhooks: where they may post beyond public https URLs (a receiver
+	// on the operator's network), and how long delivered deliveries are
+	// kept (webhook.Policy, webhook.Config.Retention).
+	WebhookAllowHTTP bool          `env:"SWITCHBOARD_WEBHOOK_ALLOW_HTTP"`
+	WebhookAllowNets string        `env:"SWITCHBOARD_WEBHOOK_ALLOW_NETS"`
+	WebhookRetention time.Duration `env:"SWITCHBOARD_WEBHOOK_RETENTION" envDefault:"168h"`
 
 	// promptsCache is the directory of prompt files when PromptsDir is
 	// unset (dev sets it inside its data directory).
@@ -61,7 +73,8 @@ type config struct {
 var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWITCHBOARD_LOG_LEVEL",
 	"SWITCHBOARD_PROMPTS_DIR", "SWITCHBOARD_PROMPTS_URL", "SWITCHBOARD_MEDIA", "SWITCHBOARD_COUNTRY",
 	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK",
-	"SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS"}
+	"SWITCHBOARD_ARI_DEVICE_REFRESH", "SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS",
+	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -89,12 +102,20 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ARIUser, "ari-user", c.ARIUser, "ARI user (ari.conf) [SWITCHBOARD_ARI_USER]")
 	fs.StringVar(&c.ARIApp, "ari-app", c.ARIApp, "Stasis application of the dialplan [SWITCHBOARD_ARI_APP]")
 	fs.StringVar(&c.ARITrunk, "ari-trunk", c.ARITrunk, "dial string of external numbers, %s is the number [SWITCHBOARD_ARI_TRUNK]")
+	fs.DurationVar(&c.ARIDeviceRefresh, "ari-device-refresh", c.ARIDeviceRefresh,
+		"how often desk phones are read again for their presence on Asterisk [SWITCHBOARD_ARI_DEVICE_REFRESH]")
 	fs.StringVar(&c.ESLAddr, "esl-addr", c.ESLAddr, "FreeSWITCH's inbound event socket, host:port [SWITCHBOARD_ESL_ADDR]")
 	fs.StringVar(&c.ESLTrunk, "esl-trunk", c.ESLTrunk, "FreeSWITCH dial string of external numbers, %s is the number [SWITCHBOARD_ESL_TRUNK]")
 	fs.StringVar(&c.ESLProfile, "esl-profile", c.ESLProfile, "sofia profile the phones register on [SWITCHBOARD_ESL_PROFILE]")
 	fs.StringVar(&c.ESLRecordings, "esl-recordings", c.ESLRecordings, "directory where FreeSWITCH writes recordings, on its host [SWITCHBOARD_ESL_RECORDINGS]")
 	fs.StringVar(&c.PromptsURL, "prompts-url", c.PromptsURL,
 		"base URL at which the media server reaches this HTTP server, to fetch prompts by URL [SWITCHBOARD_PROMPTS_URL]")
+	fs.BoolVar(&c.WebhookAllowHTTP, "webhook-allow-http", c.WebhookAllowHTTP,
+		"let webhooks post to http:// URLs, not only https:// [SWITCHBOARD_WEBHOOK_ALLOW_HTTP]")
+	fs.StringVar(&c.WebhookAllowNets, "webhook-allow-nets", c.WebhookAllowNets,
+		"private address ranges webhooks may post to, comma-separated CIDRs such as 10.0.0.0/8 [SWITCHBOARD_WEBHOOK_ALLOW_NETS]")
+	fs.DurationVar(&c.WebhookRetention, "webhook-retention", c.WebhookRetention,
+		"how long delivered webhook deliveries are kept [SWITCHBOARD_WEBHOOK_RETENTION]")
 }
 
 func (c config) validate() error {
@@ -107,7 +128,26 @@ func (c config) validate() error {
 	if err := c.checkMedia(); err != nil {
 		return err
 	}
+	if _, err := c.webhookPolicy(); err != nil {
+		return err
+	}
+	if c.ARIDeviceRefresh <= 0 {
+		return fmt.Errorf("ARI device refresh %s: want a positive duration such as 15s (SWITCHBOARD_ARI_DEVICE_REFRESH)", c.ARIDeviceRefresh)
+	}
+	if c.WebhookRetention <= 0 {
+		return fmt.Errorf("webhook retention %s: want a positive duration such as 168h (SWITCHBOARD_WEBHOOK_RETENTION)", c.WebhookRetention)
+	}
 	return c.checkPromptsURL()
+}
+
+// webhookPolicy says where webhooks may post: the API checks a webhook's
+// URL with it when saved, the dispatcher at every delivery.
+func (c config) webhookPolicy() (webhook.Policy, error) {
+	nets, err := webhook.ParseNets(c.WebhookAllowNets)
+	if err != nil {
+		return webhook.Policy{}, fmt.Errorf("%w (SWITCHBOARD_WEBHOOK_ALLOW_NETS)", err)
+	}
+	return webhook.Policy{AllowHTTP: c.WebhookAllowHTTP, AllowNets: nets}, nil
 }
 
 func (c config) checkMedia() error {

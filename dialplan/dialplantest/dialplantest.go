@@ -190,6 +190,12 @@ func (r *Recordings) OpenRecording(ctx context.Context, name string) (io.ReadClo
 	return io.NopCloser(bytes.NewReader(f)), nil
 }
 
+// DeleteRecording forgets the recording.
+func (r *Recordings) DeleteRecording(ctx context.Context, name string) error {
+	r.Set(name, nil)
+	return nil
+}
+
 // WAV is a recording: d of a tone at freq Hz, or of silence when freq is
 // 0; 8 kHz mono 16-bit, as the media servers write.
 func WAV(d time.Duration, freq float64) []byte {

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lib/pq"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
+)
+
+// AllUsers reads every user of every company, by company: what the state
+// watcher follows (availability, after-call work, phones).
+func (s *Store) AllUsers(ctx context.Context) (map[dialplan.CompanyID][]dialplan.User, error) {
+	owners, err := s.owners(ctx, "users")
+	if err != nil {
+		return nil, err
+	}
+	users, err := queryUsers(ctx, s.db, "SELECT "+userColumns+" FROM users ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	out := map[dialplan.CompanyID][]dialplan.User{}
+	for _, u := range users {
+		if c, ok := owners[int64(u.ID)]; ok {
+			out[c] = append(out[c], u)
+		}
+	}
+	return out, nil
+}
+
+// AllNumbers reads every number of every company, by company: what the
+// state watcher follows (business hours).
+func (s *Store) AllNumbers(ctx context.Context) (map[dialplan.CompanyID][]dialplan.Number, error) {
+	owners, err := s.owners(ctx, "numbers")
+	if err != nil {
+		return nil, err
+	}
+	numbers, err := queryNumbers(ctx, s.db, "SELECT "+numberColumns+" FROM numbers ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	out := map[dialplan.CompanyID][]dialplan.Number{}
+	for _, n := range numbers {
+		if c, ok := owners[int64(n.ID)]; ok {
+			out[c] = append(out[c], n)
+		}
+	}
+	return out, nil
+}
+
+// owners maps the rows of table (users, numbers) to their company.
+func (s *Store) owners(ctx context.Context, table string) (map[int64]dialplan.CompanyID, error) {
+	var rows []struct {
+		ID      int64              `db:"id"`
+		Company dialplan.CompanyID `db:"company_id"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, "SELECT id, company_id FROM "+table); err != nil {
+		return nil, fmt.Errorf("%s: %w", table, err)
+	}
+	out := make(map[int64]dialplan.CompanyID, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.Company
+	}
+	return out, nil
+}
+
+// LastState is the last event of one of the pairs of kinds that say a
+// state (user.opened or user.closed…) for a user or a number.
+type LastState struct {
+	User   dialplan.UserID
+	Number dialplan.NumberID
+	Kind   events.Kind
+}
+
+// LastStates reads, for every user and number, the last event of each of
+// the pairs of kinds given (the same pair twice: user.opened,
+// user.closed, …): the state the stream last told.
+func (s *Store) LastStates(ctx context.Context, pairs [][2]events.Kind) ([]LastState, error) {
+	var kinds, families []string
+	for i, p := range pairs {
+		for _, k := range p {
+			kinds = append(kinds, string(k))
+			families = append(families, fmt.Sprint(i))
+		}
+	}
+	var rows []struct {
+		User   *int64      `db:"user_id"`
+		Number *int64      `db:"number_id"`
+		Kind   events.Kind `db:"event"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT DISTINCT ON (coalesce(e.number_id, -e.user_id), f.family)
+			e.user_id, e.number_id, e.event
+		FROM events e JOIN unnest($1::text[], $2::text[]) AS f (kind, family) ON f.kind = e.event
+		WHERE e.call_id IS NULL
+		ORDER BY coalesce(e.number_id, -e.user_id), f.family, e.id DESC`, pq.Array(kinds), pq.Array(families))
+	if err != nil {
+		return nil, fmt.Errorf("last states: %w", err)
+	}
+	out := make([]LastState, len(rows))
+	for i, r := range rows {
+		if r.User != nil && r.Number == nil {
+			out[i].User = dialplan.UserID(*r.User)
+		}
+		if r.Number != nil {
+			out[i].Number = dialplan.NumberID(*r.Number)
+		}
+		out[i].Kind = r.Kind
+	}
+	return out, nil
+}
