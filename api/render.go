@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/events"
+	"github.com/switchboard/switchboard/internal/batch"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -34,13 +34,13 @@ func (d *Deps) numberJSON(n dialplan.Number) numberJSON {
 // ACD above all: a user's live availability).
 type Renderer struct {
 	deps  Deps
-	calls *callLoader
+	calls *batch.Batcher[callKey, loadedCall]
 }
 
 // NewRenderer makes a Renderer; give it the Deps the server has.
 func NewRenderer(deps Deps) *Renderer {
 	deps = deps.withDefaults()
-	return &Renderer{deps: deps, calls: &callLoader{read: deps.Store.CallsByID}}
+	return &Renderer{deps: deps, calls: newCallLoader(deps.Store)}
 }
 
 // Render encodes the object resource id of the company: a call as
@@ -52,10 +52,14 @@ func (r *Renderer) Render(ctx context.Context, company dialplan.CompanyID, resou
 	var obj any
 	switch resource {
 	case events.ResourceCall:
-		rec, err := r.calls.load(ctx, company, dialplan.CallID(id))
+		loaded, err := r.calls.Do(ctx, callKey{company: company, id: dialplan.CallID(id)})
+		if err == nil {
+			err = loaded.err
+		}
 		if err != nil {
 			return nil, err
 		}
+		rec := loaded.rec
 		obj = newCallJSON(rec, false)
 	case events.ResourceUser:
 		u, err := r.deps.Store.User(ctx, company, dialplan.UserID(id))
@@ -87,90 +91,41 @@ func encodeObject(v any) (json.RawMessage, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// callLoader reads the calls that deliveries in parallel ask for in one
-// read of the store: while a read is under way, the calls asked for
-// meanwhile wait for the next one, which reads them all. A call read
-// alone costs four queries; the webhook dispatcher renders one for
-// each of its deliveries, dozens at once.
-type callLoader struct {
-	read func(ctx context.Context, ids []dialplan.CallID) (map[dialplan.CallID]store.CallRecord, error)
-
-	mu      sync.Mutex
-	waiting map[dialplan.CallID][]chan<- loadedCall
-	reading bool
+// callKey is a call asked for, of a company.
+type callKey struct {
+	company dialplan.CompanyID
+	id      dialplan.CallID
 }
 
+// loadedCall is a call read, or why not.
 type loadedCall struct {
 	rec store.CallRecord
 	err error
 }
 
-// maxCallBatch bounds the calls of one read.
-const maxCallBatch = 200
-
-// load reads call id of the company, with the calls others ask for now.
-func (l *callLoader) load(ctx context.Context, company dialplan.CompanyID, id dialplan.CallID) (store.CallRecord, error) {
-	got := make(chan loadedCall, 1)
-	l.mu.Lock()
-	if l.waiting == nil {
-		l.waiting = map[dialplan.CallID][]chan<- loadedCall{}
-	}
-	l.waiting[id] = append(l.waiting[id], got)
-	if !l.reading {
-		l.reading = true
-		go l.run()
-	}
-	l.mu.Unlock()
-	select {
-	case r := <-got:
-		if r.err == nil && r.rec.Company != company {
-			r.err = fmt.Errorf("call %d: %w", id, store.ErrNotFound)
+// newCallLoader reads the calls that deliveries in parallel ask for in
+// one read of the store (a call read alone costs four queries; the
+// webhook dispatcher renders one for each of its deliveries, dozens at
+// once).
+func newCallLoader(st *store.Store) *batch.Batcher[callKey, loadedCall] {
+	return batch.New(200, 30*time.Second, func(ctx context.Context, keys []callKey) ([]loadedCall, error) {
+		ids := make([]dialplan.CallID, len(keys))
+		for i, k := range keys {
+			ids[i] = k.id
 		}
-		return r.rec, r.err
-	case <-ctx.Done():
-		return store.CallRecord{}, ctx.Err()
-	}
-}
-
-// run reads the calls waited for until none are.
-func (l *callLoader) run() {
-	for {
-		l.mu.Lock()
-		batch := map[dialplan.CallID][]chan<- loadedCall{}
-		for id, chans := range l.waiting {
-			if len(batch) == maxCallBatch {
-				break
+		recs, err := st.CallsByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]loadedCall, len(keys))
+		for i, k := range keys {
+			rec, ok := recs[k.id]
+			if !ok || rec.Company != k.company {
+				out[i].err = fmt.Errorf("call %d: %w", k.id, store.ErrNotFound)
+				continue
 			}
-			batch[id] = chans
-			delete(l.waiting, id)
+			out[i].rec = rec
 		}
-		if len(batch) == 0 {
-			l.reading = false
-			l.mu.Unlock()
-			return
-		}
-		l.mu.Unlock()
-		ids := make([]dialplan.CallID, 0, len(batch))
-		for id := range batch {
-			ids = append(ids, id)
-		}
-		// The read serves many callers: none of their contexts may cut
-		// it short for the others, who each wait only as long as theirs
-		// allows.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		recs, err := l.read(ctx, ids)
-		cancel()
-		for id, chans := range batch {
-			r := loadedCall{err: err}
-			if err == nil {
-				var ok bool
-				if r.rec, ok = recs[id]; !ok {
-					r.err = fmt.Errorf("call %d: %w", id, store.ErrNotFound)
-				}
-			}
-			for _, ch := range chans {
-				ch <- r
-			}
-		}
-	}
+		return out, nil
+	})
 }

@@ -365,6 +365,26 @@ func TestCallFlows(t *testing.T) {
 			want: outcome{forwarded: true, names: []events.Kind{events.CallTransferred, events.CallAnswered, events.CallEnded}},
 		},
 		{
+			name: "IVR: 3 forwards to an external number that is busy: an unsuccessful transfer, then voicemail",
+			to:   ivrLine,
+			setup: func(w *dialplantest.World) {
+				w.Media.PressDuring(dialplan.MsgIVR, "3")
+				w.Media.SetPeer("+442079460958", dialplan.Peer{Busy: true})
+			},
+			want: outcome{missed: dialplan.Abandoned, names: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer,
+				events.CallVoicemailLeft, events.CallEnded}, tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
+		},
+		{
+			name: "IVR: 3 forwards to an external number that rings out: an unsuccessful transfer, then voicemail",
+			to:   ivrLine,
+			setup: func(w *dialplantest.World) {
+				w.Media.PressDuring(dialplan.MsgIVR, "3")
+				w.Media.SetPeer("+442079460958", dialplan.Peer{})
+			},
+			want: outcome{missed: dialplan.Abandoned, names: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer,
+				events.CallVoicemailLeft, events.CallEnded}, tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
+		},
+		{
 			name: "IVR: an invalid key twice is no choice: voicemail",
 			to:   ivrLine,
 			setup: func(w *dialplantest.World) {

@@ -512,19 +512,28 @@ func (c *call) talk(r *ringing, leg LegID) error {
 // maxRecording bounds a call recording.
 const maxRecording = 4 * time.Hour
 
-// forward rings an external number and connects the caller to it.
+// forward rings an external number and connects the caller to it. A
+// forward that is not answered (refused, not reachable, ringing out) is
+// an unsuccessful transfer: the caller goes to voicemail.
 func (c *call) forward(digits string) error {
 	c.rec.TransferredTo = &Transfer{Type: TargetExternal, Digits: digits}
 	c.result.ForwardedTo = c.rec.TransferredTo
-	if err := c.save(c.event(events.CallTransferred, 0, events.Transferred{Type: "external", Digits: digits})); err != nil {
+	to := events.Transferred{Type: "external", Digits: digits}
+	if err := c.save(c.event(events.CallTransferred, 0, to)); err != nil {
 		return err
+	}
+	unsuccessful := func() error {
+		if err := c.save(c.event(events.CallUnsuccessfulTransfer, 0, to)); err != nil {
+			return err
+		}
+		return c.voicemail()
 	}
 	ctx, cancel := c.ctx()
 	leg, err := c.e.media.Originate(ctx, Dial{External: digits, CallerID: c.rec.RawDigits,
 		Timeout: backstop(forwardRing), Originator: c.caller}, c.in)
 	cancel()
 	if err != nil {
-		return c.voicemail()
+		return unsuccessful()
 	}
 	c.ringTone()
 	timer := c.after(forwardRing)
@@ -565,10 +574,10 @@ func (c *call) forward(digits string) error {
 				}
 			}
 		case ev.Kind == EvHangup && ev.Leg == leg:
-			return c.voicemail()
+			return unsuccessful()
 		case ev.Kind == EvTimer && ev.Timer == timer:
 			c.hangup(leg, CauseNoAnswer)
-			return c.voicemail()
+			return unsuccessful()
 		}
 	}
 }

@@ -27,16 +27,25 @@ func (b *ariEmulator) env() []string {
 func (b *ariEmulator) device(name string) string { return "PJSIP/" + name }
 
 func (b *ariEmulator) phone(t testing.TB, name string, p phone) {
-	peer := aritest.Peer{Action: aritest.PeerAnswer, After: p.answerAfter, HangupAfter: p.hangupAfter}
+	require.NoError(t, b.ast.SetPeer(b.device(name), ariPeer(p)))
+}
+
+// external: switchboard dials external numbers as PJSIP/<digits>@trunk
+// (its default SWITCHBOARD_ARI_TRUNK).
+func (b *ariEmulator) external(t testing.TB, digits string, p phone) {
+	require.NoError(t, b.ast.SetPeer("PJSIP/"+digits+"@trunk", ariPeer(p)))
+}
+
+func ariPeer(p phone) aritest.Peer {
 	switch {
 	case p.ring:
-		peer = aritest.Peer{Action: aritest.PeerRing}
+		return aritest.Peer{Action: aritest.PeerRing}
 	case p.busy:
-		peer = aritest.Peer{Action: aritest.PeerBusy}
+		return aritest.Peer{Action: aritest.PeerBusy}
 	case p.decline:
-		peer = aritest.Peer{Action: aritest.PeerDecline, After: p.answerAfter}
+		return aritest.Peer{Action: aritest.PeerDecline, After: p.answerAfter}
 	}
-	require.NoError(t, b.ast.SetPeer(b.device(name), peer))
+	return aritest.Peer{Action: aritest.PeerAnswer, After: p.answerAfter, HangupAfter: p.hangupAfter}
 }
 
 type ariCaller struct{ c *aritest.Caller }

@@ -33,16 +33,25 @@ func (b *eslEmulator) env() []string {
 func (b *eslEmulator) device(name string) string { return "user/" + name }
 
 func (b *eslEmulator) phone(t testing.TB, name string, p phone) {
-	peer := esltest.Peer{Action: esltest.PeerAnswer, Delay: p.answerAfter, HangupAfter: p.hangupAfter}
+	b.fs.SetPeer(b.device(name), eslPeer(p))
+}
+
+// external: switchboard dials external numbers as
+// sofia/gateway/trunk/<digits> (its default SWITCHBOARD_ESL_TRUNK).
+func (b *eslEmulator) external(t testing.TB, digits string, p phone) {
+	b.fs.SetPeer("sofia/gateway/trunk/"+digits, eslPeer(p))
+}
+
+func eslPeer(p phone) esltest.Peer {
 	switch {
 	case p.ring:
-		peer = esltest.Peer{Action: esltest.PeerRing}
+		return esltest.Peer{Action: esltest.PeerRing}
 	case p.busy:
-		peer = esltest.Peer{Action: esltest.PeerBusy}
+		return esltest.Peer{Action: esltest.PeerBusy}
 	case p.decline:
-		peer = esltest.Peer{Action: esltest.PeerDecline, Delay: p.answerAfter}
+		return esltest.Peer{Action: esltest.PeerDecline, Delay: p.answerAfter}
 	}
-	b.fs.SetPeer(b.device(name), peer)
+	return esltest.Peer{Action: esltest.PeerAnswer, Delay: p.answerAfter, HangupAfter: p.hangupAfter}
 }
 
 type eslCaller struct{ c *esltest.Caller }

@@ -47,6 +47,9 @@ type backend interface {
 	device(name string) string
 	// phone scripts a phone: what it does when rung.
 	phone(t testing.TB, name string, p phone)
+	// external scripts what the number digits, dialled over the trunk,
+	// does when rung, as phone does a user's.
+	external(t testing.TB, digits string, p phone)
 	// call places an inbound call; the caller follows the script.
 	call(t *testing.T, from, to string, s script) caller
 	// audio says whether calls carry sound (a real server), or only

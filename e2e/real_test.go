@@ -219,6 +219,16 @@ func (b *realBackend) device(name string) string { return fmt.Sprintf(b.dial, na
 
 func (b *realBackend) phone(t testing.TB, name string, p phone) { b.sip.phone(t, name, p) }
 
+// external: the trunk (SWITCHBOARD_ARI_TRUNK, SWITCHBOARD_ESL_TRUNK) is
+// one SIPp phone, "pstn", whatever the number.
+func (b *realBackend) external(t testing.TB, _ string, p phone) { b.sip.phone(t, pstn, p) }
+
+// pstn is the SIPp phone external numbers reach.
+const pstn = "pstn"
+
+// trunk is the dial string of external numbers: the pstn phone.
+func (b *realBackend) trunk() string { return fmt.Sprintf(b.dial, "%s", b.sip.port(pstn)) }
+
 func (b *realBackend) call(t *testing.T, from, to string, s script) caller {
 	return realCaller{b.sip.call(t, from, to, s), b.played}
 }
@@ -264,6 +274,7 @@ func newRealAsterisk(t *testing.T) backend {
 	b.vars = []string{"SWITCHBOARD_MEDIA=asterisk", "SWITCHBOARD_ARI_URL=" + base, "SWITCHBOARD_ARI_USER=" + user,
 		"SWITCHBOARD_ARI_PASSWORD=" + password, "SWITCHBOARD_ARI_APP=switchboard"}
 	b.sip, b.played = newSIPp(t, sip), played
+	b.vars = append(b.vars, "SWITCHBOARD_ARI_TRUNK="+b.trunk())
 	b.logOnFailure(t)
 	return b
 }
@@ -294,6 +305,7 @@ func newRealFreeSWITCH(t *testing.T) backend {
 	b.vars = append([]string{"SWITCHBOARD_MEDIA=freeswitch", "SWITCHBOARD_ESL_ADDR=" + addr, "SWITCHBOARD_ESL_PASSWORD=" + password},
 		recordings...)
 	b.sip, b.played = newSIPp(t, sip), played
+	b.vars = append(b.vars, "SWITCHBOARD_ESL_TRUNK="+b.trunk())
 	b.logOnFailure(t)
 	return b
 }

@@ -295,13 +295,20 @@ func TestScenarios(t *testing.T) {
 				"recording":    map[string]any{"inbound": map[string]any{"auto": true}},
 				"distribution": []any{map[string]any{"type": "user", "id": c.carol, "ring_seconds": 5}}})
 			a.create("/v1/numbers", "number", map[string]any{"name": "Front", "digits": "+33176390894", "type": "ivr",
-				"ivr_options": []any{map[string]any{"key": "1", "target": map[string]any{"type": "number", "id": recorded}}}})
+				"ivr_options": []any{
+					map[string]any{"key": "1", "target": map[string]any{"type": "number", "id": recorded}},
+					map[string]any{"key": "2", "target": map[string]any{"type": "external", "digits": "+442079460958"}}}})
 			b.phone(t, "carol", phone{answerAfter: 100 * ms, hangupAfter: time.Second, say: 1000})
 			b.call(t, caller1, "+33176390894", script{digits: map[time.Duration]string{500 * ms: "1"}, say: 440}).ended(t)
 			b.phone(t, "alice", phone{busy: true})
 			b.phone(t, "bob", phone{ring: true})
 			b.call(t, caller2, classicLine, script{say: 440, hangupAfter: 16 * time.Second}).ended(t)
-			calls := a.calls(2)
+			// Forwarded out, the far end refuses: an unsuccessful
+			// transfer, then voicemail.
+			b.external(t, "+442079460958", phone{decline: true, answerAfter: time.Second})
+			b.call(t, caller1, "+33176390894", script{digits: map[time.Duration]string{500 * ms: "2"}, say: 440,
+				hangupAfter: 20 * time.Second}).ended(t)
+			calls := a.calls(3)
 
 			// What users do with a call.
 			first := fmt.Sprintf("/v1/calls/%d", calls[0].ID)
@@ -317,12 +324,7 @@ func TestScenarios(t *testing.T) {
 			require.Equal(t, 204, a.do("DELETE", fmt.Sprintf("/v1/numbers/%d", temp), nil, nil))
 			require.Equal(t, 204, a.do("DELETE", fmt.Sprintf("/v1/users/%d", dave), nil, nil))
 
-			var every []string
-			for _, k := range webhookKinds() {
-				if k != "call.unsuccessful_transfer" { // transfers come with the call-control issue
-					every = append(every, k)
-				}
-			}
+			every := webhookKinds()
 			rcv.waitFor(every...)
 			rcv.check()
 			// Each call's deliveries, in the order of its timeline.

@@ -656,6 +656,13 @@ func callerScenario(from, to string, s script, speech string, e *ear) (string, e
 		wait(p.at, fmt.Sprintf("digit%d", i))
 		x.action(fmt.Sprintf(`<exec play_pcap_audio=%q/>`, p.pcap))
 	}
+	if speech != "" && len(presses) > 0 {
+		// SIPp plays one pcap of a call at a time: a key silenced the
+		// speech. The caller talks again once the key is sent (a 2833
+		// event lasts under 300 ms).
+		wait(presses[len(presses)-1].at+500*time.Millisecond, "talk")
+		x.action(fmt.Sprintf(`<exec play_pcap_audio=%q/>`, speech))
+	}
 	if s.hangupAfter > 0 {
 		wait(s.hangupAfter, "hangup")
 		x.send(``, u.request("BYE", "[next_url]", "[branch]", 2, true)) // once: see phoneBye

@@ -263,14 +263,22 @@ func callSeconds(c dialplan.Call) (waiting, talk *int64) {
 }
 
 // callSelect reads calls c with the names of their number, user and
-// assignee; scanCall reads its rows.
+// assignee, and their teams, tags and comments (as JSON arrays: one query
+// however many calls, one round trip); scanCall reads its rows.
 const callSelect = `SELECT c.id, c.company_id, coalesce(c.number_id, 0), c.direction, c.status, c.raw_digits,
 	c.started_at, c.answered_at, c.ended_at, coalesce(c.user_id, 0), coalesce(c.missed_call_reason, ''),
 	coalesce(c.hangup_cause, ''), c.ivr_options_selected, c.transferred_to, coalesce(c.recording, ''),
 	coalesce(c.voicemail, ''), coalesce(c.media_ref, ''), c.waiting_time, c.talk_time, c.archived,
 	coalesce(n.name, ''), coalesce(n.digits, ''),
 	coalesce(trim(u.first_name || ' ' || u.last_name), ''), coalesce(u.email, ''),
-	coalesce(c.assigned_to, 0), coalesce(trim(a.first_name || ' ' || a.last_name), ''), coalesce(a.email, '')
+	coalesce(c.assigned_to, 0), coalesce(trim(a.first_name || ' ' || a.last_name), ''), coalesce(a.email, ''),
+	(SELECT coalesce(json_agg(json_build_object('id', ct.team_id, 'name', t.name) ORDER BY ct.position), '[]')
+		FROM call_teams ct JOIN teams t ON t.id = ct.team_id WHERE ct.call_id = c.id),
+	(SELECT coalesce(json_agg(json_build_object('id', ct.tag_id, 'name', t.name) ORDER BY ct.created_at, ct.tag_id), '[]')
+		FROM call_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.call_id = c.id),
+	(SELECT coalesce(json_agg(json_build_object('id', cm.id, 'user_id', coalesce(cm.user_id, 0), 'content', cm.content,
+		'created_at', cm.created_at) ORDER BY cm.id), '[]')
+		FROM call_comments cm WHERE cm.call_id = c.id)
 	FROM calls c
 	LEFT JOIN numbers n ON n.id = c.number_id
 	LEFT JOIN users u ON u.id = c.user_id
@@ -284,11 +292,13 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		ivr           pq.StringArray
 		transfer      []byte
 		waiting, talk sql.NullInt64
+
+		teams, tags, comments []byte
 	)
 	err := row.Scan(&c.ID, &c.Company, &c.Number, &c.Direction, &c.Status, &c.RawDigits, &c.StartedAt, &answered, &end,
 		&c.User, &c.MissedReason, &c.HangupCause, &ivr, &transfer, &c.Recording, &c.Voicemail, &c.MediaRef,
 		&waiting, &talk, &r.Archived, &r.NumberName, &r.NumberDigits, &r.UserName, &r.UserEmail,
-		&r.AssignedTo, &r.AssignedName, &r.AssignedEmail)
+		&r.AssignedTo, &r.AssignedName, &r.AssignedEmail, &teams, &tags, &comments)
 	if err != nil {
 		return r, err
 	}
@@ -317,11 +327,39 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		r.TalkSeconds = &t
 	}
 	c.Teams, r.TeamNames, r.Tags, r.Comments = []dialplan.TeamID{}, []string{}, []CallTag{}, []CallComment{}
+	var (
+		teamRows []struct {
+			ID   dialplan.TeamID `json:"id"`
+			Name string          `json:"name"`
+		}
+		tagRows []struct {
+			ID   dialplan.TagID `json:"id"`
+			Name string         `json:"name"`
+		}
+		commentRows []struct {
+			ID        dialplan.CommentID `json:"id"`
+			User      dialplan.UserID    `json:"user_id"`
+			Content   string             `json:"content"`
+			CreatedAt time.Time          `json:"created_at"`
+		}
+	)
+	if err := errors.Join(json.Unmarshal(teams, &teamRows), json.Unmarshal(tags, &tagRows),
+		json.Unmarshal(comments, &commentRows)); err != nil {
+		return r, fmt.Errorf("call %d: %w", c.ID, err)
+	}
+	for _, t := range teamRows {
+		c.Teams, r.TeamNames = append(c.Teams, t.ID), append(r.TeamNames, t.Name)
+	}
+	for _, t := range tagRows {
+		r.Tags = append(r.Tags, CallTag{ID: t.ID, Name: t.Name})
+	}
+	for _, cm := range commentRows {
+		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.User, Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
+	}
 	return r, nil
 }
 
-// queryCalls runs a callSelect query and reads the calls' teams, tags and
-// comments: four queries, however many calls.
+// queryCalls runs a callSelect query.
 func queryCalls(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]CallRecord, error) {
 	rows, err := q.QueryxContext(ctx, query, args...)
 	if err != nil {
@@ -329,67 +367,15 @@ func queryCalls(ctx context.Context, q sqlx.QueryerContext, query string, args .
 	}
 	defer rows.Close()
 	calls := []CallRecord{}
-	index := map[dialplan.CallID]int{}
-	var ids []int64
 	for rows.Next() {
 		r, err := scanCall(rows)
 		if err != nil {
 			return nil, fmt.Errorf("calls: %w", err)
 		}
-		index[r.ID] = len(calls)
-		ids = append(ids, int64(r.ID))
 		calls = append(calls, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("calls: %w", err)
-	}
-	if len(calls) == 0 {
-		return calls, nil
-	}
-	at := func(id dialplan.CallID) *CallRecord { return &calls[index[id]] }
-
-	var teams []struct {
-		CallID dialplan.CallID `db:"call_id"`
-		TeamID dialplan.TeamID `db:"team_id"`
-		Name   string          `db:"name"`
-	}
-	if err := sqlx.SelectContext(ctx, q, &teams, `SELECT ct.call_id, ct.team_id, t.name FROM call_teams ct
-		JOIN teams t ON t.id = ct.team_id WHERE ct.call_id = ANY($1) ORDER BY ct.call_id, ct.position`, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("call teams: %w", err)
-	}
-	for _, t := range teams {
-		r := at(t.CallID)
-		r.Teams, r.TeamNames = append(r.Teams, t.TeamID), append(r.TeamNames, t.Name)
-	}
-
-	var tags []struct {
-		CallID dialplan.CallID `db:"call_id"`
-		TagID  dialplan.TagID  `db:"tag_id"`
-		Name   string          `db:"name"`
-	}
-	if err := sqlx.SelectContext(ctx, q, &tags, `SELECT ct.call_id, ct.tag_id, t.name FROM call_tags ct
-		JOIN tags t ON t.id = ct.tag_id WHERE ct.call_id = ANY($1) ORDER BY ct.call_id, ct.created_at, ct.tag_id`, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("call tags: %w", err)
-	}
-	for _, t := range tags {
-		r := at(t.CallID)
-		r.Tags = append(r.Tags, CallTag{ID: t.TagID, Name: t.Name})
-	}
-
-	var comments []struct {
-		ID        dialplan.CommentID `db:"id"`
-		CallID    dialplan.CallID    `db:"call_id"`
-		UserID    dialplan.UserID    `db:"user_id"`
-		Content   string             `db:"content"`
-		CreatedAt time.Time          `db:"created_at"`
-	}
-	if err := sqlx.SelectContext(ctx, q, &comments, `SELECT id, call_id, coalesce(user_id, 0) AS user_id, content, created_at
-		FROM call_comments WHERE call_id = ANY($1) ORDER BY call_id, id`, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("call comments: %w", err)
-	}
-	for _, cm := range comments {
-		r := at(cm.CallID)
-		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.UserID, Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
 	}
 	return calls, nil
 }

@@ -369,35 +369,39 @@ type AttemptResult struct {
 	Deactivated string
 }
 
-// doneSQL records a delivery delivered or dropped and reads the next
-// delivery of its queue, in one round trip. The SELECT sees the rows as
-// they were before the statement: the delivery just recorded still
-// pending, hence event_id > its own.
+// doneSQL records deliveries delivered or dropped and reads the next
+// delivery of each one's queue, in one round trip. The SELECT sees the
+// rows as they were before the statement: the deliveries just recorded
+// still pending, hence event_id > their own. (No two of one queue are
+// recorded at once: a queue sends one delivery at a time.)
 //
 // A delivery keeps its last error after a success: what went wrong
 // before it went through. A success clears the webhook's failures; the
 // UPDATE's condition leaves a healthy webhook's row alone, so that
 // deliveries in parallel do not queue on its lock.
 //
-// $1 id, $2 status, $3 at, $4 status code, $5 error, $6 body, $7 now
-// (whether the next is due).
-const doneSQL = `WITH done AS (
-	UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_status_code = nullif($4::int, 0),
-		last_error = coalesce(nullif($5::text, ''), last_error), last_attempt_at = $3,
-		delivered_at = CASE WHEN $2 = 'delivered' THEN $3::timestamptz END, body = coalesce(body, $6)
-	WHERE id = $1 AND status = 'pending'
-	RETURNING webhook_id, order_key, event_id),
+// $1 ids, $2 statuses, $3 times, $4 status codes, $5 errors, $6 bodies
+// (empty for none), $7 now (whether the next is due).
+const doneSQL = `WITH a AS (
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::int[], $5::text[], $6::bytea[])
+		AS a (id, status, at, code, err, body)),
+done AS (
+	UPDATE webhook_deliveries d SET status = a.status, attempts = d.attempts + 1, last_status_code = nullif(a.code, 0),
+		last_error = coalesce(nullif(a.err, ''), d.last_error), last_attempt_at = a.at,
+		delivered_at = CASE WHEN a.status = 'delivered' THEN a.at END, body = coalesce(d.body, nullif(a.body, ''::bytea))
+	FROM a WHERE d.id = a.id AND d.status = 'pending'
+	RETURNING d.id, d.webhook_id, d.order_key, d.event_id, a.status AS outcome),
 ok AS (
 	UPDATE webhooks SET failures = 0, failing_since = NULL, retry_at = NULL
-	WHERE $2 = 'delivered' AND id = (SELECT webhook_id FROM done)
+	WHERE id IN (SELECT webhook_id FROM done WHERE outcome = 'delivered')
 		AND (failures <> 0 OR failing_since IS NOT NULL OR retry_at IS NOT NULL))
-SELECT ` + pendingColumns + `
+SELECT done.id, ` + pendingColumns + `
 FROM done
-JOIN webhook_deliveries d ON d.webhook_id = done.webhook_id AND d.order_key = done.order_key
-	AND d.event_id > done.event_id AND d.status = 'pending'
+CROSS JOIN LATERAL (SELECT * FROM webhook_deliveries x WHERE x.webhook_id = done.webhook_id
+	AND x.order_key = done.order_key AND x.event_id > done.event_id AND x.status = 'pending'
+	ORDER BY x.event_id LIMIT 1) d
 JOIN webhooks w ON w.id = d.webhook_id AND w.active AND (w.retry_at IS NULL OR w.retry_at <= $7)
-JOIN events e ON e.id = d.event_id
-ORDER BY d.event_id LIMIT 1`
+JOIN events e ON e.id = d.event_id`
 
 // failSQL records a failed attempt and the webhook's backoff, or its
 // deactivation. Its failures count the webhook's failed tries, not
@@ -455,19 +459,9 @@ func (o *Outbox) Record(ctx context.Context, a Attempt) (AttemptResult, error) {
 	var res AttemptResult
 	switch a.Outcome {
 	case Delivered, Dropped:
-		status := DeliveryDelivered
-		if a.Outcome == Dropped {
-			status = DeliveryFailed
-		}
-		p, err := scanPending(o.done.QueryRowContext(ctx, a.Delivery, status, a.At, a.StatusCode, a.Error, a.Body, a.At))
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return res, nil
-		case err != nil:
-			return res, fmt.Errorf("record delivery %d: %w", a.Delivery, err)
-		}
-		res.Next = &p
-		return res, nil
+		next, err := o.RecordDone(ctx, []Attempt{a})
+		res.Next = next[a.Delivery]
+		return res, err
 	case Failed, Gone:
 		b := a.Backoff
 		var retry sql.NullTime
@@ -485,6 +479,55 @@ func (o *Outbox) Record(ctx context.Context, a Attempt) (AttemptResult, error) {
 		return res, nil
 	}
 	return res, fmt.Errorf("record delivery %d: no outcome", a.Delivery)
+}
+
+// RecordDone records attempts that delivered (or dropped) their
+// deliveries, in one statement, and gives the next delivery of each one's
+// queue that is due at once, by the id of the delivery recorded. One of
+// them no longer pending (redelivered, or failed for good meanwhile) is
+// left as it is. No two may be of one queue.
+func (o *Outbox) RecordDone(ctx context.Context, attempts []Attempt) (map[int64]*PendingDelivery, error) {
+	var (
+		ids, codes     = make([]int64, len(attempts)), make([]int64, len(attempts))
+		statuses, errs = make([]string, len(attempts)), make([]string, len(attempts))
+		times          = make([]string, len(attempts))
+		bodies         = make(pq.ByteaArray, len(attempts))
+		now            time.Time
+	)
+	for i, a := range attempts {
+		switch a.Outcome {
+		case Delivered:
+			statuses[i] = string(DeliveryDelivered)
+		case Dropped:
+			statuses[i] = string(DeliveryFailed)
+		default:
+			return nil, fmt.Errorf("record delivery %d: not done", a.Delivery)
+		}
+		ids[i], codes[i], errs[i], bodies[i] = a.Delivery, int64(a.StatusCode), a.Error, a.Body
+		times[i] = a.At.UTC().Format(time.RFC3339Nano)
+		if a.At.After(now) {
+			now = a.At
+		}
+	}
+	rows, err := o.done.QueryContext(ctx, pq.Array(ids), pq.Array(statuses), pq.Array(times), pq.Array(codes),
+		pq.Array(errs), bodies, now)
+	if err != nil {
+		return nil, fmt.Errorf("record %d deliveries: %w", len(attempts), err)
+	}
+	defer rows.Close()
+	next := map[int64]*PendingDelivery{}
+	for rows.Next() {
+		var after int64
+		p, err := scanPending(rows, &after)
+		if err != nil {
+			return nil, fmt.Errorf("record %d deliveries: %w", len(attempts), err)
+		}
+		next[after] = &p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record %d deliveries: %w", len(attempts), err)
+	}
+	return next, nil
 }
 
 // DeleteDelivered deletes up to batch deliveries delivered before

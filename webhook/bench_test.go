@@ -169,11 +169,9 @@ func benchDelivery(b *testing.B, mode, renderer string) {
 	)
 	rc := benchReceiver(b, &received, &n, all, total)
 	w.hook(rc.URL, events.CallCreated, events.CallRingingOnAgent, events.CallAnswered, events.CallHungup, events.CallEnded)
-	cfg := w.config()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.Poll, cfg.Standby = time.Second, time.Second
-	cfg.Workers, cfg.PerHost = 32, 8
-	cfg.Renderer = api.NewRenderer(api.Deps{Store: w.st})
+	// serve's settings but for the address policy.
+	cfg := webhook.Config{DatabaseURL: w.dsn, Policy: loopback, Logger: slog.New(slog.DiscardHandler),
+		Renderer: api.NewRenderer(api.Deps{Store: w.st})}
 	if renderer == "id" {
 		cfg.Renderer = webhook.RendererFunc(func(_ context.Context, _ dialplan.CompanyID, _ events.Resource, id int64) (json.RawMessage, error) {
 			return json.RawMessage(`{"id":` + strconv.FormatInt(id, 10) + `}`), nil

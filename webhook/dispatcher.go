@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/switchboard/switchboard/internal/batch"
 	"github.com/switchboard/switchboard/store"
 )
 
@@ -39,8 +40,10 @@ type Config struct {
 	// queues (32).
 	Workers int
 	// PerHost bounds the deliveries in flight to one host, and the
-	// connections to it (8): a receiver is not flooded, and one slow
-	// receiver holds no more than its share of the workers.
+	// connections to it (16): a receiver is not flooded, and one slow
+	// receiver holds no more than its share of the workers. It bounds
+	// what one receiver gets too: 16 at once, each taking a few
+	// milliseconds, is above 2,000 events a second.
 	PerHost int
 	// Timeout bounds a request, from connecting to the end of the answer
 	// (10 s): a slow receiver is cut, and the delivery retried.
@@ -82,7 +85,7 @@ func (c *Config) defaults() {
 		c.Workers = 32
 	}
 	if c.PerHost <= 0 {
-		c.PerHost = 8
+		c.PerHost = 16
 	}
 	set(&c.Timeout, 10*time.Second)
 	set(&c.Poll, 200*time.Millisecond)
@@ -249,6 +252,18 @@ func (d *Dispatcher) deliver(ctx context.Context, st *store.Store, lockConn *sql
 		return err
 	}
 	defer outbox.Close()
+	rec := records{outbox: outbox}
+	rec.done = batch.New(d.cfg.Workers, d.cfg.Timeout, func(ctx context.Context, attempts []store.Attempt) ([]*store.PendingDelivery, error) {
+		next, err := outbox.RecordDone(ctx, attempts)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*store.PendingDelivery, len(attempts))
+		for i, a := range attempts {
+			out[i] = next[a.Delivery]
+		}
+		return out, nil
+	})
 	poll := time.NewTicker(d.cfg.Poll)
 	cleaning := d.cleanLoop(session, st)
 	var (
@@ -307,7 +322,7 @@ func (d *Dispatcher) deliver(ctx context.Context, st *store.Store, lockConn *sql
 				busy[p.Queue()] = true
 				running++
 				go func() {
-					d.work(session, outbox, p)
+					d.work(session, rec, p)
 					releases <- release{queue: p.Queue(), host: host}
 				}()
 			}
@@ -347,16 +362,24 @@ func (d *Dispatcher) deliver(ctx context.Context, st *store.Store, lockConn *sql
 	return ctx.Err()
 }
 
+// records is how a session records its attempts: those done (delivered,
+// or dropped) with the other workers' done meanwhile, in one statement;
+// failures one by one, since each decides its webhook's backoff.
+type records struct {
+	outbox *store.Outbox
+	done   *batch.Batcher[store.Attempt, *store.PendingDelivery]
+}
+
 // work sends a queue's deliveries from p, in order, as long as each is
 // delivered and the next is due, up to walkCap. ctx ending stops the walk
 // but not the request in flight, which is finished and recorded: a
 // delivery recorded is one the next dispatcher will not send again.
-func (d *Dispatcher) work(ctx context.Context, outbox *store.Outbox, p store.PendingDelivery) {
+func (d *Dispatcher) work(ctx context.Context, rec records, p store.PendingDelivery) {
 	for range walkCap {
 		// Past the request's own timeout, the time to render, check the
 		// URL and record.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.Timeout+30*time.Second)
-		next := d.attempt(actx, outbox, p)
+		next := d.attempt(actx, rec, p)
 		cancel()
 		if next == nil || ctx.Err() != nil {
 			return
@@ -367,7 +390,7 @@ func (d *Dispatcher) work(ctx context.Context, outbox *store.Outbox, p store.Pen
 
 // attempt makes one attempt of a delivery, records it, and gives the
 // next delivery of its queue when it is due at once.
-func (d *Dispatcher) attempt(ctx context.Context, outbox *store.Outbox, p store.PendingDelivery) *store.PendingDelivery {
+func (d *Dispatcher) attempt(ctx context.Context, rec records, p store.PendingDelivery) *store.PendingDelivery {
 	log := d.log.With("webhook", p.Webhook, "delivery", p.DeliveryID, "event", p.Event.Kind)
 	a := store.Attempt{Delivery: p.ID}
 	body, err := d.body(ctx, p)
@@ -383,7 +406,12 @@ func (d *Dispatcher) attempt(ctx context.Context, outbox *store.Outbox, p store.
 	}
 	a.At = d.cfg.Now()
 	a.Backoff = store.Backoff{First: d.cfg.First, Max: d.cfg.Max, Jitter: 0.5 + rand.Float64(), GiveUpAfter: d.cfg.GiveUpAfter}
-	res, err := outbox.Record(ctx, a)
+	var res store.AttemptResult
+	if a.Outcome == store.Delivered || a.Outcome == store.Dropped {
+		res.Next, err = rec.done.Do(ctx, a)
+	} else {
+		res, err = rec.outbox.Record(ctx, a)
+	}
 	if err != nil {
 		log.Error("webhook delivery not recorded: it will be sent again", "err", err)
 		return nil

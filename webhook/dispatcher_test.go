@@ -436,6 +436,9 @@ func TestRedeliver(t *testing.T) {
 	require.NoError(t, w.st.Publish(context.Background(), w.company, store.Event{Kind: events.UserOpened, User: 7}))
 	require.Eventually(t, func() bool { return len(rc.requests()) == 1 }, wait, 10*time.Millisecond)
 	first := rc.requests()[0]
+	// Recorded delivered (the receiver may see a request before that):
+	// a delivery still pending is left as it is by Redeliver.
+	require.Eventually(t, func() bool { return w.count(store.DeliveryDelivered) == 1 }, wait, 10*time.Millisecond)
 	require.NoError(t, w.st.Redeliver(context.Background(), w.company, hook, store.DeliveryID(first.Delivery)))
 	require.Eventually(t, func() bool { return len(rc.requests()) == 2 }, wait, 10*time.Millisecond)
 	again := rc.requests()[1]
