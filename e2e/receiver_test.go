@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/events"
+	"github.com/switchboard/switchboard/webhook"
 )
 
 // receiver is a customer's webhook endpoint: a real HTTP server on the
@@ -76,7 +73,9 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	r.mu.Lock()
 	d := delivery{id: req.Header.Get("X-Switchboard-Delivery"), at: time.Now()}
-	d.valid = verify(r.token, req.Header.Get("X-Switchboard-Signature"), body)
+	if _, err := webhook.Verify(r.token, req.Header.Get("X-Switchboard-Signature"), body); err != nil {
+		d.valid = err.Error()
+	}
 	if err := json.Unmarshal(body, &d.envelope); err != nil {
 		d.valid = "not JSON: " + err.Error()
 	}
@@ -97,30 +96,6 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	w.WriteHeader(status)
-}
-
-// verify checks a signature as a receiver does: t=<unix>,v1=<hex HMAC-
-// SHA256 of "<t>.<body>" keyed with the token>. It says what is wrong.
-func verify(token, header string, body []byte) string {
-	var ts, sig string
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sig = v
-		}
-	}
-	if _, err := strconv.ParseInt(ts, 10, 64); err != nil || sig == "" {
-		return "no signature: " + header
-	}
-	mac := hmac.New(sha256.New, []byte(token))
-	mac.Write([]byte(ts + "." + string(body)))
-	if !hmac.Equal([]byte(hex.EncodeToString(mac.Sum(nil))), []byte(sig)) {
-		return "a wrong signature: " + header
-	}
-	return ""
 }
 
 // subscribe creates a webhook of every kind to the receiver.

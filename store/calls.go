@@ -303,14 +303,7 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		return r, err
 	}
 	c.StartedAt = c.StartedAt.UTC()
-	if answered.Valid {
-		t := answered.Time.UTC()
-		c.AnsweredAt = &t
-	}
-	if end.Valid {
-		t := end.Time.UTC()
-		c.EndedAt = &t
-	}
+	c.AnsweredAt, c.EndedAt = utcTime(answered), utcTime(end)
 	c.IVROptions = []string(ivr)
 	if transfer != nil {
 		c.TransferredTo = new(dialplan.Transfer)

@@ -586,14 +586,7 @@ func (s *Store) WebhookDeliveries(ctx context.Context, company dialplan.CompanyI
 			return nil, fmt.Errorf("webhook %d deliveries: %w", webhook, err)
 		}
 		d.CreatedAt = d.CreatedAt.UTC()
-		if last.Valid {
-			t := last.Time.UTC()
-			d.LastAttemptAt = &t
-		}
-		if finished.Valid {
-			t := finished.Time.UTC()
-			d.DeliveredAt = &t
-		}
+		d.LastAttemptAt, d.DeliveredAt = utcTime(last), utcTime(finished)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {

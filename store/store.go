@@ -144,3 +144,12 @@ func oneRow(res sql.Result, err error, what string, id int64) error {
 	}
 	return nil
 }
+
+// utcTime is a nullable column's time in UTC, or nil for NULL.
+func utcTime(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := n.Time.UTC()
+	return &t
+}

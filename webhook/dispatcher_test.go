@@ -24,11 +24,19 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 func TestSign(t *testing.T) {
 	got := webhook.Sign("secret", time.Unix(1700000000, 0), []byte(`{"a":1}`))
 	require.Equal(t, "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686", got)
-	ts, ok := verify(got, "secret", []byte(`{"a":1}`))
-	require.True(t, ok)
-	require.Equal(t, int64(1700000000), ts)
-	_, ok = verify(got, "secret", []byte(`{"a":2}`))
-	require.False(t, ok)
+	signed, err := webhook.Verify("secret", got, []byte(`{"a":1}`))
+	require.NoError(t, err)
+	require.Equal(t, int64(1700000000), signed.Unix())
+	for _, bad := range []struct{ token, header, body string }{
+		{"secret", got, `{"a":2}`},         // another body
+		{"other", got, `{"a":1}`},          // another token
+		{"secret", "", `{"a":1}`},          // no signature
+		{"secret", "t=x,v1=ab", `{"a":1}`}, // no time
+		{"secret", "t=1700000000", `{"a":1}`},
+	} {
+		_, err := webhook.Verify(bad.token, bad.header, []byte(bad.body))
+		require.ErrorIs(t, err, webhook.ErrSignature, "%+v", bad)
+	}
 }
 
 // TestEnvelopeAndSignature: what a receiver gets, checked as it would.

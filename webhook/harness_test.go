@@ -2,9 +2,6 @@ package webhook_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,8 +10,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,7 +249,8 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	req.Delivery = r.Header.Get("X-Switchboard-Delivery")
 	req.Signature = r.Header.Get("X-Switchboard-Signature")
 	_ = json.Unmarshal(req.Body, &req.Env)
-	req.SignedAt, req.SigOK = verify(req.Signature, req.Env.Token, req.Body)
+	signed, err := webhook.Verify(req.Env.Token, req.Signature, req.Body)
+	req.SignedAt, req.SigOK = signed.Unix(), err == nil
 	req.Status = http.StatusOK
 	if rc.answer != nil {
 		req.Status = rc.answer(w, r, req)
@@ -266,31 +262,6 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if req.Status >= 300 {
 		fmt.Fprintf(w, "boom %d", req.Status)
 	}
-}
-
-// verify checks a signature header the way the README tells receivers:
-// split t and v1, recompute HMAC-SHA256("<t>.<body>") with the token,
-// compare in constant time.
-func verify(header, token string, body []byte) (int64, bool) {
-	var ts, sig string
-	for _, part := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case "t":
-			ts = v
-		case "v1":
-			sig = v
-		}
-	}
-	t, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	mac := hmac.New(sha256.New, []byte(token))
-	mac.Write([]byte(ts + "."))
-	mac.Write(body)
-	want := hex.EncodeToString(mac.Sum(nil))
-	return t, hmac.Equal([]byte(want), []byte(sig))
 }
 
 // requests is a copy of what the receiver got.

@@ -45,6 +45,38 @@ func Sign(token string, t time.Time, body []byte) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// ErrSignature: a request's X-Switchboard-Signature is missing, malformed
+// or not that of its body with the token.
+var ErrSignature = errors.New("webhook signature does not match")
+
+// Verify checks a request a receiver got, as the README tells receivers
+// to: header is its X-Switchboard-Signature, body its body, token the
+// webhook's. It gives the time signed, for the receiver to refuse old
+// requests replayed.
+func Verify(token, header string, body []byte) (time.Time, error) {
+	var ts, sig string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sig = v
+		}
+	}
+	t, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || sig == "" {
+		return time.Time{}, fmt.Errorf("%w: %q has no t=<unix>,v1=<hex>", ErrSignature, header)
+	}
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte(ts + "."))
+	mac.Write(body)
+	if !hmac.Equal([]byte(hex.EncodeToString(mac.Sum(nil))), []byte(sig)) {
+		return time.Time{}, fmt.Errorf("%w: %q", ErrSignature, header)
+	}
+	return time.Unix(t, 0), nil
+}
+
 // newClient is the HTTP client of deliveries: dialling only where the
 // policy allows (whatever the URL's name resolves to by then), no proxy
 // (a proxy would dial for us, past the policy), no redirect followed (a
