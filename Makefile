@@ -43,6 +43,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzWeeklyHours$$' -fuzztime=$(FUZZTIME) ./dialplan
 	$(GO) test -run='^$$' -fuzz='^FuzzNumberConfig$$' -fuzztime=$(FUZZTIME) ./dialplan
 	$(GO) test -run='^$$' -fuzz='^FuzzUserConfig$$' -fuzztime=$(FUZZTIME) ./dialplan
+	$(GO) test -run='^$$' -fuzz='^FuzzDestination$$' -fuzztime=$(FUZZTIME) ./dialplan
 	$(GO) test -run='^$$' -fuzz='^FuzzSniff$$' -fuzztime=$(FUZZTIME) ./prompts
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/wav
 	$(GO) test -run='^$$' -fuzz='^FuzzVoice$$' -fuzztime=$(FUZZTIME) ./internal/wav
@@ -50,5 +51,6 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckURL$$' -fuzztime=$(FUZZTIME) ./webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzParseNets$$' -fuzztime=$(FUZZTIME) ./webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzReadUpload$$' -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/signedurl
 	$(GO) test -run='^$$' -fuzz='^FuzzReadFrame$$' -fuzztime=$(FUZZTIME) ./esl
 	$(GO) test -run='^$$' -fuzz='^FuzzDispatch$$' -fuzztime=$(FUZZTIME) ./esl

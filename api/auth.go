@@ -47,6 +47,8 @@ var (
 		"agents cannot read the company's configuration")
 	admin = allow(func(p store.Principal) bool { return p.Role == dialplan.RoleAdmin },
 		"only admins can change configuration")
+	supervisors = allow(func(p store.Principal) bool { return p.Role == dialplan.RoleAdmin || p.Role == dialplan.RoleSupervisor },
+		"only supervisors and admins supervise calls")
 	owner = allow(func(p store.Principal) bool { return p.Owner },
 		"only an owner can do this")
 )

@@ -277,6 +277,10 @@ func (s *server) writeCalls(c *gin.Context, f store.CallFilter) {
 	out := make([]callJSON, len(calls))
 	for i, r := range calls {
 		out[i] = newCallJSON(r, false)
+		if err := s.signLinks(c.Request.Context(), &out[i], r); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	list(c, "calls", out, total, f.Page)
 }
@@ -304,7 +308,7 @@ func (s *server) getCall(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"call": newCallJSON(r, true)})
+	s.writeCallJSON(c, http.StatusOK, r)
 }
 
 // writeCall answers with the call as it is now.
@@ -314,7 +318,18 @@ func (s *server) writeCall(c *gin.Context, status int, id dialplan.CallID) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(status, gin.H{"call": newCallJSON(r, true)})
+	s.writeCallJSON(c, status, r)
+}
+
+// writeCallJSON answers with the call, its timeline and signed links to
+// its files.
+func (s *server) writeCallJSON(c *gin.Context, status int, r store.CallRecord) {
+	out := newCallJSON(r, true)
+	if err := s.signLinks(c.Request.Context(), &out, r); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(status, gin.H{"call": out})
 }
 
 // maxCallTags bounds one tagging request.
@@ -413,6 +428,8 @@ func (s *server) setArchived(c *gin.Context, archived bool) {
 
 // fileLink is where a call's recording or voicemail is downloaded, as
 // Aircall gives a link rather than the media server's name; null for none.
+// This plain path needs credentials: the API's answers sign it
+// (signLinks), webhooks' data keeps it.
 func fileLink(id dialplan.CallID, kind, name string) *string {
 	if name == "" {
 		return nil
@@ -430,9 +447,9 @@ func (s *server) getVoicemail(c *gin.Context) {
 }
 
 // callFile streams a call's recording or voicemail from the media
-// server, to whoever may read the call.
+// server, to whoever may read the call or holds a signed link to the file.
 func (s *server) callFile(c *gin.Context, kind string, name func(store.CallRecord) string) {
-	r, err := s.call(c)
+	r, err := s.fileCall(c)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -94,7 +94,7 @@ func TestCallShape(t *testing.T) {
 		"comments":             []any{},
 		"assigned_to":          nil,
 		"archived":             false,
-		"recording":            "/v1/calls/1/recording",
+		"recording":            "/v1/calls/1/recording?expires=…&signature=…", // signed: checked, then set below
 		"voicemail":            nil,
 		"transferred_to":       map[string]any{"type": "external", "id": nil, "digits": "+442079460000"},
 		"hangup_cause":         "normal_clearing",
@@ -120,6 +120,8 @@ func TestCallShape(t *testing.T) {
 
 	var got struct{ Call map[string]any }
 	e.ok(f.a, "GET", link("calls", int64(id)), nil, &got)
+	require.Regexp(t, `^/v1/calls/1/recording\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, got.Call["recording"])
+	wantFull["recording"] = got.Call["recording"] // signed links: TestSignedLinks
 	require.Equal(t, wantFull, got.Call)
 	e.ok(f.a, "GET", link("calls", int64(ringingID)), nil, &got)
 	require.Equal(t, wantRinging, got.Call)
@@ -138,7 +140,7 @@ func TestCallShape(t *testing.T) {
 		e.saveCall(&missed)
 		e.ok(f.a, "GET", link("calls", int64(missed.ID)), nil, &got)
 		require.Equal(t, "agents_did_not_answer", got.Call["missed_call_reason"])
-		require.Equal(t, fmt.Sprintf("/v1/calls/%d/voicemail", missed.ID), got.Call["voicemail"])
+		require.Regexp(t, fmt.Sprintf(`^/v1/calls/%d/voicemail\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, missed.ID), got.Call["voicemail"])
 		require.Equal(t, 30.0, got.Call["waiting_time"])
 		require.Equal(t, 0.0, got.Call["talk_time"])
 		require.Equal(t, 30.0, got.Call["duration"])

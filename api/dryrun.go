@@ -37,9 +37,12 @@ type dryRunInput struct {
 	At     string            `json:"at"`
 	Digits string            `json:"digits"`
 	Agents map[string]string `json:"agents"`
+	// Answer names one phone that answers when rung: a user's, or an
+	// external number (a forward's).
 	Answer *struct {
-		UserID       dialplan.UserID `json:"user_id"`
-		AfterSeconds int             `json:"after_seconds"`
+		UserID         dialplan.UserID `json:"user_id"`
+		ExternalNumber string          `json:"external_number"`
+		AfterSeconds   int             `json:"after_seconds"`
 	} `json:"answer"`
 	PressStarAfterSeconds *int `json:"press_star_after_seconds"`
 	HangupAfterSeconds    *int `json:"hangup_after_seconds"`
@@ -172,14 +175,26 @@ func (in dryRunInput) parse(n dialplan.Number) (dialplan.DryRun, error) {
 			return bad("agents."+key, "%q is not a status (available, unavailable, offline, do_not_disturb, in_call, after_call_work, pending_tag)", status)
 		}
 	}
-	if in.Answer != nil {
-		if in.Answer.UserID <= 0 {
-			return bad("answer.user_id", "a user id is required")
+	if a := in.Answer; a != nil {
+		switch {
+		case a.ExternalNumber == "" && a.UserID <= 0:
+			return bad("answer.user_id", "a user id (or an external_number) is required")
+		case a.ExternalNumber != "" && a.UserID != 0:
+			return bad("answer.external_number", "give a user_id or an external_number, not both")
+		case a.ExternalNumber != "":
+			// As the engine dials it: a forward's digits are saved in E.164.
+			ext, err := phone.Normalize(a.ExternalNumber, n.Country)
+			if err != nil {
+				return bad("answer.external_number", "%v", err)
+			}
+			run.AnswerNumber = ext
+		default:
+			run.AnswerBy = a.UserID
 		}
-		if in.Answer.AfterSeconds < 0 || in.Answer.AfterSeconds > maxScript {
-			return bad("answer.after_seconds", "%d is out of range (0 to %d)", in.Answer.AfterSeconds, maxScript)
+		if a.AfterSeconds < 0 || a.AfterSeconds > maxScript {
+			return bad("answer.after_seconds", "%d is out of range (0 to %d)", a.AfterSeconds, maxScript)
 		}
-		run.AnswerBy, run.AnswerAfter = in.Answer.UserID, time.Duration(in.Answer.AfterSeconds)*time.Second
+		run.AnswerAfter = time.Duration(a.AfterSeconds) * time.Second
 	}
 	for _, p := range []struct {
 		field string

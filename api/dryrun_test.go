@@ -121,8 +121,8 @@ func (e *env) dryRun(k key, number int64, body map[string]any) dryRunResult {
 	return r
 }
 
-// documented checks a 200 answer against the served OpenAPI document.
-func (e *env) documented(method, path string, body map[string]any) {
+// openAPI reads the served OpenAPI document.
+func (e *env) openAPI() *openapi3.T {
 	e.t.Helper()
 	res, err := http.Get(e.url + "/v1/openapi.json")
 	require.NoError(e.t, err)
@@ -131,6 +131,13 @@ func (e *env) documented(method, path string, body map[string]any) {
 	require.NoError(e.t, err)
 	doc, err := openapi3.NewLoader().LoadFromData(raw)
 	require.NoError(e.t, err)
+	return doc
+}
+
+// documented checks a 200 answer against the served OpenAPI document.
+func (e *env) documented(method, path string, body map[string]any) {
+	e.t.Helper()
+	doc := e.openAPI()
 	op := doc.Paths.Find(path).GetOperation(method)
 	require.NotNil(e.t, op, "%s %s is documented", method, path)
 	schema := op.Responses.Status(http.StatusOK).Value.Content.Get("application/json").Schema.Value
@@ -216,13 +223,59 @@ func TestDryRun(t *testing.T) {
 		require.Equal(t, []int64{l.bob}, r.rung())
 	})
 
-	t.Run("3 forwards to London", func(t *testing.T) {
-		r := e.dryRun(l.a, l.standard, at(morning, map[string]any{"digits": "3"}))
-		require.Equal(t, "3", *r.IVROption)
-		require.Equal(t, map[string]any{"type": "external", "digits": "+442079460958"}, r.ForwardedTo)
-		require.Empty(t, r.Rung, "no agent rings")
-		require.Contains(t, r.events(), "call.transferred")
-	})
+	// 3 forwards to London, which answers only when the run names it.
+	london := map[string]any{"type": "external", "digits": "+442079460958"}
+	for _, tc := range []struct {
+		name    string
+		answer  map[string]any
+		outcome string
+		events  []string // in this order, others between
+		never   string
+		rang    int // seconds from call.transferred to the next of events
+	}{
+		{"3, London named: it answers", map[string]any{"external_number": "+44 20 7946 0958", "after_seconds": 5},
+			"forwarded", []string{"call.transferred", "call.answered", "call.ended"}, "call.unsuccessful_transfer", 5},
+		{"3, London named in 00 form", map[string]any{"external_number": "0044 20 7946 0958"},
+			"forwarded", []string{"call.transferred", "call.answered"}, "call.unsuccessful_transfer", 0},
+		{"3, nobody named: London rings out, then voicemail", nil,
+			"voicemail", []string{"call.transferred", "call.unsuccessful_transfer", "call.voicemail_left"}, "call.answered", 60},
+		{"3, another number named: London rings out", map[string]any{"external_number": "06 12 34 56 78", "after_seconds": 1},
+			"voicemail", []string{"call.transferred", "call.unsuccessful_transfer", "call.voicemail_left"}, "call.answered", 60},
+		{"3, London answers too late", map[string]any{"external_number": "+442079460958", "after_seconds": 90},
+			"voicemail", []string{"call.transferred", "call.unsuccessful_transfer", "call.voicemail_left"}, "call.answered", 60},
+		{"3, a user named: London rings out", map[string]any{"user_id": l.alice, "after_seconds": 1},
+			"voicemail", []string{"call.transferred", "call.unsuccessful_transfer", "call.voicemail_left"}, "call.answered", 60},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := map[string]any{"digits": "3"}
+			if tc.answer != nil {
+				body["answer"] = tc.answer
+			}
+			r := e.dryRun(l.a, l.standard, at(morning, body))
+			require.Equal(t, "3", *r.IVROption)
+			require.Equal(t, tc.outcome, r.Outcome, "timeline: %v", r.events())
+			require.Equal(t, london, r.ForwardedTo, "forwarded, answered or not")
+			require.Empty(t, r.Rung, "no agent rings")
+			require.Nil(t, r.AnsweredBy, "no user answered")
+			require.NotContains(t, r.events(), tc.never)
+			var seen []int // timeline indexes of tc.events
+			for i, ev := range r.Timeline {
+				if len(seen) < len(tc.events) && ev.Event == tc.events[len(seen)] {
+					seen = append(seen, i)
+				}
+			}
+			require.Len(t, seen, len(tc.events), "%v in this order in %v", tc.events, r.events())
+			transferred, next := r.Timeline[seen[0]], r.Timeline[seen[1]]
+			require.Equal(t, tc.rang, next.AtSeconds-transferred.AtSeconds, "London rang")
+			require.Equal(t, london, transferred.Data, "the timeline says where to")
+			if tc.outcome == "forwarded" {
+				require.Nil(t, r.MissedCallReason)
+				require.Equal(t, "+442079460958", next.Data["digits"], "call.answered says by whom")
+			} else {
+				require.Equal(t, london, next.Data, "call.unsuccessful_transfer says where to")
+			}
+		})
+	}
 
 	t.Run("0 goes to voicemail", func(t *testing.T) {
 		r := e.dryRun(l.a, l.standard, at(morning, map[string]any{"digits": "0"}))
@@ -361,6 +414,11 @@ func TestDryRunBadInput(t *testing.T) {
 		{"answer after -1 s", l.a, path, body(map[string]any{"answer": map[string]any{"user_id": l.alice, "after_seconds": -1}}), 422, "answer.after_seconds"},
 		{"answer after 5 h", l.a, path, body(map[string]any{"answer": map[string]any{"user_id": l.alice, "after_seconds": 5 * 3600}}), 422, "answer.after_seconds"},
 		{"unknown field in answer", l.a, path, body(map[string]any{"answer": map[string]any{"user_id": l.alice, "after": 3}}), 422, "after"},
+		{"answer by a number that is not one", l.a, path, body(map[string]any{"answer": map[string]any{"external_number": "call me"}}), 422, "answer.external_number"},
+		{"answer by a number too short", l.a, path, body(map[string]any{"answer": map[string]any{"external_number": "+44"}}), 422, "answer.external_number"},
+		{"answer by a number not a string", l.a, path, body(map[string]any{"answer": map[string]any{"external_number": 442079460958}}), 422, "answer.external_number"},
+		{"answer by an empty number", l.a, path, body(map[string]any{"answer": map[string]any{"external_number": ""}}), 422, "answer.user_id"},
+		{"answer by a user and a number", l.a, path, body(map[string]any{"answer": map[string]any{"user_id": l.alice, "external_number": "+442079460958"}}), 422, "answer.external_number"},
 		{"answer by no such user", l.a, path, body(map[string]any{"answer": map[string]any{"user_id": 987654, "after_seconds": 3}}), 422, "answer.user_id"},
 		{"agent of no such user", l.a, path, body(map[string]any{"agents": map[string]any{"987654": "in_call"}}), 422, "agents.987654"},
 		{"hang up at 0 s", l.a, path, body(map[string]any{"hangup_after_seconds": 0}), 422, "hangup_after_seconds"},
@@ -394,6 +452,36 @@ func TestDryRunBadInput(t *testing.T) {
 	var n int
 	require.NoError(t, e.db.Get(&n, "SELECT count(*) FROM calls"))
 	require.Zero(t, n)
+
+	// The document says as much of `answer` as a schema can: a user or an
+	// external number, not both, not neither (a number's digits are
+	// checked by the handler only).
+	schema := e.openAPI().Paths.Find("/v1/numbers/{id}/dry_run").Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	for _, tc := range []struct {
+		answer any
+		ok     bool
+	}{
+		{nil, true},
+		{map[string]any{"user_id": l.alice, "after_seconds": 3}, true},
+		{map[string]any{"external_number": "+44 20 7946 0958", "after_seconds": 3}, true},
+		{map[string]any{"external_number": "+442079460958"}, true},
+		{map[string]any{"after_seconds": 3}, false},
+		{map[string]any{"external_number": ""}, false},
+		{map[string]any{"user_id": l.alice, "external_number": "+442079460958"}, false},
+		{map[string]any{"external_number": "+442079460958", "after_seconds": -1}, false},
+		{map[string]any{"external_number": "+442079460958", "after": 3}, false},
+	} {
+		var req any
+		raw, err := json.Marshal(body(map[string]any{"answer": tc.answer}))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, &req))
+		err = schema.VisitJSON(req, openapi3.VisitAsRequest())
+		if tc.ok {
+			require.NoError(t, err, "answer %v", tc.answer)
+		} else {
+			require.Error(t, err, "answer %v", tc.answer)
+		}
+	}
 }
 
 // TestFlow reads the compiled flows of both lines.

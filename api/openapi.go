@@ -277,6 +277,17 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("slots", b.array("Weekly slots; slots of one day may not overlap.", b.ref("Slot"))),
 		b.p("special_dates", b.array("Exceptions, applied in order over the weekly slots.", b.ref("SpecialDate")))))
 
+	b.define("OutboundPolicy", b.object("Where the company's agents may call, against toll fraud: checked before any call is dialled out.",
+		b.p("allowed_countries", b.array("Countries agents may call. Empty on a request means the company's `country`; "+
+			"answers always list them, and changing `country` does not change them. A +1 number is allowed with any of "+
+			"`US`, `CA`, `PR` (the Caribbean and Bermuda area codes aside, which are their own countries); the global "+
+			"services (+800, +881, ...) belong to no country and only `allow_premium_rate` applies to them. "+
+			"A bad code is a 422 naming it (`outbound.allowed_countries[0]`).",
+			b.country("A country, listed once.").NewRef()).WithMaxItems(250).WithUniqueItems(true)),
+		b.p("allow_premium_rate", b.boolean("Whether agents may call premium-rate and shared-cost numbers (such as "+
+			"French 089, British 09, US 900) and the satellite and international-network codes (+870, +881, +882, "+
+			"+883, +979). Default false."))))
+
 	b.define("Company", b.object("The caller's company.",
 		b.idField("company"),
 		b.p("name", b.nonEmpty("Company name.", 128)),
@@ -284,6 +295,7 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("language", b.language("Default language of users and messages.")),
 		b.p("country", b.country("Default country of phone numbers.")),
 		b.p("sla_seconds", b.integer("Service level: seconds within which a call should be answered.", 1, 3600)),
+		b.pRef("outbound", b.ref("OutboundPolicy")),
 		b.createdField(),
 		b.p("direct_link", b.ro(b.enum("Always `/v1/company`.", "/v1/company")))))
 
@@ -453,6 +465,7 @@ func (b *openAPIBuilder) defineSchemas() {
 	b.defineCallSchemas()
 
 	b.defineWebhookSchemas()
+	b.defineControlSchemas()
 
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
 		b.idField("key"),
@@ -493,6 +506,7 @@ var openAPIErrors = map[int]string{
 	http.StatusServiceUnavailable:    "A part switchboard needs is missing: the audio tools (ffmpeg, espeak-ng), or a media server; `troubleshoot` says which.",
 	http.StatusBadGateway:            "The media server failed to give what was asked; `troubleshoot` says what, the log why.",
 	http.StatusUnprocessableEntity:   "A field of the body or the query fails validation; `error` names it.",
+	http.StatusGatewayTimeout:        "A call in progress did not act within the request's time.",
 }
 
 func (b *openAPIBuilder) errorResponses() openapi3.ResponseBodies {
@@ -767,12 +781,15 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 				"then plays twice before the call goes on as when nobody chooses), agents as they are now (`agents`), nobody answers (`answer`), " +
 				"the caller never hangs up (`hangup_after_seconds`) nor presses * (`press_star_after_seconds`). `digits` are " +
 				"pressed one by one, each while a menu plays. `agents` overrides the live status of some users, by id " +
-				"(`unavailable` is `do_not_disturb`); the others are as the live agents and their settings make them now. The agent " +
-				"who answers (`answer.user_id`, rung and answering `answer.after_seconds` after their phone starts ringing) talks " +
-				"one minute, then hangs up.\n\n" +
+				"(`unavailable` is `do_not_disturb`); the others are as the live agents and their settings make them now. `answer` " +
+				"names the one phone that picks up, `answer.after_seconds` after it starts ringing, and then talks one minute " +
+				"before hanging up: a user's (`answer.user_id`: their devices and external number) or an external number " +
+				"(`answer.external_number`: an IVR key forwarding to it, or a user whose external number it is). Every other " +
+				"phone rings out: a forward to an external number not named is an unsuccessful transfer " +
+				"(`call.unsuccessful_transfer` in the timeline), and the caller goes to voicemail.\n\n" +
 				"In the answer, times are whole seconds after `at`. A field that fails validation is a 422 naming it (`at`, " +
-				"`from`, `digits`, `agents`, `agents.<id>`, `answer.user_id`, `answer.after_seconds`, `press_star_after_seconds`, " +
-				"`hangup_after_seconds`).",
+				"`from`, `digits`, `agents`, `agents.<id>`, `answer.user_id`, `answer.external_number`, `answer.after_seconds`, " +
+				"`press_star_after_seconds`, `hangup_after_seconds`).",
 			body: b.ref("DryRunRequest"), errors: deny,
 			status: ok, result: b.ref("DryRunResult"), resultDesc: "How the imagined call went."},
 	}
@@ -789,14 +806,16 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			roles: openAPICalls, details: "With its `timeline`.", errors: deny,
 			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call."},
 		{method: get, path: "/v1/calls/{id}/recording", id: "getCallRecording", tag: "calls", summary: "Download a call's recording",
-			roles: openAPICalls, details: "Read from the media server as it streams (Asterisk: its stored recordings; FreeSWITCH: " +
-				"its recordings directory, which must be shared with switchboard). 404 when the call has none or the media server " +
-				"no longer has it, 503 without a media server, 502 when it fails.",
+			roles: openAPICalls, details: openAPISignedLink + "\n\nRead from the media server as it streams (Asterisk: its stored " +
+				"recordings; FreeSWITCH: its recordings directory, which must be shared with switchboard). 404 when the call has " +
+				"none or the media server no longer has it, 503 without a media server, 502 when it fails.",
+			query:  b.signedLinkParameters(),
 			errors: []int{http.StatusForbidden, http.StatusBadGateway, http.StatusServiceUnavailable},
 			status: ok, binary: "audio/wav", resultDesc: "The conversation, both sides.",
 			headers: map[string]string{"Content-Disposition": "`attachment`, as `call-<id>-recording.wav`."}},
 		{method: get, path: "/v1/calls/{id}/voicemail", id: "getCallVoicemail", tag: "calls", summary: "Download a call's voicemail",
-			roles: openAPICalls, details: "As the recording: 404 when the caller left none.",
+			roles: openAPICalls, details: openAPISignedLink + "\n\nAs the recording: 404 when the caller left none.",
+			query:  b.signedLinkParameters(),
 			errors: []int{http.StatusForbidden, http.StatusBadGateway, http.StatusServiceUnavailable},
 			status: ok, binary: "audio/wav", resultDesc: "The caller's message.",
 			headers: map[string]string{"Content-Disposition": "`attachment`, as `call-<id>-voicemail.wav`."}},
@@ -869,6 +888,7 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 		{method: del, path: "/v1/api_keys/{id}", id: "deleteAPIKey", tag: "api_keys", summary: "Revoke an API key",
 			roles: openAPIOwners, details: "The key stops working at once.", errors: deny, status: noBody, resultDesc: "Revoked."},
 	}...)
+	ops = append(ops, b.controlOperations()...)
 	return append(ops, b.webhookOperations()...)
 }
 
@@ -946,8 +966,11 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		b.p("comments", b.ro(b.array("Comments, oldest first.", b.ref("CallComment")))),
 		b.p("assigned_to", b.ro(b.nullableRef("Who must follow the call up; null for nobody.", "CallUser"))),
 		b.p("archived", b.ro(b.boolean("Whether the call is archived (done with, in the inbox)."))),
-		b.p("recording", b.ro(b.str("URL path of the call's recording (`/v1/calls/1/recording`); null for none.").WithNullable())),
-		b.p("voicemail", b.ro(b.str("URL path of the voicemail left (`/v1/calls/1/voicemail`); null for none.").WithNullable())),
+		b.p("recording", b.ro(b.str("Link to the call's recording, a URL path: in the API's answers signed and good for 10 "+
+			"minutes without credentials (`/v1/calls/1/recording?expires=1795429500&signature=…`); in webhooks' data the plain "+
+			"path, which needs credentials. Null for none.").WithNullable())),
+		b.p("voicemail", b.ro(b.str("Link to the voicemail left, as `recording` (`/v1/calls/1/voicemail?expires=…&signature=…`); "+
+			"null for none.").WithNullable())),
 		b.p("transferred_to", b.ro(b.nullableRef("Where the call was transferred; null if it was not.", "CallTransfer"))),
 		b.p("hangup_cause", b.ro(b.str("The media server's hang-up cause; null while unknown.").WithNullable())),
 		b.p("ivr_options_selected", b.ro(b.array("IVR keys the caller pressed, in order.", b.str("A key.").NewRef()))),
@@ -1002,16 +1025,25 @@ func (b *openAPIBuilder) defineFlowSchemas() {
 		b.enum("A live status; `unavailable` is `do_not_disturb`.", "available", "unavailable", "offline", "do_not_disturb",
 			"in_call", "after_call_work", "pending_tag")),
 		"Live status of some users, keyed by user id (`{\"12\": \"in_call\"}`); the others are as they are now.")
+	// One of user_id and external_number, as dryRunInput.parse wants.
+	answer := b.object("The one phone that answers when rung: a user's or an external number; null or left out: nobody. "+
+		"It talks one minute, then hangs up; every other phone rings out.",
+		b.p("user_id", b.id("The user who answers, on any of their phones; not with `external_number`.")),
+		b.p("external_number", b.phone("The external number that answers: an IVR key's forward, or a user's external "+
+			"number; not with `user_id`. Any other external number rings out.").WithMinLength(1)),
+		b.p("after_seconds", b.integer("Seconds the phone rings before it answers. Default 0. A phone that "+
+			"stops ringing first (a forward rings 60 seconds, a step its `ring_seconds`) does not answer.", 0, maxScript))).WithNullable()
+	answer.OneOf = openapi3.SchemaRefs{
+		openapi3.NewSchema().WithRequired([]string{"user_id"}).NewRef(),
+		openapi3.NewSchema().WithRequired([]string{"external_number"}).NewRef(),
+	}
 	b.define("DryRunRequest", b.object("An imagined call. Every field but `at` is optional.",
 		b.p("from", b.phone("The caller; left out or empty for an anonymous caller.")),
 		b.p("at", b.dateTime("When the call comes in (RFC 3339, with its offset: `2026-11-23T10:15:00+01:00`); required.")),
 		b.p("digits", b.str("Keys the caller presses, one each time a menu asks: 0-9, * and #, at most 20.").
 			WithPattern(`^[0-9*#]{0,20}$`)),
 		b.p("agents", agents),
-		b.p("answer", b.object("Who answers; null or left out: nobody. They talk one minute, then hang up.",
-			b.p("user_id", b.id("The user who answers, when their phone rings.")),
-			b.p("after_seconds", b.integer("Seconds their phone rings before they answer. Default 0.", 0, maxScript))).
-			WithRequired([]string{"user_id"}).WithNullable()),
+		b.p("answer", answer),
 		b.p("press_star_after_seconds", seconds("Seconds after the call starts at which the caller presses * (asks to be "+
 			"called back, where the number allows it); null or left out: never.")),
 		b.p("hangup_after_seconds", seconds("Seconds after the call starts at which the caller hangs up; null or left out: never."))).
@@ -1026,7 +1058,7 @@ func (b *openAPIBuilder) defineFlowSchemas() {
 		b.p("for_seconds", b.ro(b.described(openapi3.NewIntegerSchema().WithMin(0), "How long they rang.")))))
 	event := b.object("One event of a dry run's call, as a call's timeline would hold it.",
 		b.p("event", b.ro(b.str("What happened: `call.created`, `call.ivr_option_selected`, `call.ringing_on_agent`, "+
-			"`call.answered`, `call.transferred`, `call.voicemail_left`, …"))),
+			"`call.answered`, `call.transferred`, `call.unsuccessful_transfer` (a forward not answered), `call.voicemail_left`, …"))),
 		b.p("at_seconds", at("When")),
 		b.p("user_id", b.ro(b.id("The user concerned; left out for none."))),
 		b.p("data", b.ro(b.described(openapi3.NewObjectSchema(), "Details of the event, which depend on it (free-form); "+
@@ -1053,10 +1085,28 @@ func (b *openAPIBuilder) defineFlowSchemas() {
 		b.p("answered_by", b.ro(b.id("The user who answered; null for nobody.").WithNullable())),
 		b.p("forwarded_to", b.ro(b.nullableRef("Where an IVR key sent the call on: another number of the company (`type` "+
 			"`number`, `id`; that number's flow then runs) or an external number (`type` `external`, `digits`, whether or not "+
-			"it answered); null if it was not.", "Target"))),
+			"it answered: `outcome` `forwarded` if it did, a `call.unsuccessful_transfer` event if not); null if it was not.", "Target"))),
 		b.p("messages_played", b.ro(b.array("The messages played to the caller, in order (a menu played twice is there twice).",
 			messageKind("A message.").NewRef()))),
 		b.p("timeline", b.ro(b.array("Every event of the call, oldest first.", b.ref("DryRunEvent"))))))
+}
+
+// openAPISignedLink says how a download route takes a signed link.
+const openAPISignedLink = "**Signed link:** the link `GET /v1/calls/{id}` gives (`recording`, `voicemail`) is this path with " +
+	"`expires` and `signature`, and downloads **without credentials** for 10 minutes, by anyone who holds it. A request " +
+	"with either parameter is judged by them alone (credentials, if sent, are not read): 403 `link expired` once it has " +
+	"expired, 403 `invalid link` when a part was altered or is missing, or the file was deleted or replaced since the " +
+	"link was given (so is a link to a call that does not exist); `troubleshoot` says to get a fresh link from " +
+	"`GET /v1/calls/{id}`. Without them, credentials are needed as everywhere, with the role rules above."
+
+// signedLinkParameters are those of a signed link (signed.go).
+func (b *openAPIBuilder) signedLinkParameters() []*openapi3.Parameter {
+	return []*openapi3.Parameter{
+		openapi3.NewQueryParameter("expires").WithDescription("Of a signed link: when it expires, in UNIX seconds.").
+			WithSchema(openapi3.NewInt64Schema().WithMin(1)),
+		openapi3.NewQueryParameter("signature").WithDescription("Of a signed link: its HMAC-SHA256, 43 base64url characters.").
+			WithSchema(openapi3.NewStringSchema().WithPattern(`^[A-Za-z0-9_-]{43}$`)),
+	}
 }
 
 // callSearchParameters are the filters searchCalls reads.

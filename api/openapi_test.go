@@ -590,6 +590,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		// Not resources read back, but the bodies the call actions take.
 		{"POST", "/v1/calls/{id}/tags", map[string]any{"tags": []int{1, 2}}, &callTagsInput{}},
 		{"POST", "/v1/calls/{id}/comments", map[string]any{"content": "Called back"}, &callCommentInput{}},
+		{"POST", "/v1/calls/{id}/transfers", map[string]any{"user_id": 2, "mode": "cold"}, &transferInput{}},
+		{"POST", "/v1/calls/{id}/transfers", map[string]any{"to": "+33612345678"}, &transferInput{}},
+		{"POST", "/v1/calls/{id}/supervise", map[string]any{"mode": "whisper", "user_id": 3}, &superviseInput{}},
+		{"POST", "/v1/users/{id}/calls", map[string]any{"number_id": 1, "to": "+33612345678"}, &clickToCallInput{}},
 		{"POST", "/v1/numbers/{id}/dry_run", dryRunExample, &dryRunInput{}},
 		{"POST", "/v1/numbers/{id}/dry_run", map[string]any{"at": "2026-11-23T03:00:00+01:00"}, &dryRunInput{}},
 	}

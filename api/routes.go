@@ -1,6 +1,10 @@
 package api
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard/switchboard/dialplan"
+)
 
 // routes lists every route of the API. openapi.go describes each of them,
 // and a test checks that the two agree.
@@ -26,6 +30,7 @@ func (s *server) routes(r *gin.Engine) {
 	v1.DELETE("/users/:id", admin, s.deleteUser)
 	v1.GET("/users/:id/availability", s.getAvailability)
 	v1.PUT("/users/:id/availability", s.updateAvailability)
+	v1.POST("/users/:id/calls", s.clickToCall)
 
 	v1.GET("/teams", readConfig, s.listTeams)
 	v1.POST("/teams", admin, s.createTeam)
@@ -55,8 +60,10 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/calls", s.listCalls)
 	v1.GET("/calls/search", s.searchCalls)
 	v1.GET("/calls/:id", s.getCall)
-	v1.GET("/calls/:id/recording", s.getRecording)
-	v1.GET("/calls/:id/voicemail", s.getVoicemail)
+	// Outside the group: a signed link (signed.go) downloads without
+	// credentials; without one, credentials and role rules as above.
+	r.GET("/v1/calls/:id/recording", s.signedOrAuthenticated("recording"), s.getRecording)
+	r.GET("/v1/calls/:id/voicemail", s.signedOrAuthenticated("voicemail"), s.getVoicemail)
 	v1.POST("/calls/:id/tags", s.tagCall)
 	v1.DELETE("/calls/:id/tags/:tag_id", s.untagCall)
 	v1.POST("/calls/:id/assign", s.assignCall)
@@ -65,6 +72,16 @@ func (s *server) routes(r *gin.Engine) {
 	v1.POST("/calls/:id/comments", s.commentCall)
 	v1.PUT("/calls/:id/archive", s.archiveCall)
 	v1.PUT("/calls/:id/unarchive", s.unarchiveCall)
+	// A call in progress (control.go): its agent, supervisors and admins
+	// act on it; only admins hang it up, only supervisors and admins
+	// supervise.
+	v1.POST("/calls/:id/hangup", admin, s.simpleAction(dialplan.ActHangup))
+	v1.POST("/calls/:id/hold", s.simpleAction(dialplan.ActHold))
+	v1.POST("/calls/:id/unhold", s.simpleAction(dialplan.ActUnhold))
+	v1.POST("/calls/:id/pause_recording", s.simpleAction(dialplan.ActPauseRecording))
+	v1.POST("/calls/:id/resume_recording", s.simpleAction(dialplan.ActResumeRecording))
+	v1.POST("/calls/:id/transfers", s.transferCall)
+	v1.POST("/calls/:id/supervise", supervisors, s.superviseCall)
 
 	v1.GET("/tags", readConfig, s.listTags)
 	v1.POST("/tags", admin, s.createTag)

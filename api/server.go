@@ -37,6 +37,10 @@ type Deps struct {
 	// Recordings reads calls' recordings and voicemails back from the
 	// media server; nil while none is configured (their download is 503).
 	Recordings dialplan.Recordings
+	// Calls acts on calls in progress (hold, transfer, supervise, hang
+	// up) and places click-to-calls; nil while no media server is
+	// configured (those routes answer 503).
+	Calls CallControl
 	// WebhookPolicy says where webhooks may post: a webhook's url is
 	// checked with it when saved (422 on url otherwise). The zero policy
 	// allows https URLs of public addresses only.
@@ -64,6 +68,8 @@ type server struct {
 	// render shows objects as the GETs do, for the snapshots of deleted
 	// ones (user.deleted, number.deleted).
 	render *Renderer
+	// links holds the key signing recording links (signed.go).
+	links *linkKey
 }
 
 // NewServer builds the HTTP handler of the whole API.
@@ -72,7 +78,7 @@ func NewServer(deps Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	s := &server{Deps: deps, render: &Renderer{deps: deps}}
+	s := &server{Deps: deps, render: &Renderer{deps: deps}, links: &linkKey{}}
 	r.Use(s.recoverAndLog)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)

@@ -98,9 +98,11 @@ type leg struct {
 	sink     dialplan.Sink
 	inbound  bool   // entered Stasis from the dialplan: ends with StasisEnd
 	snoop    string // for a supervisor's phone: the snoop channel to join
+	spied    string // and the agent's channel it spies on
 	answered bool
 	cause    dialplan.Cause
 	bridge   string
+	ringing  bool // hears a ringing tone of ours (Ring) until it is bridged
 }
 
 // New makes a driver; Run connects it.
@@ -403,6 +405,10 @@ func (d *Driver) stasisStart(e event, h dialplan.Calls) {
 		go d.Hangup(context.Background(), dialplan.LegID(ch.ID), dialplan.CauseTemporaryFailure)
 		return
 	}
+	if e.Args[0] == argOutbound {
+		d.deskCall(ch.ID, e.Args[1:], h)
+		return
+	}
 	to, err := phone.Normalize(e.Args[0], d.cfg.Country)
 	if err != nil {
 		to = e.Args[0] // the engine refuses it as an unknown number, with a cause
@@ -418,6 +424,25 @@ func (d *Driver) stasisStart(e event, h dialplan.Calls) {
 	d.legs[ch.ID] = l
 	d.mu.Unlock()
 	sink := h.Handle(dialplan.InboundCall{Leg: dialplan.LegID(ch.ID), To: to, From: from})
+	d.mu.Lock()
+	l.sink = sink
+	d.mu.Unlock()
+}
+
+// deskCall hands the engine what a user dialled on their desk phone: the
+// from-phones context passes the digits as dialled and the phone's device
+// (docker/asterisk/extensions.conf).
+func (d *Driver) deskCall(id string, args []string, h dialplan.Calls) {
+	if len(args) != 2 || args[0] == "" || !strings.HasPrefix(args[1], "PJSIP/") || args[1] == "PJSIP/" {
+		d.log.Warn("a desk phone's call without its digits and device; hanging up", "channel", id, "args", args)
+		go d.Hangup(context.Background(), dialplan.LegID(id), dialplan.CauseTemporaryFailure)
+		return
+	}
+	l := &leg{inbound: true}
+	d.mu.Lock()
+	d.legs[id] = l
+	d.mu.Unlock()
+	sink := h.Handle(dialplan.InboundCall{Leg: dialplan.LegID(id), To: args[0], Device: args[1]})
 	d.mu.Lock()
 	l.sink = sink
 	d.mu.Unlock()
@@ -574,6 +599,9 @@ func (d *Driver) Bridged(ctx context.Context, id dialplan.LegID, sink dialplan.S
 const (
 	argAgent = "agent"
 	argSnoop = "snoop"
+	// argOutbound: a desk phone's call (from-phones), then the digits
+	// and the device.
+	argOutbound = "outbound"
 )
 
 // gone maps Asterisk's "not found" to the engine's ErrGone.
@@ -589,6 +617,11 @@ func (d *Driver) Answer(ctx context.Context, id dialplan.LegID) error {
 }
 
 func (d *Driver) Ring(ctx context.Context, id dialplan.LegID) error {
+	d.mu.Lock()
+	if l, ok := d.legs[string(id)]; ok {
+		l.ringing = true
+	}
+	d.mu.Unlock()
 	return gone(d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/ring", nil, nil, nil))
 }
 
@@ -598,6 +631,7 @@ var builtinSounds = map[string]string{
 	"voicemail_greeting": "vm-intro",
 	"after_hours":        "vm-nobodyavail",
 	"callback_later":     "auth-thankyou",
+	"outbound_refused":   "ss-noservice",
 }
 
 // mediaURI is how ARI names our audio: a core sound, a file by path (no
@@ -685,10 +719,31 @@ func (d *Driver) originate(ctx context.Context, dial dialplan.Dial, sink dialpla
 	return dialplan.LegID(id), nil
 }
 
-// Bridge mixes two channels in a new bridge (and stops the ringing tone
-// the caller may hear).
+// Bridge mixes two channels in a new bridge, or b into a's bridge when a
+// has one (a transfer: the bridge's recording goes on); it first stops
+// the ringing tone either hears. An answered channel hears Ring's tone
+// as a generator, which would keep the bridge's audio from it.
 func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.BridgeID, error) {
-	d.rest.do(ctx, http.MethodDelete, "/channels/"+string(a)+"/ring", nil, nil, nil)
+	ringing := []dialplan.LegID{a}
+	current := ""
+	d.mu.Lock()
+	if l, ok := d.legs[string(a)]; ok {
+		l.ringing = false
+		if len(d.bridges[l.bridge]) > 0 {
+			current = l.bridge
+		}
+	}
+	if l, ok := d.legs[string(b)]; ok && l.ringing {
+		l.ringing = false
+		ringing = append(ringing, b)
+	}
+	d.mu.Unlock()
+	for _, ch := range ringing {
+		d.rest.do(ctx, http.MethodDelete, "/channels/"+string(ch)+"/ring", nil, nil, nil)
+	}
+	if current != "" {
+		return d.join(ctx, current, b)
+	}
 	id := newID()
 	if err := d.rest.do(ctx, http.MethodPost, "/bridges/"+id, url.Values{"type": {"mixing"}}, nil, nil); err != nil {
 		return "", err
@@ -707,6 +762,51 @@ func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.Brid
 		return "", gone(err)
 	}
 	return dialplan.BridgeID(id), nil
+}
+
+// join adds a channel to a bridge of ours.
+func (d *Driver) join(ctx context.Context, bridge string, ch dialplan.LegID) (dialplan.BridgeID, error) {
+	d.mu.Lock()
+	d.bridges[bridge] = append(d.bridges[bridge], string(ch))
+	if l, ok := d.legs[string(ch)]; ok {
+		l.bridge = bridge
+	}
+	d.mu.Unlock()
+	err := d.rest.do(ctx, http.MethodPost, "/bridges/"+bridge+"/addChannel", url.Values{"channel": {string(ch)}}, nil, nil)
+	if err != nil {
+		d.mu.Lock()
+		d.bridges[bridge] = slices.DeleteFunc(d.bridges[bridge], func(m string) bool { return m == string(ch) })
+		d.mu.Unlock()
+		return "", gone(err)
+	}
+	return dialplan.BridgeID(bridge), nil
+}
+
+// Hold plays music to a caller in a bridge and keeps their voice from it
+// (music on hold on a bridged channel replaces what the bridge sends it;
+// muting it inwards keeps the agent from hearing the caller).
+func (d *Driver) Hold(ctx context.Context, id dialplan.LegID) error {
+	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/moh", nil, nil, nil); err != nil {
+		return gone(err)
+	}
+	return gone(d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/mute", url.Values{"direction": {"in"}}, nil, nil))
+}
+
+func (d *Driver) Unhold(ctx context.Context, id dialplan.LegID) error {
+	if err := d.rest.do(ctx, http.MethodDelete, "/channels/"+string(id)+"/mute", url.Values{"direction": {"in"}}, nil, nil); err != nil {
+		return gone(err)
+	}
+	return gone(d.rest.do(ctx, http.MethodDelete, "/channels/"+string(id)+"/moh", nil, nil, nil))
+}
+
+// PauseRecording pauses a live recording (POST /recordings/live/{name}/pause):
+// the file skips the time paused.
+func (d *Driver) PauseRecording(ctx context.Context, name string) error {
+	return d.rest.do(ctx, http.MethodPost, "/recordings/live/"+url.PathEscape(name)+"/pause", nil, nil, nil)
+}
+
+func (d *Driver) ResumeRecording(ctx context.Context, name string) error {
+	return d.rest.do(ctx, http.MethodDelete, "/recordings/live/"+url.PathEscape(name)+"/pause", nil, nil, nil)
 }
 
 // Record records a bridge (a conversation; recording a channel that is in
@@ -773,6 +873,26 @@ func (d *Driver) DeleteRecording(ctx context.Context, name string) error {
 // when they answer.
 func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.SnoopMode, supervisor dialplan.Dial, sink dialplan.Sink) (dialplan.LegID, error) {
 	snoop := newID()
+	if err := d.snoop(ctx, agent, mode, snoop); err != nil {
+		return "", err
+	}
+	leg, err := d.originate(ctx, supervisor, sink, argAgent, snoop)
+	if err != nil {
+		d.Hangup(ctx, dialplan.LegID(snoop), dialplan.CauseNormal)
+		return "", err
+	}
+	d.mu.Lock()
+	if l, ok := d.legs[string(leg)]; ok {
+		l.spied = string(agent)
+	}
+	d.mu.Unlock()
+	return leg, nil
+}
+
+// snoop makes a snoop channel on the agent's channel: it hears both
+// sides; whispering out, the agent hears what the snoop channel gets
+// (the supervisor); both ways, the caller too.
+func (d *Driver) snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.SnoopMode, id string) error {
 	q := url.Values{"app": {d.cfg.App}, "appArgs": {argSnoop}, "spy": {"both"}}
 	switch mode {
 	case dialplan.Whisper:
@@ -781,15 +901,51 @@ func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.
 		q.Set("whisper", "both")
 	}
 	d.mu.Lock()
-	d.legs[snoop] = &leg{inbound: true} // it enters Stasis, ends with StasisEnd
+	d.legs[id] = &leg{inbound: true} // it enters Stasis, ends with StasisEnd
 	d.mu.Unlock()
-	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+string(agent)+"/snoop/"+snoop, q, nil, nil); err != nil {
+	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+string(agent)+"/snoop/"+id, q, nil, nil); err != nil {
 		d.mu.Lock()
-		delete(d.legs, snoop)
+		delete(d.legs, id)
 		d.mu.Unlock()
-		return "", gone(err)
+		return gone(err)
 	}
-	return d.originate(ctx, supervisor, sink, argAgent, snoop)
+	return nil
+}
+
+// SwitchSnoop gives a supervisor a new snoop channel on the agent's, of
+// the new mode (a snoop channel's directions are fixed), in the bridge
+// of the old one, which then goes: the supervisor's phone stays up.
+func (d *Driver) SwitchSnoop(ctx context.Context, supervisor dialplan.LegID, mode dialplan.SnoopMode) error {
+	d.mu.Lock()
+	l, ok := d.legs[string(supervisor)]
+	var old, agent, bridge string
+	if ok {
+		old, agent, bridge = l.snoop, l.spied, l.bridge
+	}
+	d.mu.Unlock()
+	if !ok || agent == "" {
+		return dialplan.ErrGone
+	}
+	if bridge == "" {
+		return fmt.Errorf("ari: the supervisor's phone is not connected yet")
+	}
+	snoop := newID()
+	if err := d.snoop(ctx, dialplan.LegID(agent), mode, snoop); err != nil {
+		return err
+	}
+	if _, err := d.join(ctx, bridge, dialplan.LegID(snoop)); err != nil {
+		d.Hangup(ctx, dialplan.LegID(snoop), dialplan.CauseNormal)
+		return err
+	}
+	d.mu.Lock()
+	if l, ok := d.legs[string(supervisor)]; ok {
+		l.snoop = snoop
+	}
+	d.mu.Unlock()
+	if err := d.Hangup(ctx, dialplan.LegID(old), dialplan.CauseNormal); err != nil && err != dialplan.ErrGone {
+		d.log.Warn("the old snoop channel stays", "channel", old, "err", err)
+	}
+	return nil
 }
 
 // reasons are the hang-up reasons ARI accepts, by cause.

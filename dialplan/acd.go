@@ -172,6 +172,27 @@ func (a *ACD) Reserve(u User, call CallID) bool {
 	return true
 }
 
+// Busy says whether a call has the user (ringing, or talking).
+func (a *ACD) Busy(u UserID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.agents[u]
+	return ok && s.call != 0
+}
+
+// Occupy takes u for a call they place themselves, whatever their
+// availability, unless a call has them already. Release gives them back.
+func (a *ACD) Occupy(u User, call CallID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.agent(u.ID)
+	if s.call != 0 {
+		return false
+	}
+	s.call = call
+	return true
+}
+
 // Release frees a user a call reserved but did not connect.
 func (a *ACD) Release(u User, call CallID) {
 	a.mu.Lock()

@@ -10,7 +10,8 @@ import (
 // path or fetches by URL. Exactly one field is set.
 type Audio struct {
 	// Sound names a built-in sound: "beep", "voicemail_greeting",
-	// "after_hours", "callback_later"; each driver maps it to its server's.
+	// "after_hours", "callback_later", "outbound_refused"; each driver maps
+	// it to its server's.
 	Sound string
 	// Path is an absolute path of a .wav file on the media server's host.
 	Path string

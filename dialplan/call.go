@@ -11,15 +11,28 @@ func (c *call) id() CallID { return c.rec.ID }
 
 // wait returns the next event that concerns the flow. The caller's hang-up
 // ends every wait with errCallerGone; a looping prompt is replayed here;
-// stale timers and answers of legs nobody waits for are dealt with here.
+// stale timers and answers of legs nobody waits for are dealt with here,
+// and so are commands, unless the conversation takes them (commands),
+// and the events of a conversation's side legs (absorb).
 func (c *call) wait() (Event, error) {
 	for {
 		ev, ok := c.in.next(c.e.done)
 		if !ok {
 			return ev, errStopping
 		}
+		if c.absorb(ev) {
+			continue
+		}
 		switch {
-		case ev.Kind == EvHangup && ev.Leg == c.caller:
+		case ev.Kind == EvCommand:
+			if c.commands {
+				return ev, nil // the conversation acts on it
+			}
+			if err := c.obey(ev.command); err != nil {
+				return ev, err
+			}
+			continue
+		case ev.Kind == EvHangup && ev.Leg == c.caller && c.caller != "":
 			c.callerGone, c.cause = true, ev.Cause
 			return ev, errCallerGone
 		case ev.Kind == EvPlaybackDone && ev.Playback != "" && ev.Playback == c.bgPlayback:
@@ -143,6 +156,9 @@ func (c *call) ringTone() {
 	if c.caller == "" {
 		return // a callback rings the agent first: nobody is on the line yet
 	}
+	if c.conv != nil && c.conv.held {
+		return // a transfer rings its target: the caller hears music
+	}
 	if c.bgPlayback != "" || c.bgMusic {
 		c.stopBackground()
 	}
@@ -224,13 +240,13 @@ func (c *call) answer() error {
 func (c *call) hangup(leg LegID, cause Cause) {
 	ctx, cancel := c.ctx()
 	if err := c.e.media.Hangup(ctx, leg, cause); err != nil && err != ErrGone {
-		c.e.logger.Warn("hang-up failed", "leg", leg, "err", err)
+		c.log.Warn("hang-up failed", "leg", leg, "err", err)
 	}
 	cancel()
 }
 
 func (c *call) hangupCaller(cause Cause) {
-	if !c.callerGone {
+	if !c.callerGone && c.caller != "" {
 		c.hangup(c.caller, cause)
 		c.callerGone = true
 		c.cause = cause
@@ -293,7 +309,7 @@ func (c *call) finish(flowErr error) {
 		flowErr = nil
 	}
 	if flowErr != nil && flowErr != errCallerGone && flowErr != errStopping && flowErr != errCutByRestart {
-		c.e.logger.Error("call flow failed", "call", c.rec.ID, "err", flowErr)
+		c.log.Error("call flow failed", "err", flowErr)
 	}
 	c.stopBackground()
 	switch {
@@ -312,7 +328,7 @@ func (c *call) finish(flowErr error) {
 	c.rec.Status = CallDone
 	c.rec.HangupCause = causeName(c.cause)
 	var tasks []TaskKind
-	if c.rec.AnsweredAt == nil {
+	if c.rec.AnsweredAt == nil && c.rec.Direction != Outbound {
 		c.rec.MissedReason = c.missedReason(now)
 		if c.result.Outcome == "" {
 			c.result.Outcome = OutcomeMissed
@@ -321,9 +337,9 @@ func (c *call) finish(flowErr error) {
 			tasks = append(tasks, TaskMissedCall)
 		}
 	}
-	ev := []TimelineEvent{c.event(events.CallHungup, 0, events.Hungup{Cause: c.rec.HangupCause}), c.event(events.CallEnded, 0, nil)}
+	ev := []TimelineEvent{c.event(events.CallHungup, c.hungUpBy, events.Hungup{Cause: c.rec.HangupCause}), c.event(events.CallEnded, 0, nil)}
 	if err := c.store(ev, tasks); err != nil {
-		c.e.logger.Error("call end not recorded", "call", c.rec.ID, "err", err)
+		c.log.Error("call end not recorded", "err", err)
 	}
 	c.result.Call = c.rec
 	if c.e.ended != nil {

@@ -14,13 +14,14 @@ import (
 
 // Company is the tenant: every other row belongs to one.
 type Company struct {
-	ID         CompanyID `json:"id"`
-	Name       string    `json:"name"`
-	TimeZone   string    `json:"time_zone"`
-	Language   string    `json:"language"`
-	Country    string    `json:"country"`
-	SLASeconds int       `json:"sla_seconds"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID         CompanyID      `json:"id"`
+	Name       string         `json:"name"`
+	TimeZone   string         `json:"time_zone"`
+	Language   string         `json:"language"`
+	Country    string         `json:"country"`
+	SLASeconds int            `json:"sla_seconds"`
+	Outbound   OutboundPolicy `json:"outbound"`
+	CreatedAt  time.Time      `json:"created_at"`
 }
 
 // Normalize checks a company's settings.
@@ -29,9 +30,12 @@ func (c *Company) Normalize() error {
 	if err := checkName("name", c.Name, 128); err != nil {
 		return err
 	}
-	c.Country = strings.ToUpper(c.Country)
+	c.Country = strings.ToUpper(strings.TrimSpace(c.Country))
 	if !phone.ValidCountry(c.Country) {
 		return invalid("country", "%q is not a known country (ISO 3166 code such as FR or US)", c.Country)
+	}
+	if err := c.Outbound.normalize(c.Country); err != nil {
+		return err
 	}
 	if err := checkTimeZone("time_zone", c.TimeZone); err != nil {
 		return err

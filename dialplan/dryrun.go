@@ -18,8 +18,13 @@ type DryRun struct {
 	// they are now.
 	Agents map[UserID]LiveStatus
 	// AnswerBy answers after AnswerAfter; nobody answers when zero.
-	AnswerBy    UserID
-	AnswerAfter time.Duration
+	AnswerBy UserID
+	// AnswerNumber, an external number in E.164, answers after AnswerAfter
+	// when the call rings it (an IVR forward, a user's external number);
+	// every other external number rings out, so a forward to it is an
+	// unsuccessful transfer. Empty: no external number answers.
+	AnswerNumber string
+	AnswerAfter  time.Duration
 	// PressStarAfter and HangupAfter script the caller (zero: never).
 	PressStarAfter time.Duration
 	HangupAfter    time.Duration
@@ -45,6 +50,10 @@ func Simulate(ctx context.Context, dir Directory, live *ACD, company Company, n 
 		Ended: func(r Result) { result, ended = r, true }})
 	defer engine.Stop()
 	view.media = media
+	if run.AnswerNumber != "" {
+		// Set before the call rings anything: a forward reads no user.
+		media.SetPeer(run.AnswerNumber, run.answering())
+	}
 
 	digits := strings.Split(run.Digits, "")
 	if run.Digits == "" {
@@ -83,6 +92,12 @@ func Simulate(ctx context.Context, dir Directory, live *ACD, company Company, n 
 	}
 	sort.SliceStable(result.Rung, func(i, j int) bool { return result.Rung[i].At.Before(result.Rung[j].At) })
 	return result, nil
+}
+
+// answering is the phone that answers: after AnswerAfter (a peer answering
+// at zero would ring forever), then talks dryRunTalk.
+func (run DryRun) answering() Peer {
+	return Peer{AnswerAfter: max(run.AnswerAfter, time.Millisecond), HangupAfter: dryRunTalk}
 }
 
 // dryRunDirectory shows the real configuration with the dry run's agents:
@@ -137,13 +152,17 @@ func (d *dryRunDirectory) UsersByID(ctx context.Context, company CompanyID, ids 
 		d.acd.Force(*u, status)
 		peer := Peer{}
 		if u.ID == d.run.AnswerBy {
-			peer = Peer{AnswerAfter: max(d.run.AnswerAfter, time.Millisecond), HangupAfter: dryRunTalk}
+			peer = d.run.answering()
 		}
 		for _, dev := range u.Devices {
 			d.media.SetPeer(dev, peer)
 		}
 		if u.ExternalNumber != nil {
-			d.media.SetPeer(*u.ExternalNumber, peer)
+			ext := peer
+			if *u.ExternalNumber == d.run.AnswerNumber {
+				ext = d.run.answering() // the same phone, reached as this user's
+			}
+			d.media.SetPeer(*u.ExternalNumber, ext)
 		}
 	}
 	return users, nil

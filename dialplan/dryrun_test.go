@@ -2,12 +2,14 @@ package dialplan_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 func TestSimulate(t *testing.T) {
@@ -58,6 +60,82 @@ func TestSimulate(t *testing.T) {
 		require.Len(t, w.Log.IDs(), before)
 		require.Equal(t, dialplan.StatusAvailable, w.Engine.ACD().Status(w.Directory.Users[alice]))
 	})
+}
+
+// TestSimulateForward: an IVR key that forwards to an external number is
+// answered only when the dry run names that number; any other rings out,
+// an unsuccessful transfer, and the caller leaves a voicemail.
+func TestSimulateForward(t *testing.T) {
+	const (
+		london = "+442079460958" // Standard's key 3
+		bobGSM = "+33698765432"
+	)
+	w := world(t)
+	user(w, bob, func(u *dialplan.User) { gsm := bobGSM; u.ExternalNumber = &gsm })
+	ivr := w.Directory.Numbers[200]
+	london3 := &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: london}
+	cases := []struct {
+		name     string
+		run      dialplan.DryRun
+		outcome  dialplan.Outcome
+		forward  *dialplan.Transfer
+		by       dialplan.UserID
+		events   []events.Kind // in this order, others between
+		never    events.Kind
+		answered time.Duration // after the call came in; 0: never
+	}{
+		{name: "3, London named: it answers", run: dialplan.DryRun{Digits: "3", AnswerNumber: london, AnswerAfter: 5 * time.Second},
+			outcome: dialplan.OutcomeForwarded, forward: london3, answered: 6 * time.Second, never: events.CallUnsuccessfulTransfer,
+			events: []events.Kind{events.CallIVROptionSelected, events.CallTransferred, events.CallAnswered, events.CallEnded}},
+		{name: "3, London named, answering at once", run: dialplan.DryRun{Digits: "3", AnswerNumber: london},
+			outcome: dialplan.OutcomeForwarded, forward: london3, answered: time.Second, never: events.CallUnsuccessfulTransfer,
+			events: []events.Kind{events.CallTransferred, events.CallAnswered}},
+		{name: "3, nobody named: London rings out, then voicemail", run: dialplan.DryRun{Digits: "3"},
+			outcome: dialplan.OutcomeVoicemail, forward: london3, never: events.CallAnswered,
+			events: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer, events.CallVoicemailLeft}},
+		{name: "3, another number named: London rings out", run: dialplan.DryRun{Digits: "3", AnswerNumber: "+33140000000"},
+			outcome: dialplan.OutcomeVoicemail, forward: london3, never: events.CallAnswered,
+			events: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer, events.CallVoicemailLeft}},
+		{name: "3, London answers after the forward gave up", run: dialplan.DryRun{Digits: "3", AnswerNumber: london, AnswerAfter: 2 * time.Minute},
+			outcome: dialplan.OutcomeVoicemail, forward: london3, never: events.CallAnswered,
+			events: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer, events.CallVoicemailLeft}},
+		{name: "3, a user named: London rings out", run: dialplan.DryRun{Digits: "3", AnswerBy: alice, AnswerAfter: time.Second},
+			outcome: dialplan.OutcomeVoicemail, forward: london3, never: events.CallAnswered,
+			events: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer, events.CallVoicemailLeft}},
+		{name: "2, London named: no forward, nobody answers", run: dialplan.DryRun{Digits: "2", AnswerNumber: london, HangupAfter: 30 * time.Second},
+			outcome: dialplan.OutcomeMissed, never: events.CallTransferred},
+		{name: "2, Bob's own external number named: Bob answers on it", run: dialplan.DryRun{Digits: "2", AnswerNumber: bobGSM, AnswerAfter: 4 * time.Second},
+			outcome: dialplan.OutcomeAnswered, by: bob, answered: 5 * time.Second, never: events.CallTransferred,
+			events: []events.Kind{events.CallRingingOnAgent, events.CallAnswered}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run.At, tc.run.From = monday10, caller
+			r, err := dialplan.Simulate(context.Background(), w.Directory, nil, w.Company, ivr, tc.run)
+			require.NoError(t, err)
+			var got []events.Kind
+			for _, e := range r.Timeline {
+				got = append(got, e.Event)
+			}
+			require.Equal(t, tc.outcome, r.Outcome, "timeline: %v", got)
+			require.Equal(t, tc.forward, r.ForwardedTo)
+			require.Equal(t, tc.by, r.Call.User)
+			if tc.answered == 0 {
+				require.Nil(t, r.Call.AnsweredAt)
+			} else {
+				require.NotNil(t, r.Call.AnsweredAt)
+				// (An answer "at once" takes a millisecond: see DryRun.answering.)
+				require.Equal(t, tc.answered, r.Call.AnsweredAt.Sub(monday10).Round(time.Second))
+			}
+			require.NotContains(t, got, tc.never)
+			rest := got
+			for _, want := range tc.events {
+				i := slices.Index(rest, want)
+				require.GreaterOrEqual(t, i, 0, "%s missing or out of order in %v", want, got)
+				rest = rest[i+1:]
+			}
+		})
+	}
 }
 
 func TestCompileAndTransfers(t *testing.T) {

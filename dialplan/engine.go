@@ -28,6 +28,15 @@ type Engine struct {
 	done     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// base is the context every call's derives from; it ends once every
+	// call is recorded (Stop).
+	base     context.Context
+	stopBase context.CancelFunc
+
+	// live is the registry of calls in progress, by id, for commands.
+	mu   sync.Mutex
+	live map[CallID]*liveCall
 }
 
 // Config are the parts an Engine works with.
@@ -51,7 +60,8 @@ type Config struct {
 // NewEngine builds an engine.
 func NewEngine(cfg Config) *Engine {
 	e := &Engine{dir: cfg.Directory, log: cfg.CallLog, media: cfg.Media, recordings: cfg.Recordings, clock: cfg.Clock, acd: cfg.ACD,
-		logger: cfg.Logger, rand: cfg.Rand, ended: cfg.Ended, done: make(chan struct{})}
+		logger: cfg.Logger, rand: cfg.Rand, ended: cfg.Ended, done: make(chan struct{}), live: map[CallID]*liveCall{}}
+	e.base, e.stopBase = context.WithCancel(context.Background())
 	if e.clock == nil {
 		e.clock = WallClock{}
 	}
@@ -75,20 +85,39 @@ func (e *Engine) ACD() *ACD { return e.acd }
 func (e *Engine) Stop() {
 	e.stopOnce.Do(func() { close(e.done) })
 	e.wg.Wait()
+	e.stopBase()
+}
+
+// newCall is a call's state, with its inbox and its context.
+func (e *Engine) newCall() *call {
+	ctx, stop := context.WithCancel(e.base)
+	return &call{e: e, in: newInbox(e.clock), timers: map[int]func() bool{}, base: ctx, stop: stop,
+		over: make(chan struct{}), log: e.logger}
+}
+
+// start runs a call's goroutine.
+func (e *Engine) start(c *call, run func()) {
+	e.clock.Busy()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer e.clock.Idle()
+		defer c.end()
+		run()
+	}()
 }
 
 // Handle starts the flow of an inbound call. The driver posts the events
 // of the caller's leg, and of every leg the engine originates for it, to
 // the returned Sink.
 func (e *Engine) Handle(in InboundCall) Sink {
-	c := &call{e: e, in: newInbox(e.clock), inbound: in, timers: map[int]func() bool{}}
-	e.clock.Busy()
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		defer e.clock.Idle()
-		c.run()
-	}()
+	c := e.newCall()
+	c.inbound = in
+	if in.Device != "" {
+		e.start(c, c.desk)
+	} else {
+		e.start(c, c.run)
+	}
 	return c.in
 }
 
@@ -101,17 +130,13 @@ func (e *Engine) Handle(in InboundCall) Sink {
 // not follow would be taken for a new call).
 func (e *Engine) Resume(calls []Call) {
 	for _, rec := range calls {
-		c := &call{e: e, in: newInbox(e.clock), timers: map[int]func() bool{}, rec: rec, caller: LegID(rec.MediaRef)}
+		c := e.newCall()
+		c.rec, c.caller = rec, LegID(rec.MediaRef)
 		if c.caller != "" {
 			e.media.Adopt(c.caller, c.in)
 		}
-		e.clock.Busy()
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			defer e.clock.Idle()
-			c.resume()
-		}()
+		e.register(c)
+		e.start(c, c.resume)
 	}
 }
 
@@ -164,6 +189,22 @@ type call struct {
 	in      *inbox
 	inbound InboundCall
 	caller  LegID
+	// base is the call's context: every request of the call derives from
+	// it, and it ends with the call (stop). over is closed then too.
+	base context.Context
+	stop context.CancelFunc
+	over chan struct{}
+	log  *slog.Logger
+
+	// conv is the conversation in progress, if any; commands says that
+	// the code waiting takes commands itself (converse).
+	conv     *conversation
+	commands bool
+	// hungUpBy is the user who hung the call up, if one did.
+	hungUpBy UserID
+	// answerAgent: the agent's leg is a desk phone's call, answered when
+	// the destination answers (reach).
+	answerAgent bool
 
 	company Company
 	number  Number
@@ -195,7 +236,7 @@ type call struct {
 }
 
 func (c *call) ctx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 10*time.Second)
+	return context.WithTimeout(c.base, 10*time.Second)
 }
 
 func (c *call) now() time.Time { return c.e.clock.Now() }
@@ -203,7 +244,6 @@ func (c *call) now() time.Time { return c.e.clock.Now() }
 // run is the whole life of an inbound call.
 func (c *call) run() {
 	c.caller = c.inbound.Leg
-	defer c.in.close()
 	ctx, cancel := c.ctx()
 	companyID, number, err := c.e.dir.NumberByDigits(ctx, c.inbound.To)
 	if err == nil {
@@ -213,7 +253,7 @@ func (c *call) run() {
 	if err != nil {
 		// Not our number (or the database is down): refuse at once rather
 		// than leave the caller in silence.
-		c.e.logger.Warn("call to an unknown number refused", "to", c.inbound.To, "err", err)
+		c.log.Warn("call to an unknown number refused", "to", c.inbound.To, "err", err)
 		c.hangupCaller(CauseUnallocated)
 		return
 	}
@@ -232,16 +272,17 @@ func (c *call) run() {
 		err = c.answer()
 	}
 	if err != nil && err != errCallerGone {
-		c.e.logger.Error("call refused", "err", err)
+		c.log.Error("call refused", "err", err)
 		c.hangupCaller(CauseTemporaryFailure)
 		return
 	}
 	answerErr := err
 	if err := c.save(c.event(events.CallCreated, 0, events.Created{To: c.inbound.To})); err != nil {
-		c.e.logger.Error("call not recorded; refused", "err", err)
+		c.log.Error("call not recorded; refused", "err", err)
 		c.hangupCaller(CauseTemporaryFailure)
 		return
 	}
+	c.e.register(c)
 	if answerErr != nil {
 		c.finish(answerErr)
 		return
@@ -322,7 +363,7 @@ func (c *call) route(o IVROption, depth int) error {
 		target, err := c.e.dir.Number(ctx, c.company.ID, NumberID(t.ID))
 		cancel()
 		if err != nil {
-			c.e.logger.Warn("IVR target number missing", "number", t.ID, "err", err)
+			c.log.Warn("IVR target number missing", "number", t.ID, "err", err)
 			return c.voicemail()
 		}
 		c.rec.TransferredTo = &Transfer{Type: TargetNumber, ID: t.ID}

@@ -71,6 +71,8 @@ const (
 	EvTimer
 	// Offer: the queue offers a free agent (User) to the waiting call.
 	EvOffer
+	// Command: an action asked of the call in progress (Engine.Act).
+	EvCommand
 )
 
 // Event is delivered to the Sink of the call a leg belongs to.
@@ -85,6 +87,7 @@ type Event struct {
 	Duration  time.Duration
 	Timer     int
 	User      UserID
+	command   *command
 }
 
 // Sink receives the events of one call. Post never blocks.
@@ -149,13 +152,25 @@ type MediaServer interface {
 	StopMusic(ctx context.Context, leg LegID) error
 	// Originate rings a phone; its events go to sink.
 	Originate(ctx context.Context, d Dial, sink Sink) (LegID, error)
-	// Bridge mixes two answered legs.
+	// Bridge mixes two answered legs. When a is bridged already (a
+	// caller transferred), b joins a's bridge, which keeps its recording.
 	Bridge(ctx context.Context, a, b LegID) (BridgeID, error)
 	// Record records a bridge or a leg under name, for at most max;
 	// EvRecordingDone follows.
 	Record(ctx context.Context, t RecordTarget, name string, max time.Duration) error
 	// Snoop connects a supervisor's phone to an agent's leg.
 	Snoop(ctx context.Context, agent LegID, mode SnoopMode, supervisor Dial, sink Sink) (LegID, error)
+	// SwitchSnoop changes what a supervisor connected by Snoop does
+	// (listen, whisper, barge) without ringing their phone again.
+	SwitchSnoop(ctx context.Context, supervisor LegID, mode SnoopMode) error
+	// Hold puts a connected caller on hold: they hear music, and the
+	// agent no longer hears them. Unhold puts them back.
+	Hold(ctx context.Context, leg LegID) error
+	Unhold(ctx context.Context, leg LegID) error
+	// PauseRecording stops a recording started by Record from taking the
+	// conversation (a card number is read out) until ResumeRecording.
+	PauseRecording(ctx context.Context, name string) error
+	ResumeRecording(ctx context.Context, name string) error
 	Hangup(ctx context.Context, leg LegID, cause Cause) error
 	// Adopt follows again the caller's leg of a call begun before a
 	// restart of Switchboard: its events go to sink from now on. It asks
@@ -187,4 +202,8 @@ type InboundCall struct {
 	To string
 	// From is the caller's number in E.164, or "" when hidden.
 	From string
+	// Device is set when a user's desk phone places the call (the PBX's
+	// phones context hands it over): the phone's dial string (PJSIP/alice,
+	// user/alice). To is then what the user dialled, as dialled.
+	Device string
 }

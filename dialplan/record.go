@@ -135,4 +135,5 @@ type Directory interface {
 	Team(ctx context.Context, company CompanyID, id TeamID) (Team, error)
 	UsersByID(ctx context.Context, company CompanyID, ids []UserID) ([]User, error)
 	IsBlocked(ctx context.Context, company CompanyID, digits string) (bool, error)
+	DeskPhones
 }

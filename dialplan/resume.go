@@ -4,8 +4,7 @@ import "time"
 
 // resume is the rest of the life of a call taken over after a restart.
 func (c *call) resume() {
-	defer c.in.close()
-	log := c.e.logger.With("call", c.rec.ID)
+	log := c.log
 	ctx, cancel := c.ctx()
 	var err error
 	if c.company, err = c.e.dir.Company(ctx, c.rec.Company); err == nil {

@@ -24,7 +24,7 @@ type ringing struct {
 func (c *call) distribute(steps []Step) (bool, error) {
 	c.ringPhase = true
 	for _, step := range steps {
-		answered, err := c.step(step)
+		answered, err := c.step(step, c.talk, c.number.RespectQueuingTime)
 		if err != nil || answered {
 			return answered, err
 		}
@@ -32,8 +32,10 @@ func (c *call) distribute(steps []Step) (bool, error) {
 	return false, nil
 }
 
-// step rings one user, or a team by its rule, for the step's time.
-func (c *call) step(s Step) (bool, error) {
+// step rings one user, or a team by its rule, for the step's time; connect
+// puts through who answers. With queue, a step whose members are all busy
+// waits in the queue for one until its time is up.
+func (c *call) step(s Step, connect func(*ringing, LegID) error, queue bool) (bool, error) {
 	deadline := c.now().Add(time.Duration(s.RingSeconds) * time.Second)
 	var (
 		members []User
@@ -51,7 +53,7 @@ func (c *call) step(s Step) (bool, error) {
 	}
 	cancel()
 	if err != nil {
-		c.e.logger.Warn("ring step skipped", "step", s, "err", err)
+		c.log.Warn("ring step skipped", "step", s, "err", err)
 		return false, nil
 	}
 	if s.Type == StepTeam && !containsTeam(c.rec.Teams, team.ID) {
@@ -83,7 +85,7 @@ func (c *call) step(s Step) (bool, error) {
 		}
 		if len(took) > 0 {
 			rungSomeone = true
-			answered, err := c.ring(took, team.ID, deadline.Sub(c.now()), c.talk)
+			answered, err := c.ring(took, team.ID, deadline.Sub(c.now()), connect)
 			if err != nil || answered {
 				return answered, err
 			}
@@ -101,13 +103,13 @@ func (c *call) step(s Step) (bool, error) {
 			if team.RingingRule == RoundRobin {
 				c.e.acd.rang(team.ID, u.ID)
 			}
-			answered, err := c.ring([]User{u}, team.ID, min(left, time.Duration(team.RingSliceSeconds)*time.Second), c.talk)
+			answered, err := c.ring([]User{u}, team.ID, min(left, time.Duration(team.RingSliceSeconds)*time.Second), connect)
 			if err != nil || answered {
 				return answered, err
 			}
 		}
 	}
-	if !rungSomeone && c.number.RespectQueuingTime && deadline.After(c.now()) {
+	if !rungSomeone && queue && deadline.After(c.now()) {
 		return c.queue(members, team.ID, deadline)
 	}
 	return false, nil
@@ -135,7 +137,7 @@ func (c *call) ring(users []User, team TeamID, d time.Duration, connect func(*ri
 			leg, err := c.e.media.Originate(ctx, dial, c.in)
 			cancel()
 			if err != nil {
-				c.e.logger.Warn("could not ring a phone", "user", u.ID, "dial", dial.Endpoint+dial.External, "err", err)
+				c.log.Warn("could not ring a phone", "user", u.ID, "dial", dial.Endpoint+dial.External, "err", err)
 				continue
 			}
 			r.legs[leg] = true
@@ -459,8 +461,8 @@ const (
 	callerCallbackRing = 45 * time.Second
 )
 
-// talk bridges the caller with the agent who answered and waits for one
-// of them to hang up; then the agent goes to after-call work.
+// talk bridges the caller with the agent who answered, records the
+// conversation if the number says so, and lets them talk (converse).
 func (c *call) talk(r *ringing, leg LegID) error {
 	c.stopBackground()
 	ctx, cancel := c.ctx()
@@ -480,33 +482,23 @@ func (c *call) talk(r *ringing, leg LegID) error {
 	c.result.Outcome = OutcomeAnswered
 	c.rec.Status, c.rec.AnsweredAt, c.rec.User = CallAnswered, &now, r.user.ID
 	happened := []TimelineEvent{c.event(events.CallAnswered, r.user.ID, nil)}
-	if c.number.Recording.Inbound.Auto {
+	if c.recordingPolicy().Auto {
 		name := fmt.Sprintf("call-%d", c.rec.ID)
 		ctx, cancel := c.ctx()
 		if err := c.e.media.Record(ctx, RecordTarget{Bridge: bridge}, name, maxRecording); err == nil {
 			c.rec.Recording = name
 			happened = append(happened, c.event(events.CallRecordingStarted, 0, events.Recording{Name: name}))
 		} else {
-			c.e.logger.Warn("call not recorded", "call", c.rec.ID, "err", err)
+			c.log.Warn("call not recorded", "err", err)
 		}
 		cancel()
 	}
-	err = c.save(happened...)
-	for err == nil {
-		var ev Event
-		ev, err = c.wait()
-		if ev.Kind == EvHangup && ev.Leg == leg {
-			break
-		}
-	}
-	if err == errCallerGone {
+	if err := c.save(happened...); err != nil {
 		c.hangup(leg, CauseNormal)
+		c.freeAgent(r)
+		return err
 	}
-	c.e.acd.Hangup(r.user, c.id(), time.Duration(r.user.WrapUpTime)*time.Second, c.number.MandatoryTagging)
-	if err == errCallerGone {
-		return nil
-	}
-	return err
+	return c.converse(newConversation(r, leg))
 }
 
 // maxRecording bounds a call recording.
@@ -522,63 +514,40 @@ func (c *call) forward(digits string) error {
 	if err := c.save(c.event(events.CallTransferred, 0, to)); err != nil {
 		return err
 	}
-	unsuccessful := func() error {
-		if err := c.save(c.event(events.CallUnsuccessfulTransfer, 0, to)); err != nil {
-			return err
-		}
-		return c.voicemail()
+	answered, err := c.ringExternal(digits, forwardRing, c.forwarded(digits))
+	if err != nil || answered {
+		return err
 	}
-	ctx, cancel := c.ctx()
-	leg, err := c.e.media.Originate(ctx, Dial{External: digits, CallerID: c.rec.RawDigits,
-		Timeout: backstop(forwardRing), Originator: c.caller}, c.in)
-	cancel()
-	if err != nil {
-		return unsuccessful()
+	if err := c.save(c.event(events.CallUnsuccessfulTransfer, 0, to)); err != nil {
+		return err
 	}
-	c.ringTone()
-	timer := c.after(forwardRing)
-	defer c.cancel(timer)
-	for {
-		ev, err := c.wait()
+	return c.voicemail()
+}
+
+// forwarded puts a caller through to the external number of a forward
+// that answered: they talk as with an agent (held, transferred), until
+// one hangs up.
+func (c *call) forwarded(digits string) func(*ringing, LegID) error {
+	return func(r *ringing, leg LegID) error {
+		c.result.Outcome = OutcomeForwarded
+		c.stopBackground()
+		ctx, cancel := c.ctx()
+		_, err := c.e.media.Bridge(ctx, c.caller, leg)
+		cancel()
 		if err != nil {
+			c.hangup(leg, CauseNormal)
+			if err == ErrGone {
+				return errAgentGone
+			}
+			return fmt.Errorf("bridge: %w", err)
+		}
+		now := c.now()
+		c.rec.Status, c.rec.AnsweredAt = CallAnswered, &now
+		if err := c.save(c.event(events.CallAnswered, 0, events.Answered{Digits: digits})); err != nil {
 			c.hangup(leg, CauseNormal)
 			return err
 		}
-		switch {
-		case ev.Kind == EvAnswered && ev.Leg == leg:
-			c.result.Outcome = OutcomeForwarded
-			c.stopBackground()
-			ctx, cancel := c.ctx()
-			_, err := c.e.media.Bridge(ctx, c.caller, leg)
-			cancel()
-			if err != nil {
-				c.hangup(leg, CauseNormal)
-				return nil
-			}
-			now := c.now()
-			c.rec.Status, c.rec.AnsweredAt = CallAnswered, &now
-			if err := c.save(c.event(events.CallAnswered, 0, events.Answered{Digits: digits})); err != nil {
-				return err
-			}
-			for {
-				ev, err := c.wait()
-				if err != nil {
-					c.hangup(leg, CauseNormal)
-					if err == errCallerGone {
-						return nil
-					}
-					return err
-				}
-				if ev.Kind == EvHangup && ev.Leg == leg {
-					return nil
-				}
-			}
-		case ev.Kind == EvHangup && ev.Leg == leg:
-			return unsuccessful()
-		case ev.Kind == EvTimer && ev.Timer == timer:
-			c.hangup(leg, CauseNoAnswer)
-			return unsuccessful()
-		}
+		return c.converse(newConversation(r, leg))
 	}
 }
 
@@ -604,7 +573,7 @@ func (c *call) voicemail() error {
 		return errCallerGone
 	}
 	if err != nil {
-		c.e.logger.Warn("voicemail not recorded", "call", c.rec.ID, "err", err)
+		c.log.Warn("voicemail not recorded", "err", err)
 		return nil
 	}
 	started := c.now()
@@ -693,13 +662,13 @@ func (c *call) voice(name string) (voice time.Duration, judged bool) {
 			voice, err := wav.Voice(io.LimitReader(f, maxVoicemailBytes))
 			f.Close()
 			if err != nil {
-				c.e.logger.Warn("voicemail not judged", "call", c.rec.ID, "recording", name, "err", err)
+				c.log.Warn("voicemail not judged", "recording", name, "err", err)
 				return 0, false
 			}
 			return voice, true
 		}
 		if !errors.Is(err, ErrNoRecording) || try == 10 {
-			c.e.logger.Warn("voicemail not judged", "call", c.rec.ID, "recording", name, "err", err)
+			c.log.Warn("voicemail not judged", "recording", name, "err", err)
 			return 0, false
 		}
 		select {

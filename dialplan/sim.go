@@ -452,7 +452,8 @@ func (m *SimMedia) Bridge(ctx context.Context, a, b LegID) (BridgeID, error) {
 		return "", err
 	}
 	for _, other := range m.legs {
-		if other.caller == a && other != lb && !other.gone {
+		// A leg up is an agent the caller talked with (a transfer), not a phone still ringing.
+		if other.caller == a && other != lb && !other.gone && !other.up {
 			m.Violations = append(m.Violations, fmt.Sprintf("%s still rings for %s after %s answered", other.dial, a, lb.dial))
 		}
 	}

@@ -77,9 +77,16 @@ func (c ariCaller) ended(t *testing.T) {
 // audio: the emulator carries no audio.
 func (c ariCaller) audio(time.Duration) []int16 { return nil }
 
+func (c ariCaller) audioBetween(time.Duration, time.Duration) []int16 { return nil }
+
 func (b *ariEmulator) audio() bool { return false }
 
 func (b *ariEmulator) rings(string) []time.Duration { return nil }
+
+// heard: the emulator carries no audio.
+func (b *ariEmulator) heard(string, time.Duration) []int16 { return nil }
+
+func (b *ariEmulator) heardBetween(string, time.Duration, time.Duration) []int16 { return nil }
 
 func (b *ariEmulator) restart(t *testing.T, whileDown func()) {
 	b.ast.Down()
@@ -90,6 +97,13 @@ func (b *ariEmulator) restart(t *testing.T, whileDown func()) {
 // deskDevice is not the phone of device(name): on the emulator, both are
 // endpoints the suite makes up, and two users cannot share one.
 func (b *ariEmulator) deskDevice(name string) string { return "PJSIP/desk-" + name }
+
+// deskCall: the from-phones context hands the call to Stasis with
+// "outbound", the digits and the device.
+func (b *ariEmulator) deskCall(t *testing.T, name, digits string, s script) caller {
+	return ariCaller{b.ast.Call("", digits, aritest.CallScript{Endpoint: "desk-" + name, HangupAfter: s.hangupAfter,
+		Args: []string{"outbound", digits, b.deskDevice(name)}})}
+}
 
 func (b *ariEmulator) register(t *testing.T, name string, registered bool) {
 	require.NoError(t, b.ast.SetRegistered(b.deskDevice(name), registered))

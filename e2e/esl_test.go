@@ -79,9 +79,16 @@ func (c eslCaller) ended(t *testing.T) {
 // audio: the emulator carries no audio.
 func (c eslCaller) audio(time.Duration) []int16 { return nil }
 
+func (c eslCaller) audioBetween(time.Duration, time.Duration) []int16 { return nil }
+
 func (b *eslEmulator) audio() bool { return false }
 
 func (b *eslEmulator) rings(string) []time.Duration { return nil }
+
+// heard: the emulator carries no audio.
+func (b *eslEmulator) heard(string, time.Duration) []int16 { return nil }
+
+func (b *eslEmulator) heardBetween(string, time.Duration, time.Duration) []int16 { return nil }
 
 func (b *eslEmulator) restart(t *testing.T, whileDown func()) {
 	b.fs.Down()
@@ -92,6 +99,12 @@ func (b *eslEmulator) restart(t *testing.T, whileDown func()) {
 // deskDevice is not the phone of device(name): on the emulator, both are
 // users the suite makes up, and two users cannot share one.
 func (b *eslEmulator) deskDevice(name string) string { return "user/desk-" + name }
+
+// deskCall: the phones context sets switchboard_device and parks.
+func (b *eslEmulator) deskCall(t *testing.T, name, digits string, s script) caller {
+	return eslCaller{b.fs.Call("desk-"+name, digits, esltest.CallScript{HangupAfter: s.hangupAfter, Context: "phones",
+		Vars: map[string]string{"switchboard_device": b.deskDevice(name)}})}
+}
 
 func (b *eslEmulator) register(t *testing.T, name string, registered bool) {
 	b.fs.SetRegistered("desk-"+name, registered)

@@ -55,6 +55,16 @@ type backend interface {
 	// audio says whether calls carry sound (a real server), or only
 	// signalling (an emulator: recordings are silence).
 	audio() bool
+	// heard is what the phone called name (with phone.listen; pstn for
+	// the phone external numbers reach) heard of the last call it
+	// answered, in the first d from that call's first packet on, as 8 kHz
+	// samples; nil before it answered, and where no audio flows (an
+	// emulator). Read during the call, it is what came so far.
+	heard(name string, d time.Duration) []int16
+	// heardBetween is what the phone heard of that call from `from` to
+	// `to` after its first packet (by arrival: while nothing plays to the
+	// phone, Asterisk sends nothing, and the pause takes no samples).
+	heardBetween(name string, from, to time.Duration) []int16
 	// rings lists how long the phone called name rang each time it was
 	// rung and not answered, as the phone saw it (SIP INVITE to CANCEL);
 	// nil where no phone sees SIP (an emulator).
@@ -67,6 +77,9 @@ type backend interface {
 	deskDevice(name string) string
 	// register registers the desk phone (or unregisters it).
 	register(t *testing.T, name string, registered bool)
+	// deskCall is the desk phone called name (deskDevice) dialling
+	// digits; it follows the script as a caller does.
+	deskCall(t *testing.T, name, digits string, s script) caller
 }
 
 // phone is what a scripted phone does when rung.
@@ -77,6 +90,9 @@ type phone struct {
 	busy        bool
 	decline     bool
 	say         float64 // once answered, a tone of this frequency (Hz) is what it says
+	// listen: what the phone hears is kept (backend.heard), call after
+	// call. A phone that listens says nothing, as a caller who listens.
+	listen bool
 }
 
 // script is what a caller does.
@@ -103,6 +119,9 @@ type caller interface {
 	// from the first packet on, as 8 kHz samples; nil where no audio
 	// flows (an emulator).
 	audio(d time.Duration) []int16
+	// audioBetween is what the caller heard from `from` to `to` after its
+	// first packet (by arrival, as backend.heardBetween).
+	audioBetween(from, to time.Duration) []int16
 }
 
 var (
@@ -343,17 +362,20 @@ func (a *app) create(path, wrapper string, body any) int64 {
 // callRecord is the part of GET /v1/calls/:id the suite checks.
 type callRecord struct {
 	ID               int64   `json:"id"`
+	Direction        string  `json:"direction"`
 	Status           string  `json:"status"`
 	MissedCallReason *string `json:"missed_call_reason"`
 	User             *struct {
 		ID int64 `json:"id"`
 	} `json:"user"`
-	AnsweredAt *int64          `json:"answered_at"`
-	EndedAt    *int64          `json:"ended_at"`
-	IVROptions []string        `json:"ivr_options_selected"`
-	Voicemail  *string         `json:"voicemail"`
-	Recording  *string         `json:"recording"`
-	Timeline   []timelineEvent `json:"timeline"`
+	AnsweredAt *int64   `json:"answered_at"`
+	EndedAt    *int64   `json:"ended_at"`
+	IVROptions []string `json:"ivr_options_selected"`
+	Voicemail  *string  `json:"voicemail"`
+	Recording  *string  `json:"recording"`
+	// TransferredTo is where a transfer took the caller (null: nowhere).
+	TransferredTo map[string]any  `json:"transferred_to"`
+	Timeline      []timelineEvent `json:"timeline"`
 }
 
 type timelineEvent struct {
@@ -441,16 +463,23 @@ func (a *app) waitAvailability(user int64, status string) {
 }
 
 // waitCall waits until the last call placed has the status (initial,
-// answered, done) in its record.
-func (a *app) waitCall(status string) {
+// answered, done) in its record, and returns its id.
+func (a *app) waitCall(status string) int64 {
 	a.t.Helper()
+	var id int64
 	require.Eventually(a.t, func() bool {
 		var list struct {
 			Calls []struct {
+				ID     int64  `json:"id"`
 				Status string `json:"status"`
 			} `json:"calls"`
 		}
 		a.do("GET", "/v1/calls?per_page=1&order=desc", nil, &list)
-		return len(list.Calls) > 0 && list.Calls[0].Status == status
-	}, 30*time.Second, 50*time.Millisecond, "the call never became %s", status)
+		if len(list.Calls) == 0 || list.Calls[0].Status != status {
+			return false
+		}
+		id = list.Calls[0].ID
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "the call never became %s", status)
+	return id
 }

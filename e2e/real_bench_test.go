@@ -867,7 +867,7 @@ func newBenchLoad(b *testing.B, dir, server, to string) *benchLoad {
 // SIPp's loop adds about a millisecond to every figure, the same in both
 // series.
 func loadScenario(to string) (string, scenarioCounts) {
-	u := uac{caller1, to}
+	u := uac{from: caller1, to: to}
 	var x sippXML
 	var at scenarioCounts
 	elements := func() int {

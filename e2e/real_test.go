@@ -196,6 +196,19 @@ func (b *realBackend) register(t *testing.T, name string, registered bool) {
 
 func (b *realBackend) rings(name string) []time.Duration { return b.sip.rings(name) }
 
+func (b *realBackend) deskCall(t *testing.T, name, digits string, s script) caller {
+	if b.registrar == "" {
+		t.Skip("desk phones call only on the private servers, whose configuration the suite knows")
+	}
+	return realCaller{b.sip.deskCall(t, name, digits, b.registrar, b.domain, b.phoneAddr, s), b.played}
+}
+
+func (b *realBackend) heard(name string, d time.Duration) []int16 { return b.sip.heard(name, 0, d) }
+
+func (b *realBackend) heardBetween(name string, from, to time.Duration) []int16 {
+	return b.sip.heard(name, from, to)
+}
+
 // restart stops and starts the private server (the same ports and
 // configuration, as a service restart); a server of the user's own is
 // not the suite's to restart.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -47,11 +48,13 @@ type sipp struct {
 	mu     sync.Mutex
 	ports  map[string]int       // phone → its UDP port on 127.0.0.1
 	phones map[string]*sippProc // phone → its SIPp process
+	ears   map[string]*ear      // phone → its ear, when it listens
 	tones  map[float64]string   // a tone's frequency → its RTP recording
 }
 
 func newSIPp(t testing.TB, server string) *sipp {
-	return &sipp{server: server, dir: t.TempDir(), ports: map[string]int{}, phones: map[string]*sippProc{}, tones: map[float64]string{}}
+	return &sipp{server: server, dir: t.TempDir(), ports: map[string]int{}, phones: map[string]*sippProc{},
+		ears: map[string]*ear{}, tones: map[float64]string{}}
 }
 
 // speech is what a party says: a minute of a tone at freq Hz (SIPp stops
@@ -185,38 +188,67 @@ func (p *sippProc) stop() {
 // sipMessage is a SIP message SIPp traced: "> INVITE" for a request
 // sent, "< 200" for a response received, and when.
 type sipMessage struct {
-	at   time.Time
-	line string
+	at     time.Time
+	line   string
+	callID string // its Call-ID
+	cseq   string // the method of its CSeq
+	media  int    // the audio port its SDP names; 0 without SDP
 }
 
 // messages lists the SIP messages SIPp traced, retransmissions folded.
 func (p *sippProc) messages() []sipMessage {
 	raw, _ := os.ReadFile(p.file("messages.log"))
-	var msgs []sipMessage
-	dir := ""
-	var at time.Time
+	var (
+		msgs []sipMessage
+		cur  *sipMessage // the message being read, from its first line on
+		dir  string
+		at   time.Time
+	)
+	done := func() {
+		if cur == nil {
+			return
+		}
+		if n := len(msgs); n == 0 || msgs[n-1].line != cur.line || msgs[n-1].callID != cur.callID || msgs[n-1].cseq != cur.cseq {
+			msgs = append(msgs, *cur)
+		}
+		cur = nil
+	}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {
 		case strings.HasPrefix(line, "-----------"):
+			done()
+			dir = ""
 			// ----- 2026-12-06 22:51:07.013176: when SIPp sent or took it.
 			at, _ = time.ParseInLocation("2006-01-02 15:04:05.000000", strings.TrimLeft(line, "- "), time.Local)
-		case strings.HasPrefix(line, "UDP message sent"):
+		case cur == nil && strings.HasPrefix(line, "UDP message sent"):
 			dir = "> "
-		case strings.HasPrefix(line, "UDP message received"):
+		case cur == nil && strings.HasPrefix(line, "UDP message received"):
 			dir = "< "
-		case dir != "" && line != "":
+		case cur == nil && dir != "" && line != "":
 			what, _, _ := strings.Cut(line, " ") // the method
 			if code, ok := strings.CutPrefix(line, "SIP/2.0 "); ok {
 				what, _, _ = strings.Cut(code, " ")
 			}
-			if l := dir + what; len(msgs) == 0 || msgs[len(msgs)-1].line != l {
-				msgs = append(msgs, sipMessage{at, l})
+			cur = &sipMessage{at: at, line: dir + what}
+		case cur != nil:
+			name, value, _ := strings.Cut(line, ":")
+			switch strings.ToLower(name) {
+			case "call-id", "i":
+				cur.callID = strings.TrimSpace(value)
+			case "cseq":
+				if f := strings.Fields(value); len(f) == 2 {
+					cur.cseq = f[1]
+				}
 			}
-			dir = ""
+			if m, ok := strings.CutPrefix(line, "m=audio "); ok {
+				port, _, _ := strings.Cut(m, " ")
+				cur.media, _ = strconv.Atoi(port)
+			}
 		}
 	}
+	done()
 	return msgs
 }
 
@@ -248,6 +280,36 @@ func (p *sippProc) rings() []time.Duration {
 	return rings
 }
 
+// answeredCall is a call a phone answered: when its INVITE came, and the
+// port the media server sends the call's audio from (the audio port of
+// the INVITE's SDP, as both servers send RTP from where they take it;
+// 0 without SDP).
+type answeredCall struct {
+	invited time.Time
+	media   int
+}
+
+// answered lists the calls the phone answered, in the order they were.
+func (p *sippProc) answered() []answeredCall {
+	var (
+		calls   []answeredCall
+		invites = map[string]answeredCall{} // by Call-ID
+		seen    = map[string]bool{}         // the Call-IDs answered
+	)
+	for _, m := range p.messages() {
+		switch {
+		case m.line == "< INVITE":
+			if _, again := invites[m.callID]; !again {
+				invites[m.callID] = answeredCall{m.at, m.media}
+			}
+		case m.line == "> 200" && m.cseq == "INVITE" && !seen[m.callID]:
+			seen[m.callID] = true
+			calls = append(calls, invites[m.callID])
+		}
+	}
+	return calls
+}
+
 // report is what SIPp said, for a failure message.
 func (p *sippProc) report() string {
 	var b strings.Builder
@@ -268,17 +330,71 @@ func (p *sippProc) report() string {
 // the test ends, and returns once it listens.
 func (s *sipp) phone(t testing.TB, name string, ph phone) *sippProc {
 	t.Helper()
-	var speech string
+	require.False(t, ph.listen && ph.say != 0, "phone %s: a phone that listens says nothing (see script.listen)", name)
+	var (
+		speech string
+		e      *ear
+	)
 	if ph.say != 0 {
 		var err error
 		speech, err = s.speech(ph.say)
 		require.NoError(t, err)
 	}
-	p := s.listen(t, name, phoneScenario(ph, speech))
+	if ph.listen {
+		e = newEar(t)
+	}
+	p := s.listen(t, name, phoneScenario(ph, speech, e))
 	s.mu.Lock()
-	s.phones[name] = p
+	s.phones[name], s.ears[name] = p, e
 	s.mu.Unlock()
+	if e != nil {
+		e.talkBack(t, every(200*time.Millisecond, func() int {
+			if calls := p.answered(); len(calls) > 0 {
+				return calls[len(calls)-1].media
+			}
+			return 0
+		}))
+	}
 	return p
+}
+
+// every caches what f says for d: a port read from SIPp's log, which is
+// read whole each time.
+func every(d time.Duration, f func() int) func() int {
+	var (
+		last int
+		at   time.Time
+	)
+	return func() int {
+		if time.Since(at) >= d {
+			last, at = f(), time.Now()
+		}
+		return last
+	}
+}
+
+// heard is what the phone called name (with phone.listen) heard of the
+// last call it answered, from `from` to `to` after that call's first
+// packet; nil before it answered, or when it does not listen. The call's
+// packets are those from the server's audio port since its INVITE came:
+// the media server sends none before it has the 200 OK, whose SDP names
+// the ear, and SIPp stamps a message it took before it answers it (the
+// 200 OK's own stamp comes after its sendto, maybe after the first
+// packets). The port tells calls at once apart; the time, calls one after
+// the other from the same port (SIPp callers all send from 6000).
+func (s *sipp) heard(name string, from, to time.Duration) []int16 {
+	s.mu.Lock()
+	p, e := s.phones[name], s.ears[name]
+	s.mu.Unlock()
+	if p == nil || e == nil {
+		return nil
+	}
+	calls := p.answered()
+	if len(calls) == 0 {
+		return nil
+	}
+	last := calls[len(calls)-1]
+	return e.audio(stream{since: last.invited, port: last.media}, from, to)
 }
 
 // rings lists how long the phone called name rang each time it was rung
@@ -346,27 +462,73 @@ func (s *sipp) call(t testing.TB, from, to string, sc script) *sippCall {
 	require.NoError(t, err)
 	c := s.start(t, xml)
 	c.ear = e
+	// A caller who presses keys sends them from SIPp's own media port: a
+	// second source of RTP, which Asterisk's strict RTP would drop while
+	// it holds to the ear's. That caller sends nothing else.
+	if e != nil && len(sc.digits) == 0 {
+		port := 0
+		e.talkBack(t, func() int {
+			if port == 0 {
+				for _, m := range c.messages() {
+					if m.line == "< 200" && m.cseq == "INVITE" && m.media != 0 {
+						port = m.media
+					}
+				}
+			}
+			return port
+		})
+	}
 	return c
 }
 
+// deskCall is the shipped desk phone called name dialling digits: it
+// calls, as its user, the PBX's registrar (host:port, domain), from the
+// address desk phones use, and authenticates.
+func (s *sipp) deskCall(t testing.TB, name, digits, registrar, domain, from string, sc script) *sippCall {
+	t.Helper()
+	password, ok := deskPhones[name]
+	require.True(t, ok, "no desk phone %s in the shipped configuration", name)
+	xml, err := callScenario(uac{from: name, to: digits, password: password, domain: domain}, sc, "", nil)
+	require.NoError(t, err)
+	return s.startAt(t, xml, registrar, "-i", from, "-mi", from)
+}
+
 // audio is what the caller heard in the first d from the first packet on.
-func (c *sippCall) audio(d time.Duration) []int16 {
+func (c *sippCall) audio(d time.Duration) []int16 { return c.audioBetween(0, d) }
+
+// firstPacket is when the caller heard its first packet, which the
+// windows of audioBetween count from (zero: none yet, or no ear).
+func (c *sippCall) firstPacket() time.Time {
+	if c.ear == nil {
+		return time.Time{}
+	}
+	return c.ear.first(stream{})
+}
+
+// audioBetween is what the caller heard from `from` to `to` after the
+// first packet.
+func (c *sippCall) audioBetween(from, to time.Duration) []int16 {
 	if c.ear == nil {
 		return nil
 	}
-	return c.ear.heard(d)
+	return c.ear.audio(stream{}, from, to)
 }
 
 // start runs a caller's scenario: one call, under a Call-ID of its own.
-func (s *sipp) start(t testing.TB, xml string) *sippCall {
+func (s *sipp) start(t testing.TB, xml string) *sippCall { return s.startAt(t, xml, s.server) }
+
+// startAt runs a caller's scenario against server, from the address of
+// the extra arguments (-i, -mi) or the loopback's 127.0.0.1.
+func (s *sipp) startAt(t testing.TB, xml, server string, extra ...string) *sippCall {
 	t.Helper()
 	port, err := freePort("udp4")
 	require.NoError(t, err)
 	id := make([]byte, 6)
 	rand.Read(id)
 	tag := "e2e-" + hex.EncodeToString(id)
-	p := s.run(t, "caller-"+tag, xml, "-p", fmt.Sprint(port), "-m", "1", "-cid_str", tag+"-%u@127.0.0.1",
-		"-timeout", fmt.Sprintf("%ds", int((callLimit+30*time.Second)/time.Second)), "-timeout_error", s.server)
+	args := append([]string{"-p", fmt.Sprint(port), "-m", "1", "-cid_str", tag + "-%u@127.0.0.1",
+		"-timeout", fmt.Sprintf("%ds", int((callLimit+30*time.Second)/time.Second)), "-timeout_error"}, extra...)
+	p := s.run(t, "caller-"+tag, xml, append(args, server)...)
 	t.Cleanup(func() {
 		if !p.exited(0) {
 			p.cmd.Process.Kill()
@@ -479,8 +641,9 @@ Content-Length: 0`
 // phone says speech (an RTP pcap; none when empty) and hangs up after
 // hangupAfter or waits for the BYE. Rung but not yet answering, it takes
 // a CANCEL (200, then 487 to the INVITE); a BYE while it waits to hang
-// up, or crossing its own, is answered.
-func phoneScenario(p phone, speech string) string {
+// up, or crossing its own, is answered. With an ear, the 200 OK's SDP
+// names the ear as where the phone's audio goes, call after call.
+func phoneScenario(p phone, speech string, e *ear) string {
 	var x sippXML
 	captures := []string{`<ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="cseq"/>`}
 	if !p.busy && !p.decline && !p.ring && p.hangupAfter > 0 {
@@ -506,7 +669,11 @@ func phoneScenario(p phone, speech string) string {
 			x.recv(`request="ACK" next="end"`)
 			break
 		}
-		x.send(`retrans="500"`, answer)
+		ok := answer
+		if e != nil {
+			ok = strings.Replace(ok, "[media_port]", fmt.Sprint(e.port()), 1)
+		}
+		x.send(`retrans="500"`, ok)
 		// The BYE of the media server at any moment the script does not
 		// wait for one (crossing the phone's own BYE); SIPp wants it
 		// before a mandatory reception.
@@ -554,12 +721,29 @@ func digitPcap(d rune) (string, error) {
 // it acknowledges them and fails, saying which.
 var rejections = []int{400, 403, 404, 408, 480, 484, 486, 487, 488, 500, 502, 503, 603}
 
-// uac writes a caller's requests: from calls to.
-type uac struct{ from, to string }
+// uac writes a caller's requests: from calls to. A desk phone (password
+// set) calls as the user from at the PBX's domain, and authenticates.
+type uac struct {
+	from, to         string
+	password, domain string
+}
 
 // inviteBranch is the INVITE transaction's branch: a CANCEL and the ACK
-// of a failure take it again.
-const inviteBranch = "z9hG4bK-[pid]-[call_number]-inv"
+// of a failure take it again. An INVITE sent again with credentials is a
+// transaction of its own (authBranch).
+const (
+	inviteBranch = "z9hG4bK-[pid]-[call_number]-inv"
+	authBranch   = "z9hG4bK-[pid]-[call_number]-auth"
+)
+
+// fromURI is who the caller is: a number at SIPp's address, or a desk
+// phone's user at the PBX's domain.
+func (u uac) fromURI() string {
+	if u.password != "" {
+		return "sip:" + u.from + "@" + u.domain
+	}
+	return "sip:" + u.from + "@[local_ip]:[local_port]"
+}
 
 // uri is the Request-URI of the INVITE, its CANCEL and failure ACK.
 func (u uac) uri() string { return "sip:" + u.to + "@[remote_ip]:[remote_port]" }
@@ -572,23 +756,27 @@ func (u uac) request(method, uri, branch string, cseq int, answered bool) string
 	}
 	return fmt.Sprintf(`%s %s SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=%s
-From: <sip:%s@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+From: <%s>;tag=[pid]SIPpTag00[call_number]
 To: <sip:%s@[remote_ip]:[remote_port]>%s
 Call-ID: [call_id]
 CSeq: %d %s
 Max-Forwards: 70
-Content-Length: 0`, method, uri, branch, u.from, u.to, tag, cseq, method)
+Content-Length: 0`, method, uri, branch, u.fromURI(), u.to, tag, cseq, method)
 }
 
 // invite offers the caller's media at SIPp's media port, or at port when
 // not 0 (an ear's).
-func (u uac) invite(port int) string {
+func (u uac) invite(port int) string { return u.inviteAs(port, inviteBranch, 1, "") }
+
+// inviteAs is an INVITE of the transaction branch, with the headers
+// extra (credentials).
+func (u uac) inviteAs(port int, branch string, cseq int, extra string) string {
 	offer := sdp
 	if port != 0 {
 		offer = strings.Replace(offer, "[media_port]", fmt.Sprint(port), 1)
 	}
-	return strings.Replace(u.request("INVITE", u.uri(), inviteBranch, 1, false), "Content-Length: 0",
-		"Contact: <sip:"+u.from+"@[local_ip]:[local_port]>\nUser-Agent: switchboard-e2e\n"+offer, 1)
+	return strings.Replace(u.request("INVITE", u.uri(), branch, cseq, false), "Content-Length: 0",
+		"Contact: <sip:"+u.from+"@[local_ip]:[local_port]>\nUser-Agent: switchboard-e2e\n"+extra+offer, 1)
 }
 
 // callerScenario is a caller as the suite scripts it (uac_*.xml of the
@@ -602,6 +790,14 @@ func (u uac) invite(port int) string {
 // caller, saying which it was. With an ear, the caller's SDP names the
 // ear as where its audio goes.
 func callerScenario(from, to string, s script, speech string, e *ear) (string, error) {
+	return callScenario(uac{from: from, to: to}, s, speech, e)
+}
+
+// callScenario is callerScenario for any caller: a desk phone (u.password
+// set) first sends its INVITE without credentials, takes the challenge
+// (401 from Asterisk, 407 from FreeSWITCH), acknowledges it and sends the
+// INVITE again with them; the call goes on from there.
+func callScenario(u uac, s script, speech string, e *ear) (string, error) {
 	type press struct {
 		at   time.Duration
 		pcap string
@@ -620,13 +816,23 @@ func callerScenario(from, to string, s script, speech string, e *ear) (string, e
 	}
 	slices.SortFunc(presses, func(a, b press) int { return int(a.at - b.at) })
 
-	u := uac{from, to}
 	var x sippXML
 	port := 0
 	if e != nil {
 		port = e.port()
 	}
+	cseq, branch := 1, inviteBranch
 	x.send(`retrans="500"`, u.invite(port))
+	if u.password != "" {
+		x.recv(`response="100" optional="true"`)
+		x.recv(`response="401" auth="true" optional="true" next="challenged"`)
+		x.recv(`response="407" auth="true"`)
+		x.label("challenged")
+		x.send(``, u.request("ACK", u.uri(), inviteBranch, 1, true))
+		cseq, branch = 2, authBranch
+		x.send(`retrans="500"`, u.inviteAs(port, branch, cseq,
+			fmt.Sprintf("[authentication username=%s password=%s]\n", u.from, u.password)))
+	}
 	x.label("progress")
 	for _, code := range []int{100, 180, 183} {
 		x.recv(fmt.Sprintf(`response="%d" optional="true" next="progress"`, code))
@@ -640,7 +846,7 @@ func callerScenario(from, to string, s script, speech string, e *ear) (string, e
 			`<ereg regexp="SIP/2.0 [0-9]+[ A-Za-z]*" search_in="msg" check_it="true" assign_to="status"/>`)
 	}
 	x.recv(`response="200" rtd="true" rrs="true"`)
-	x.send(``, u.request("ACK", "[next_url]", "[branch]", 1, true))
+	x.send(``, u.request("ACK", "[next_url]", "[branch]", cseq, true))
 	if speech != "" {
 		x.action(fmt.Sprintf(`<exec play_pcap_audio=%q/>`, speech))
 	}
@@ -665,7 +871,7 @@ func callerScenario(from, to string, s script, speech string, e *ear) (string, e
 	}
 	if s.hangupAfter > 0 {
 		wait(s.hangupAfter, "hangup")
-		x.send(``, u.request("BYE", "[next_url]", "[branch]", 2, true)) // once: see phoneBye
+		x.send(``, u.request("BYE", "[next_url]", "[branch]", cseq+1, true)) // once: see phoneBye
 		x.recv(`response="200" next="end"`)
 	} else {
 		x.recv(fmt.Sprintf(`request="BYE" timeout="%d"`, ms(callLimit)))
@@ -673,7 +879,7 @@ func callerScenario(from, to string, s script, speech string, e *ear) (string, e
 	x.label("bye")
 	x.send(`next="end"`, reply("200 OK", false))
 	x.label("rejected")
-	x.send(``, u.request("ACK", u.uri(), inviteBranch, 1, true))
+	x.send(``, u.request("ACK", u.uri(), branch, cseq, true))
 	// SIPp fails a call on purpose only with a fatal error: the process
 	// exits non-zero, which ended() reports with this message.
 	x.action(`<error message="the call was rejected: [$status]"/>`)
@@ -782,7 +988,7 @@ func TestSIPp(t *testing.T) {
 // answered by switchboard hang up with a BYE, but how a phone's CANCEL
 // handling is checked.
 func (s *sipp) cancelling(t testing.TB, from, to string, d time.Duration) *sippCall {
-	u := uac{from, to}
+	u := uac{from: from, to: to}
 	var x sippXML
 	x.send(`retrans="500"`, u.invite(0))
 	x.label("trying")
@@ -811,7 +1017,7 @@ func TestSIPpCrossingBye(t *testing.T) {
 	uas.recv(`request="BYE"`)
 	uas.send(``, phoneBye)
 	uas.recv(`response="200"`)
-	u := uac{caller1, "alice"}
+	u := uac{from: caller1, to: "alice"}
 	uac2.send(`retrans="500"`, u.invite(0))
 	uac2.recv(`response="100" optional="true"`)
 	uac2.recv(`response="180" optional="true"`)
@@ -898,4 +1104,35 @@ func TestSIPpDigits(t *testing.T) {
 	require.True(t, c.exited(5*time.Second), c.report())
 	require.NoError(t, c.err, c.report())
 	require.Equal(t, []int{10, 11, 1}, events, "* and # (100 ms, then 300 ms later), then 1 (700 ms)")
+}
+
+// TestSIPpPhoneListens: a phone that listens hears the caller, and what
+// it heard is the last call's: rung twice, by a caller saying 440 Hz then
+// by one saying 1000 Hz, it gives the 1000 Hz alone.
+func TestSIPpPhoneListens(t *testing.T) {
+	requireSIPp(t)
+	t.Parallel()
+	s := newSIPp(t, "")
+	s.server = fmt.Sprintf("127.0.0.1:%d", s.port("alice"))
+	phone := s.phone(t, "alice", phone{listen: true})
+	require.Nil(t, s.heard("alice", 0, time.Minute), "nothing before the phone answered")
+	for _, freq := range []float64{440, 1000} {
+		c := s.call(t, caller1, "alice", script{say: freq, hangupAfter: 1500 * time.Millisecond})
+		require.True(t, c.exited(10*time.Second), "the caller never ended: %s", c.report())
+		require.NoError(t, c.err, c.report())
+		heard := s.heard("alice", 0, time.Minute)
+		require.Greater(t, loud(heard), 800*time.Millisecond, "the phone heard the caller's %g Hz: %s", freq, phone.report())
+		require.Greater(t, power(heard, freq), 0.8, "the phone heard the caller's %g Hz", freq)
+		// A window and the rest after it are the whole, whatever the
+		// packets' timing.
+		head, tail := s.heard("alice", 0, 500*time.Millisecond), s.heard("alice", 500*time.Millisecond, time.Minute)
+		require.NotEmpty(t, head, "the first packet is in the first window")
+		require.Equal(t, heard, slices.Concat(head, tail))
+	}
+	require.Less(t, power(s.heard("alice", 0, time.Minute), 440), 0.05, "the last call's audio, not the first's")
+	calls := phone.answered()
+	require.Len(t, calls, 2)
+	require.NotZero(t, calls[1].media, "the caller's audio port, read from its INVITE")
+	phone.stop()
+	require.NoError(t, phone.err, phone.report())
 }

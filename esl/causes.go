@@ -120,6 +120,7 @@ var builtinSounds = map[string]string{
 	"beep":               "tone_stream://%(300,0,1000)",
 	"voicemail_greeting": "voicemail/vm-record_message.wav",
 	"after_hours":        "ivr/ivr-not_available.wav",
+	"outbound_refused":   "ivr/ivr-not_available.wav",
 	"callback_later":     "ivr/ivr-thank_you_for_calling.wav",
 }
 

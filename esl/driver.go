@@ -358,6 +358,12 @@ func (d *Driver) resync(ctx context.Context, c *Client, h dialplan.Calls, p dial
 	}
 	for _, r := range newCalls {
 		d.log.Warn("taking a call parked while the event socket link was down", "channel", r.UUID, "to", r.Dest)
+		// A desk phone's call says so in a variable, which the channel
+		// list does not show.
+		if device, err := c.API(ctx, "uuid_getvar "+r.UUID+" switchboard_device"); err == nil && device != "" && device != "_undef_" {
+			d.follow(r.UUID, h, dialplan.InboundCall{To: r.Dest, Device: strings.TrimSpace(device)})
+			continue
+		}
 		d.newCall(r.UUID, r.Dest, r.CIDNum, h)
 	}
 	for _, id := range strays {
@@ -511,6 +517,9 @@ func (d *Driver) parked(id string, e *Event, h dialplan.Calls) {
 		d.post(id, dialplan.Event{Kind: dialplan.EvAnswered})
 	case known:
 		d.killIfAsked(id)
+	case e.Get("Call-Direction") == "inbound" && e.Get("variable_switchboard_device") != "":
+		// What a user dialled on their desk phone (dialplan/phones.xml).
+		d.follow(id, h, dialplan.InboundCall{To: e.Get("Caller-Destination-Number"), Device: e.Get("variable_switchboard_device")})
 	case e.Get("Call-Direction") == "inbound":
 		d.newCall(id, e.Get("Caller-Destination-Number"), e.Get("Caller-Caller-ID-Number"), h)
 	default:
@@ -530,8 +539,13 @@ func (d *Driver) newCall(id, dest, cid string, h dialplan.Calls) {
 			from = cid
 		}
 	}
-	// Held across Handle (which only starts the call's goroutine) so that
-	// no event of the call finds it without its sink.
+	d.follow(id, h, dialplan.InboundCall{To: to, From: from})
+}
+
+// follow hands a parked call to the engine and follows its leg. The lock
+// is held across Handle (which only starts the call's goroutine) so that
+// no event of the call finds it without its sink.
+func (d *Driver) follow(id string, h dialplan.Calls, in dialplan.InboundCall) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, known := d.legs[id]; known {
@@ -540,7 +554,8 @@ func (d *Driver) newCall(id, dest, cid string, h dialplan.Calls) {
 	d.births++
 	l := &leg{inbound: true, born: d.births}
 	d.legs[id] = l
-	l.sink = h.Handle(dialplan.InboundCall{Leg: dialplan.LegID(id), To: to, From: from})
+	in.Leg = dialplan.LegID(id)
+	l.sink = h.Handle(in)
 }
 
 // Adopt follows a caller's leg again after a restart of Switchboard: the
@@ -1082,8 +1097,10 @@ func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.Brid
 	if err != nil {
 		return "", err
 	}
-	if err := d.silence(ctx, c, a); err != nil {
-		return "", err
+	for _, leg := range []dialplan.LegID{a, b} { // a click-to-call's agent hears ringing
+		if err := d.silence(ctx, c, leg); err != nil {
+			return "", err
+		}
 	}
 	if _, err := c.API(ctx, "uuid_bridge "+string(a)+" "+string(b)); err != nil {
 		return "", gone(err)
@@ -1178,14 +1195,68 @@ func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.
 	if !ok {
 		return "", dialplan.ErrGone
 	}
-	var extra []string
+	// Eavesdropping on the agent's leg, "bleg" mixes the supervisor into
+	// what that leg is sent (the agent hears them), "aleg" into what it
+	// reads (the caller hears them). DTMF lets SwitchSnoop change it.
+	extra := []string{"eavesdrop_enable_dtmf=true"}
 	switch mode {
 	case dialplan.Whisper:
-		extra = []string{"eavesdrop_whisper_aleg=true"}
+		extra = append(extra, "eavesdrop_whisper_bleg=true")
 	case dialplan.Barge:
-		extra = []string{"eavesdrop_whisper_aleg=true", "eavesdrop_whisper_bleg=true"}
+		extra = append(extra, "eavesdrop_whisper_aleg=true", "eavesdrop_whisper_bleg=true")
 	}
 	return d.originate(ctx, supervisor, sink, extra, "&eavesdrop("+string(agent)+")", true)
+}
+
+// snoopDigits are the keys eavesdrop takes from the supervisor's leg to
+// change what they do: 0 listens, 2 talks to the leg eavesdropped on (the
+// agent), 3 to both sides.
+var snoopDigits = map[dialplan.SnoopMode]string{dialplan.Listen: "0", dialplan.Whisper: "2", dialplan.Barge: "3"}
+
+// SwitchSnoop presses, for the supervisor, the eavesdrop key of the mode
+// (uuid_recv_dtmf: as if their phone had sent it).
+func (d *Driver) SwitchSnoop(ctx context.Context, supervisor dialplan.LegID, mode dialplan.SnoopMode) error {
+	if err := uuidArg(supervisor); err != nil {
+		return err
+	}
+	digit, ok := snoopDigits[mode]
+	if !ok {
+		return fmt.Errorf("esl: no snoop mode %q", mode)
+	}
+	_, err := d.api(ctx, "uuid_recv_dtmf "+string(supervisor)+" "+digit)
+	return gone(err)
+}
+
+// Hold plays music to a bridged caller: a broadcast on a bridged leg
+// suspends the bridge while it plays (neither side hears the other), and
+// Unhold's break gives it back.
+func (d *Driver) Hold(ctx context.Context, id dialplan.LegID) error { return d.StartMusic(ctx, id) }
+
+func (d *Driver) Unhold(ctx context.Context, id dialplan.LegID) error { return d.StopMusic(ctx, id) }
+
+// PauseRecording masks a recording (uuid_record mask): silence is
+// written in its place until ResumeRecording unmasks it.
+func (d *Driver) PauseRecording(ctx context.Context, name string) error {
+	return d.maskRecording(ctx, name, "mask")
+}
+
+func (d *Driver) ResumeRecording(ctx context.Context, name string) error {
+	return d.maskRecording(ctx, name, "unmask")
+}
+
+func (d *Driver) maskRecording(ctx context.Context, name, how string) error {
+	if err := recordingName(name); err != nil {
+		return err
+	}
+	file := path.Join(d.cfg.RecordingDir, name+".wav")
+	d.mu.Lock()
+	rec, ok := d.recordings[file]
+	d.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("esl: no recording %s in progress", name)
+	}
+	_, err := d.api(ctx, "uuid_record "+rec.leg+" "+how+" "+file)
+	return gone(err)
 }
 
 func (d *Driver) Hangup(ctx context.Context, id dialplan.LegID, cause dialplan.Cause) error {

@@ -606,8 +606,16 @@ func TestSnoop(t *testing.T) {
 	require.NoError(t, err)
 	e := s.wait(t, dialplan.EvAnswered)
 	require.Equal(t, sup, e.Leg)
+	// Whispering to the leg eavesdropped on is its "bleg" flag (what it is
+	// sent), as mod_dptools reads it.
 	require.Contains(t, r.commands("bgapi originate "), "bgapi originate {origination_uuid="+string(sup)+
-		",ignore_early_media=true,eavesdrop_whisper_aleg=true}user/boss &eavesdrop("+agent+")")
+		",ignore_early_media=true,eavesdrop_enable_dtmf=true,eavesdrop_whisper_bleg=true}user/boss &eavesdrop("+agent+")")
+	// Barging in, then listening: the eavesdrop keys, pressed for the
+	// supervisor.
+	require.NoError(t, r.driver.SwitchSnoop(context.Background(), sup, dialplan.Barge))
+	require.NoError(t, r.driver.SwitchSnoop(context.Background(), sup, dialplan.Listen))
+	require.Equal(t, []string{"api uuid_recv_dtmf " + string(sup) + " 3", "api uuid_recv_dtmf " + string(sup) + " 0"},
+		r.commands("api uuid_recv_dtmf "))
 	require.NoError(t, r.driver.Hangup(context.Background(), sup, dialplan.CauseNormal))
 	require.Equal(t, sup, s.wait(t, dialplan.EvHangup).Leg)
 	_, err = r.driver.Snoop(context.Background(), "no-such-leg", dialplan.Listen, dialplan.Dial{Endpoint: "user/boss"}, s)

@@ -53,6 +53,16 @@ const (
 	CallBlocked            Kind = "call.blocked"
 	CallOutOfOpeningHours  Kind = "call.out_of_opening_hours"
 	CallVoicemailDeleted   Kind = "call.voicemail_deleted"
+	// In the agents' hands: what agents and supervisors do to a call in
+	// progress (the event's user is who did it).
+	CallHeld             Kind = "call.held"
+	CallUnheld           Kind = "call.unheld"
+	CallRecordingPaused  Kind = "call.recording_paused"
+	CallRecordingResumed Kind = "call.recording_resumed"
+	CallSupervised       Kind = "call.supervised"
+	CallSupervisionEnded Kind = "call.supervision_ended"
+	CallHangupRequested  Kind = "call.hangup_requested"
+	CallOutboundRefused  Kind = "call.outbound_refused"
 )
 
 // Agent events: a user's availability, after-call work, phones, and the
@@ -122,6 +132,14 @@ var kinds = map[Kind]struct {
 	CallBlocked:            {ResourceCall, false, nil},
 	CallOutOfOpeningHours:  {ResourceCall, false, nil},
 	CallVoicemailDeleted:   {ResourceCall, false, Recording{}},
+	CallHeld:               {ResourceCall, false, nil},
+	CallUnheld:             {ResourceCall, false, nil},
+	CallRecordingPaused:    {ResourceCall, false, Recording{}},
+	CallRecordingResumed:   {ResourceCall, false, Recording{}},
+	CallSupervised:         {ResourceCall, false, Supervision{}},
+	CallSupervisionEnded:   {ResourceCall, false, nil},
+	CallHangupRequested:    {ResourceCall, false, nil},
+	CallOutboundRefused:    {ResourceCall, false, Refused{}},
 
 	UserOpened:       {ResourceUser, true, nil},
 	UserClosed:       {ResourceUser, true, nil},
@@ -240,6 +258,18 @@ type WrapUp struct {
 	Seconds int `json:"seconds"`
 }
 
+// Supervision: a supervisor listens, whispers to the agent, or barges in.
+type Supervision struct {
+	Mode string `json:"mode"`
+}
+
+// Refused: an outbound call not dialled, and why (blocked,
+// country_not_allowed, premium_rate, invalid, no_number).
+type Refused struct {
+	Digits string `json:"digits"`
+	Reason string `json:"reason"`
+}
+
 // Snapshot: the object as the API showed it, for an event about one that
 // is gone (a deleted user or number).
 type Snapshot struct {
@@ -306,6 +336,10 @@ func Decode(k Kind, raw []byte) (any, error) {
 		return decode[WrapUp](raw)
 	case Snapshot:
 		return decode[Snapshot](raw)
+	case Supervision:
+		return decode[Supervision](raw)
+	case Refused:
+		return decode[Refused](raw)
 	}
 	return nil, fmt.Errorf("events: no decoder for %T", m.payload)
 }

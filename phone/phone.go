@@ -11,6 +11,10 @@
 // It deliberately checks only the structure that holds worldwide (a real
 // country calling code, plausible lengths, exactly 10 digits in the NANP),
 // not per-country numbering plans, so it never rejects a valid new range.
+//
+// Countries, Global and Premium say where an E.164 number goes and whether
+// it costs more than a call to a line: what the outbound policy checks
+// before a call is dialled.
 package phone
 
 import (

@@ -343,6 +343,14 @@ var defaultTexts = map[string]map[string]string{
 		"it": "Grazie. Abbiamo registrato la sua richiesta e la richiameremo il prima possibile.",
 		"nl": "Dank u. We hebben uw verzoek genoteerd en bellen u zo snel mogelijk terug.",
 	},
+	"outbound_refused": {
+		"en": "The number you dialled cannot be called from this line.",
+		"fr": "Le numéro que vous avez composé ne peut pas être appelé depuis cette ligne.",
+		"es": "El número que ha marcado no se puede llamar desde esta línea.",
+		"de": "Die gewählte Nummer kann von diesem Anschluss nicht angerufen werden.",
+		"it": "Il numero che ha composto non può essere chiamato da questa linea.",
+		"nl": "Het gekozen nummer kan vanaf deze lijn niet worden gebeld.",
+	},
 }
 
 // DefaultText is the built-in prompt sound speaks in language (English

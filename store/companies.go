@@ -11,24 +11,45 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
 )
 
-const companyColumns = "id, name, time_zone, language, country, sla_seconds, created_at"
+// companyColumns is the one list a company is read with, in the order
+// scanCompany takes.
+const companyColumns = "id, name, time_zone, language, country, sla_seconds, outbound_countries, allow_premium_rate, created_at"
+
+// scanCompany reads a row of companyColumns.
+func scanCompany(row interface{ Scan(...any) error }) (dialplan.Company, error) {
+	var (
+		c         dialplan.Company
+		countries pq.StringArray
+	)
+	err := row.Scan(&c.ID, &c.Name, &c.TimeZone, &c.Language, &c.Country, &c.SLASeconds,
+		&countries, &c.Outbound.AllowPremiumRate, &c.CreatedAt)
+	if err != nil {
+		return dialplan.Company{}, err
+	}
+	c.Outbound.AllowedCountries = countries
+	if countries == nil { // NULL: the company's own country, shown as such
+		c.Outbound.AllowedCountries = []string{c.Country}
+	}
+	return c, nil
+}
 
 // Company reads a company.
 func (s *Store) Company(ctx context.Context, id dialplan.CompanyID) (dialplan.Company, error) {
-	var c dialplan.Company
-	err := s.db.QueryRowxContext(ctx, "SELECT "+companyColumns+" FROM companies WHERE id = $1", id).
-		Scan(&c.ID, &c.Name, &c.TimeZone, &c.Language, &c.Country, &c.SLASeconds, &c.CreatedAt)
+	c, err := scanCompany(s.db.QueryRowxContext(ctx, "SELECT "+companyColumns+" FROM companies WHERE id = $1", id))
 	return c, notFound(err, "company", int64(id))
 }
 
 // UpdateCompany saves a company's settings.
 func (s *Store) UpdateCompany(ctx context.Context, c dialplan.Company) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE companies SET name = $2, time_zone = $3, language = $4,
-		country = $5, sla_seconds = $6 WHERE id = $1`, c.ID, c.Name, c.TimeZone, c.Language, c.Country, c.SLASeconds)
+		country = $5, sla_seconds = $6, outbound_countries = $7, allow_premium_rate = $8 WHERE id = $1`,
+		c.ID, c.Name, c.TimeZone, c.Language, c.Country, c.SLASeconds,
+		pq.Array(c.Outbound.AllowedCountries), c.Outbound.AllowPremiumRate)
 	return oneRow(res, err, "company", int64(c.ID))
 }
 
@@ -45,9 +66,10 @@ type Credentials struct {
 func (s *Store) Bootstrap(ctx context.Context, c *dialplan.Company, admin *dialplan.User) (Credentials, error) {
 	var creds Credentials
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.QueryRowxContext(ctx, `INSERT INTO companies (name, time_zone, language, country, sla_seconds)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`,
-			c.Name, c.TimeZone, c.Language, c.Country, c.SLASeconds).Scan(&c.ID, &c.CreatedAt)
+		err := tx.QueryRowxContext(ctx, `INSERT INTO companies (name, time_zone, language, country, sla_seconds,
+			outbound_countries, allow_premium_rate) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at`,
+			c.Name, c.TimeZone, c.Language, c.Country, c.SLASeconds,
+			pq.Array(c.Outbound.AllowedCountries), c.Outbound.AllowPremiumRate).Scan(&c.ID, &c.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("insert company: %w", err)
 		}

@@ -90,10 +90,8 @@ func (s *Store) DeleteMedia(ctx context.Context, company dialplan.CompanyID, id 
 
 // CompanyOfNumber reads the company a number belongs to.
 func (s *Store) CompanyOfNumber(ctx context.Context, id dialplan.NumberID) (dialplan.Company, error) {
-	var c dialplan.Company
-	err := s.db.QueryRowxContext(ctx, `SELECT c.id, c.name, c.time_zone, c.language, c.country, c.sla_seconds, c.created_at
-		FROM companies c JOIN numbers n ON n.company_id = c.id WHERE n.id = $1`, id).
-		Scan(&c.ID, &c.Name, &c.TimeZone, &c.Language, &c.Country, &c.SLASeconds, &c.CreatedAt)
+	c, err := scanCompany(s.db.QueryRowxContext(ctx, "SELECT "+companyColumns+
+		" FROM companies WHERE id = (SELECT company_id FROM numbers WHERE id = $1)", id))
 	return c, notFound(err, "number", int64(id))
 }
 

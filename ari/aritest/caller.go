@@ -26,6 +26,9 @@ type CallScript struct {
 	// of a bridge it is in, holds a voice (a tone); otherwise what it
 	// sends is silence, as a phone's RTP between words.
 	Voice bool
+	// Args are the Stasis application's arguments the dialplan gives
+	// (the StasisStart's args); default the extension dialled alone.
+	Args []string
 }
 
 // Digit is one DTMF digit pressed by a caller.
@@ -92,7 +95,11 @@ func (s *Server) Call(from, exten string, script CallScript) *Caller {
 	s.nameSeq++
 	cl.ch = c
 	s.registerChannel(c)
-	s.enterStasis(c, a, []string{exten})
+	args := script.Args
+	if args == nil {
+		args = []string{exten}
+	}
+	s.enterStasis(c, a, args)
 	if d := script.CancelAfter; d > 0 {
 		s.after(c, d, func() {
 			if c.state != "Up" {

@@ -991,13 +991,30 @@ func (s *Server) getLive(c *call) reply {
 func (s *Server) stopLive(c *call) reply   { return s.endLive(c, "done") }
 func (s *Server) cancelLive(c *call) reply { return s.endLive(c, "canceled") }
 
+// pauseLive and unpauseLive: a live recording pauses (state "paused")
+// and goes on; 404 when there is none, 409 when it is not recording.
+func (s *Server) pauseLive(c *call) reply   { return s.setPaused(c, "recording", "paused") }
+func (s *Server) unpauseLive(c *call) reply { return s.setPaused(c, "paused", "recording") }
+
+func (s *Server) setPaused(c *call, from, to string) reply {
+	r := s.live[c.p[0]]
+	if r == nil {
+		return errReply(404, "", "Recording not found")
+	}
+	if r.state != from && r.state != to {
+		return errReply(409, "", "Recording not in session")
+	}
+	r.state = to
+	return noContent()
+}
+
 func (s *Server) endLive(c *call, state string) reply {
 	r := s.live[c.p[0]]
 	if r == nil {
 		return errReply(404, "", "Recording not found")
 	}
 	delete(s.live, r.name)
-	if state == "done" && r.state == "recording" {
+	if state == "done" && (r.state == "recording" || r.state == "paused") {
 		s.stored[r.name] = &storedRecording{name: r.name, format: r.format, dur: time.Since(r.started)}
 	}
 	rep := noContent()

@@ -390,7 +390,7 @@ func (s *Server) recordingEvent(r *recording, typ string, extra func(obj) obj) {
 // "canceled" drops it): RecordingFinished with the duration in whole
 // seconds, then a bridge's Recorder channel leaves.
 func (s *Server) finishRecording(r *recording, state string) {
-	if r.state != "recording" {
+	if r.state != "recording" && r.state != "paused" {
 		return
 	}
 	if s.live[r.name] == r {

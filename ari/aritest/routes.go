@@ -54,6 +54,7 @@ var routes = []route{
 	r("recordings/stored/{name}/file", "GET", (*Server).getStoredFile),
 	r("recordings/live/{name}", "GET", (*Server).getLive, "DELETE", (*Server).cancelLive),
 	r("recordings/live/{name}/stop", "POST", (*Server).stopLive),
+	r("recordings/live/{name}/pause", "POST", (*Server).pauseLive, "DELETE", (*Server).unpauseLive),
 }
 
 func r(pattern string, mh ...any) route {

@@ -272,6 +272,7 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, Recordings: driver, ACD: acd, Logger: logger})
 	deps.MediaReady = driver.Ready
 	deps.Recordings = driver
+	deps.Calls = engine
 	// Calls a previous run left unfinished (it was killed): taken over
 	// before the driver connects, so that it knows their legs.
 	if calls, err := st.CallsToSettle(ctx); err != nil {

@@ -98,6 +98,46 @@ func (d *Directory) IsBlocked(ctx context.Context, company dialplan.CompanyID, d
 	return d.Blocked[digits], nil
 }
 
+// DeskPhone finds the user with the device (companies are not told
+// apart: the world has one).
+func (d *Directory) DeskPhone(ctx context.Context, device string) (dialplan.CompanyID, dialplan.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, u := range d.Users {
+		if slices.Contains(u.Devices, device) {
+			return 1, u, nil
+		}
+	}
+	return 0, dialplan.User{}, dialplan.ErrNoDeskPhone
+}
+
+// Extension finds the user with the extension.
+func (d *Directory) Extension(ctx context.Context, company dialplan.CompanyID, extension string) (dialplan.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, u := range d.Users {
+		if u.Extension == extension {
+			return u, nil
+		}
+	}
+	return dialplan.User{}, ErrNotFound
+}
+
+// OutboundNumbers lists the numbers of the company whose outbound users
+// hold the user, by id.
+func (d *Directory) OutboundNumbers(ctx context.Context, company dialplan.CompanyID, user dialplan.UserID) ([]dialplan.Number, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []dialplan.Number
+	for id, n := range d.Numbers {
+		if d.Owner[id] == company && slices.Contains(n.OutboundUsers, user) {
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(a, b dialplan.Number) int { return int(a.ID - b.ID) })
+	return out, nil
+}
+
 // SetUser adds or replaces a user.
 func (d *Directory) SetUser(u dialplan.User) {
 	d.mu.Lock()
@@ -269,6 +309,15 @@ func (w *World) AddTeam(t dialplan.Team) {
 	w.Directory.mu.Lock()
 	w.Directory.Teams[t.ID] = t
 	w.Directory.mu.Unlock()
+}
+
+// DeskCall is a call the user's desk phone (its device) places to the
+// digits dialled; it returns the phone's leg.
+func (w *World) DeskCall(device, dialled string) dialplan.LegID {
+	leg := w.Media.NewCaller()
+	sink := w.Engine.Handle(dialplan.InboundCall{Leg: leg, To: dialled, Device: device})
+	w.Media.Attach(leg, sink)
+	return leg
 }
 
 // Call places a call from one number to another and returns its leg.

@@ -73,6 +73,25 @@ func (s *Server) api(ctx context.Context, name, arg string, from *conn, emit fun
 		return s.sofiaLocked(argv)
 	case "hupall":
 		return s.hupallLocked(argv)
+	case "uuid_recv_dtmf":
+		// The digits as if the leg's phone had sent them; an eavesdropper
+		// changes what it does with 0 (listen), 1, 2 and 3 (talk to the
+		// other side, to the leg eavesdropped on, to both), kept as
+		// eavesdrop_talk for tests.
+		if len(argv) < 2 {
+			return "-USAGE: <uuid> <dtmf_data>\n"
+		}
+		c := s.live(argv[0])
+		if c == nil {
+			return "-ERR Cannot locate session\n"
+		}
+		for _, d := range argv[1] {
+			s.dtmfLocked(c, string(d))
+			if talk, ok := eavesdropTalk[d]; ok && c.snooping != nil {
+				c.vars.set("eavesdrop_talk", talk)
+			}
+		}
+		return "+OK\n"
 	case "uuid_exists":
 		if len(argv) > 0 && s.live(argv[0]) != nil {
 			return "true"
@@ -733,3 +752,6 @@ func (s *Server) schedDelLocked(group string) int {
 	}
 	return n
 }
+
+// eavesdropTalk is who an eavesdropper talks to after each key.
+var eavesdropTalk = map[rune]string{'0': "none", '1': "other", '2': "target", '3': "both"}

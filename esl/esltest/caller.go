@@ -38,6 +38,11 @@ type CallScript struct {
 	// of the leg bridged to it) holds a voice (a tone); otherwise what
 	// it sends is silence, as a phone's RTP between words.
 	Voice bool
+	// Context is the dialplan context the call enters (default public);
+	// Vars are channel variables its dialplan sets before it parks (a
+	// desk phone's call: context phones, switchboard_device).
+	Context string
+	Vars    map[string]string
 }
 
 // Caller is a scripted SIP caller: the far end of an inbound channel.
@@ -193,6 +198,12 @@ func (s *Server) newInboundLocked(from, dest string, script CallScript) *channel
 	v.set("endpoint_disposition", "RECEIVED")
 	v.set("DP_MATCH", "ARRAY::"+dest+"|:"+dest)
 	v.set("call_uuid", c.uuid)
+	if script.Context != "" {
+		c.prof.context = script.Context
+	}
+	for name, value := range script.Vars {
+		v.set(name, value)
+	}
 	return c
 }
 
