@@ -36,7 +36,8 @@ func actionError(id dialplan.CallID, err error) error {
 	case errors.Is(err, dialplan.ErrNotConnected), errors.Is(err, dialplan.ErrTransferring),
 		errors.Is(err, dialplan.ErrPauseNotAllowed), errors.Is(err, dialplan.ErrNotRecorded),
 		errors.Is(err, dialplan.ErrStillRinging), errors.Is(err, dialplan.ErrSameAgent),
-		errors.Is(err, dialplan.ErrAgentBusy):
+		errors.Is(err, dialplan.ErrAgentBusy), errors.Is(err, dialplan.ErrNoWarmTransfer),
+		errors.Is(err, dialplan.ErrTargetRinging):
 		return conflict(fmt.Sprintf("call %d: %v", id, err))
 	case errors.Is(err, dialplan.ErrNoTarget):
 		return &apiError{http.StatusNotFound, "not found", err.Error()}
@@ -117,7 +118,7 @@ func (s *server) transferCall(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.act(c, r, dialplan.Action{Kind: dialplan.ActTransfer, To: to})
+	s.act(c, r, dialplan.Action{Kind: dialplan.ActTransfer, To: to, Warm: in.Mode == "warm"})
 }
 
 // transferTarget checks a transfer's target in the company.
@@ -125,8 +126,10 @@ func (s *server) transferTarget(c *gin.Context, in transferInput) (dialplan.Tran
 	switch in.Mode {
 	case "", "cold":
 	case "warm":
-		return dialplan.Transfer{}, &dialplan.FieldError{Field: "mode",
-			Problem: "warm transfers are not available yet: use cold (the caller waits with music while the target rings)"}
+		if in.TeamID != nil || in.NumberID != nil {
+			return dialplan.Transfer{}, &dialplan.FieldError{Field: "mode",
+				Problem: "a warm transfer goes to a user (user_id) or an external number (to): use cold for a team or a number"}
+		}
 	default:
 		return dialplan.Transfer{}, &dialplan.FieldError{Field: "mode", Problem: fmt.Sprintf("%q is not a transfer mode (cold, warm)", in.Mode)}
 	}

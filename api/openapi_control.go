@@ -15,7 +15,9 @@ func (b *openAPIBuilder) defineControlSchemas() {
 			"company's outbound policy (allowed countries, premium rate) and blocked numbers apply (422 on `to`).").
 			WithMinLength(1).WithMaxLength(64)),
 		b.p("mode", b.enum("`cold` (the default): the caller waits with music while the target rings, and the target "+
-			"who answers takes the agent's place. `warm` (talk to the target first) is not available yet: 422 on `mode`.",
+			"who answers takes the agent's place. `warm`: the caller waits with music while the agent talks to the "+
+			"target (a user or an external number; a team or a number is a 422 on `mode`), then completes "+
+			"(`POST /v1/calls/{id}/transfers/complete`) or cancels (`…/cancel`) the transfer.",
 			"cold", "warm"))))
 	b.define("SuperviseInput", b.object("How a supervisor joins a call. Supervising again with another mode switches "+
 		"modes without ringing the supervisor again.",
@@ -51,13 +53,20 @@ func (b *openAPIBuilder) controlOperations() []openAPIOperation {
 		simple("/v1/calls/{id}/hold", "holdCall", "Put the caller on hold", "The caller hears music and the agent "+
 			"no longer hears them; `call.held`. Holding a held call does nothing.", openAPICalls),
 		simple("/v1/calls/{id}/unhold", "unholdCall", "Take the caller off hold", "`call.unheld`.", openAPICalls),
+		simple("/v1/calls/{id}/transfers/complete", "completeTransfer", "Complete a warm transfer", "The target the "+
+			"agent talks to takes the caller (`call.transferred`, then `call.answered` by them); the agent is hung up, "+
+			"and free. 409 while the target's phone rings, or with no warm transfer in progress. An agent who hangs "+
+			"up during a warm transfer completes it too (when the target answers, if they have not yet).", openAPICalls),
+		simple("/v1/calls/{id}/transfers/cancel", "cancelTransfer", "Cancel a warm transfer", "The target's phone "+
+			"is hung up and the caller is back with the agent (`call.unsuccessful_transfer`); 409 with no warm transfer "+
+			"in progress. A target who declines or hangs up cancels it too.", openAPICalls),
 		simple("/v1/calls/{id}/pause_recording", "pauseRecording", "Pause the call's recording", "Only where the "+
 			"number's recording policy has `allow_pause` for the call's direction (409 otherwise, and 409 for a call "+
 			"not recorded); `call.recording_paused`.", openAPICalls),
 		simple("/v1/calls/{id}/resume_recording", "resumeRecording", "Resume the call's recording",
 			"`call.recording_resumed`.", openAPICalls),
 		{method: post, path: "/v1/calls/{id}/transfers", id: "transferCall", tag: "calls", summary: "Transfer a call",
-			roles: openAPICalls, details: "A cold transfer: the caller waits with music while the target rings; the " +
+			roles: openAPICalls, details: "A cold transfer (a warm one: see `mode`): the caller waits with music while the target rings; the " +
 				"user who answers (or the external number) takes the agent's place, and the agent is free (after-call " +
 				"work). Unanswered within 30 s, the caller comes back to the agent (`call.unsuccessful_transfer`), or, " +
 				"if the agent hung up meanwhile, goes to the number's voicemail. A number takes the caller into its own " +

@@ -81,6 +81,8 @@ func (s *server) routes(r *gin.Engine) {
 	v1.POST("/calls/:id/pause_recording", s.simpleAction(dialplan.ActPauseRecording))
 	v1.POST("/calls/:id/resume_recording", s.simpleAction(dialplan.ActResumeRecording))
 	v1.POST("/calls/:id/transfers", s.transferCall)
+	v1.POST("/calls/:id/transfers/complete", s.simpleAction(dialplan.ActCompleteTransfer))
+	v1.POST("/calls/:id/transfers/cancel", s.simpleAction(dialplan.ActCancelTransfer))
 	v1.POST("/calls/:id/supervise", supervisors, s.superviseCall)
 
 	v1.GET("/tags", readConfig, s.listTags)

@@ -764,8 +764,22 @@ func (d *Driver) Bridge(ctx context.Context, a, b dialplan.LegID) (dialplan.Brid
 	return dialplan.BridgeID(id), nil
 }
 
-// join adds a channel to a bridge of ours.
+// join adds a channel to a bridge of ours, taking it out of the one it is
+// in first (a warm transfer's target, talking with the agent through a
+// snoop channel).
 func (d *Driver) join(ctx context.Context, bridge string, ch dialplan.LegID) (dialplan.BridgeID, error) {
+	d.mu.Lock()
+	old := ""
+	if l, ok := d.legs[string(ch)]; ok && l.bridge != "" && l.bridge != bridge {
+		old = l.bridge
+		d.bridges[old] = slices.DeleteFunc(d.bridges[old], func(m string) bool { return m == string(ch) })
+	}
+	d.mu.Unlock()
+	if old != "" {
+		if err := d.rest.do(ctx, http.MethodPost, "/bridges/"+old+"/removeChannel", url.Values{"channel": {string(ch)}}, nil, nil); err != nil && !notFound(err) {
+			return "", gone(err)
+		}
+	}
 	d.mu.Lock()
 	d.bridges[bridge] = append(d.bridges[bridge], string(ch))
 	if l, ok := d.legs[string(ch)]; ok {

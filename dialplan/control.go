@@ -21,6 +21,9 @@ const (
 	ActResumeRecording ActionKind = "resume_recording"
 	ActTransfer        ActionKind = "transfer"
 	ActSupervise       ActionKind = "supervise"
+	// A warm transfer (Action.Warm) ends with one of these.
+	ActCompleteTransfer ActionKind = "complete_transfer"
+	ActCancelTransfer   ActionKind = "cancel_transfer"
 )
 
 // Action is one command for a call in progress.
@@ -31,6 +34,9 @@ type Action struct {
 	// To is where ActTransfer sends the caller: a user, a team, a number
 	// (which runs its own flow) or an external number (E.164).
 	To Transfer
+	// Warm: the agent talks to the target first (a user or an external
+	// number), then completes or cancels the transfer.
+	Warm bool
 	// Supervisor and Mode: who supervises (ActSupervise) and how. A
 	// supervisor already connected switches to Mode.
 	Supervisor UserID
@@ -40,17 +46,18 @@ type Action struct {
 // Why an action is refused. The API answers each with a 409, but
 // ErrNoTarget (404) and ErrUnreachable (422).
 var (
-	ErrNotLive          = errors.New("the call is not in progress")
-	ErrNotConnected     = errors.New("the call is not connected to an agent")
-	ErrTransferring     = errors.New("a transfer of the call is in progress")
-	ErrPauseNotAllowed  = errors.New("the number's recording policy does not allow pausing the recording")
-	ErrNotRecorded      = errors.New("the call is not being recorded")
-	ErrStillRinging     = errors.New("the supervisor's phone is still ringing")
-	ErrNoTarget         = errors.New("no such user, team or number in the company")
-	ErrUnreachable      = errors.New("the user has no phone to ring")
-	ErrSameAgent        = errors.New("the user is already on the call")
-	ErrAgentBusy        = errors.New("the user is already in a call")
-	ErrMediaServerUnset = errors.New("no media server runs calls")
+	ErrNotLive         = errors.New("the call is not in progress")
+	ErrNotConnected    = errors.New("the call is not connected to an agent")
+	ErrTransferring    = errors.New("a transfer of the call is in progress")
+	ErrPauseNotAllowed = errors.New("the number's recording policy does not allow pausing the recording")
+	ErrNotRecorded     = errors.New("the call is not being recorded")
+	ErrStillRinging    = errors.New("the supervisor's phone is still ringing")
+	ErrNoTarget        = errors.New("no such user, team or number in the company")
+	ErrUnreachable     = errors.New("the user has no phone to ring")
+	ErrSameAgent       = errors.New("the user is already on the call")
+	ErrAgentBusy       = errors.New("the user is already in a call")
+	ErrNoWarmTransfer  = errors.New("no warm transfer of the call is in progress")
+	ErrTargetRinging   = errors.New("the transfer's target has not answered yet")
 )
 
 // command is an Action posted into a call's inbox, with where to say
@@ -138,6 +145,20 @@ type conversation struct {
 	transferring bool
 	agentGone    bool
 	supervisors  map[LegID]*supervision
+	// consult is a warm transfer's target, rung (then talking) with the
+	// agent while the caller waits on hold.
+	consult *consultation
+}
+
+// consultation is the target of a warm transfer: connected to the agent
+// like a whispering supervisor (it hears the agent, the agent hears it;
+// the caller, on hold, hears neither).
+type consultation struct {
+	to       Transfer
+	by       UserID
+	target   *ringing // user zero: an external number
+	leg      LegID
+	answered bool
 }
 
 func newConversation(agent *ringing, leg LegID) *conversation {
@@ -197,6 +218,27 @@ func (c *call) absorb(ev Event) bool {
 		}
 		return true
 	}
+	if k := conv.consult; k != nil && ev.Leg == k.leg {
+		switch ev.Kind {
+		case EvAnswered:
+			k.answered = true
+			if conv.agentGone {
+				if err := c.completeConsultation(conv); err != nil {
+					c.log.Warn("warm transfer not completed: the agent is gone, the call ends", "err", err)
+					c.hangupCaller(CauseNormal)
+				}
+			}
+		case EvHangup:
+			// The target declined, rang out or hung up: back to the
+			// agent, or, with the agent gone, nobody is left.
+			k.leg = ""
+			c.cancelConsultation(conv)
+			if conv.agentGone {
+				c.hangupCaller(CauseNormal)
+			}
+		}
+		return true
+	}
 	if conv.transferring && ev.Kind == EvHangup && ev.Leg == conv.leg {
 		conv.agentGone = true
 		return true
@@ -228,11 +270,20 @@ func (c *call) converse(conv *conversation) error {
 		case ev.Kind == EvHangup && ev.Leg == conv.leg:
 			conv.agentGone = true
 			err = errConversationOver
+			// An agent who hangs up during a warm transfer hands the
+			// caller over: at once if the target answered, else when
+			// they answer (absorb).
+			if k := conv.consult; k != nil && (!k.answered || c.completeConsultation(conv) == nil) {
+				err = nil
+			}
 		case ev.Kind == EvCommand:
 			err = c.act(conv, ev.command)
 		}
 	}
 	c.conv = nil
+	if conv.consult != nil {
+		c.cancelConsultation(conv)
+	}
 	c.dropSupervisors(conv)
 	if !conv.agentGone {
 		c.hangup(conv.leg, CauseNormal)
@@ -267,9 +318,17 @@ func (c *call) dropSupervisors(conv *conversation) {
 
 // act carries out a command in a conversation.
 func (c *call) act(conv *conversation, cmd *command) error {
-	switch cmd.Kind {
-	case ActHangup:
+	switch {
+	case cmd.Kind == ActHangup:
 		return c.hangupAsked(cmd)
+	case cmd.Kind == ActCompleteTransfer || cmd.Kind == ActCancelTransfer:
+		cmd.done(c.endConsultation(conv, cmd.Kind == ActCompleteTransfer))
+		return nil
+	case conv.consult != nil:
+		cmd.done(ErrTransferring)
+		return nil
+	}
+	switch cmd.Kind {
 	case ActHold, ActUnhold:
 		cmd.done(c.hold(conv, cmd.Kind == ActHold, cmd.By))
 	case ActPauseRecording, ActResumeRecording:
@@ -472,6 +531,10 @@ func (c *call) transfer(conv *conversation, cmd *command) error {
 		cmd.done(err)
 		return nil
 	}
+	if cmd.Warm {
+		cmd.done(c.consult(conv, cmd.By, t, user))
+		return nil
+	}
 	// The caller waits with music (the timeline has the transfer).
 	if err := c.setHold(conv, true); err != nil {
 		cmd.done(err)
@@ -532,6 +595,113 @@ func (c *call) transfer(conv *conversation, cmd *command) error {
 		return errConversationOver
 	}
 	return nil
+}
+
+// consult starts a warm transfer: the caller waits on hold while the
+// target's phone rings into the agent's leg (as a whispering supervisor's
+// does: the two talk, the caller hears neither).
+func (c *call) consult(conv *conversation, by UserID, t Transfer, user User) error {
+	target := &ringing{user: user, since: c.now()}
+	dial := Dial{CallerID: c.rec.RawDigits, Timeout: transferRing}
+	switch {
+	case t.Type == TargetExternal:
+		target.user = User{}
+		dial.External = t.Digits
+	case t.Type != TargetUser:
+		return invalid("mode", "a warm transfer goes to a user or an external number, not a %s", t.Type)
+	case len(user.Devices) > 0:
+		dial.Endpoint = user.Devices[0]
+	case user.ExternalNumber != nil:
+		dial.External = *user.ExternalNumber
+	default:
+		return ErrUnreachable
+	}
+	if user.ID != 0 && !c.e.acd.Reserve(user, c.id()) {
+		return ErrAgentBusy
+	}
+	release := func() {
+		if user.ID != 0 {
+			c.e.acd.Release(user, c.id())
+		}
+	}
+	if err := c.setHold(conv, true); err != nil {
+		release()
+		return err
+	}
+	ctx, cancel := c.ctx()
+	leg, err := c.e.media.Snoop(ctx, conv.leg, Whisper, dial, c.in)
+	cancel()
+	if err != nil {
+		release()
+		c.unhold(conv)
+		return mediaError(err)
+	}
+	conv.consult = &consultation{to: t, by: by, target: target, leg: leg}
+	return c.save(c.event(events.CallWarmTransferStarted, by, events.Transferred{Type: string(t.Type), ID: t.ID, Digits: t.Digits}))
+}
+
+// endConsultation completes or cancels the warm transfer in progress.
+func (c *call) endConsultation(conv *conversation, complete bool) error {
+	k := conv.consult
+	switch {
+	case k == nil:
+		return ErrNoWarmTransfer
+	case !complete:
+		c.cancelConsultation(conv)
+		return nil
+	case !k.answered:
+		return ErrTargetRinging
+	}
+	return c.completeConsultation(conv)
+}
+
+// completeConsultation hands the caller to the warm transfer's target,
+// who takes the agent's place; the agent is hung up, and free.
+func (c *call) completeConsultation(conv *conversation) error {
+	k := conv.consult
+	c.unhold(conv)
+	ctx, cancel := c.ctx()
+	_, err := c.e.media.Bridge(ctx, c.caller, k.leg)
+	cancel()
+	if err != nil {
+		c.cancelConsultation(conv)
+		return mediaError(err)
+	}
+	conv.consult = nil
+	c.dropSupervisors(conv)
+	if !conv.agentGone {
+		c.hangup(conv.leg, CauseNormal)
+	}
+	c.freeAgent(conv.agent)
+	conv.agent, conv.leg, conv.agentGone = k.target, k.leg, false
+	to := k.to
+	c.rec.TransferredTo = &to
+	answer := events.Answered{}
+	if k.target.user.ID != 0 {
+		c.e.acd.Talk(k.target.user.ID, c.id())
+		c.rec.User = k.target.user.ID
+	} else {
+		answer.Digits = to.Digits
+	}
+	return c.save(c.event(events.CallTransferred, k.by, events.Transferred{Type: string(to.Type), ID: to.ID, Digits: to.Digits}),
+		c.event(events.CallAnswered, k.target.user.ID, answer))
+}
+
+// cancelConsultation ends a warm transfer that does not happen: the
+// target's phone is hung up and the caller is back with the agent.
+func (c *call) cancelConsultation(conv *conversation) {
+	k := conv.consult
+	conv.consult = nil
+	if k.leg != "" {
+		c.hangup(k.leg, CauseNormal)
+	}
+	if k.target.user.ID != 0 {
+		c.e.acd.Release(k.target.user, c.id())
+	}
+	if !conv.agentGone {
+		c.unhold(conv)
+	}
+	c.saveLogged(c.event(events.CallUnsuccessfulTransfer, k.by, events.Transferred{Type: string(k.to.Type), ID: k.to.ID, Digits: k.to.Digits}))
 }
 
 // unhold takes the caller off hold after a transfer.

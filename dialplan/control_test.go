@@ -131,6 +131,41 @@ func TestActions(t *testing.T) {
 		{name: "a transfer to a user of another company",
 			actions: steps(5*s, dialplan.Action{Kind: dialplan.ActTransfer, By: alice, To: dialplan.Transfer{Type: dialplan.TargetUser, ID: 99}}, dialplan.ErrNoTarget),
 			want:    outcome{answeredBy: alice, rung: []dialplan.UserID{alice}}},
+		{name: "a warm transfer: Alice talks to Bob, then hands the caller over",
+			setup: func(w *dialplantest.World) {
+				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 3 * s, HangupAfter: 30 * s})
+			},
+			actions: steps(5*s, warm(dialplan.TargetUser, int64(bob)), nil,
+				6*s, dialplan.Action{Kind: dialplan.ActCompleteTransfer, By: alice}, dialplan.ErrTargetRinging,
+				7*s, hold, dialplan.ErrTransferring,
+				10*s, dialplan.Action{Kind: dialplan.ActCompleteTransfer, By: alice}, nil),
+			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallAnswered, events.CallWarmTransferStarted, events.CallTransferred, events.CallAnswered, events.CallEnded}}},
+		{name: "a warm transfer cancelled: the caller is back with Alice",
+			setup: func(w *dialplantest.World) {
+				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 3 * s, HangupAfter: 30 * s})
+			},
+			actions: steps(5*s, warm(dialplan.TargetUser, int64(bob)), nil,
+				10*s, dialplan.Action{Kind: dialplan.ActCancelTransfer, By: alice}, nil,
+				11*s, dialplan.Action{Kind: dialplan.ActCancelTransfer, By: alice}, dialplan.ErrNoWarmTransfer),
+			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallWarmTransferStarted, events.CallUnsuccessfulTransfer, events.CallEnded}}},
+		{name: "a warm transfer Bob refuses",
+			setup:   func(w *dialplantest.World) { w.Media.SetPeer("PJSIP/bob", dialplan.Peer{Busy: true}) },
+			actions: steps(5*s, warm(dialplan.TargetUser, int64(bob)), nil),
+			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallWarmTransferStarted, events.CallUnsuccessfulTransfer, events.CallEnded}}},
+		{name: "Alice hangs up while talking to Bob: the caller is Bob's",
+			setup: func(w *dialplantest.World) {
+				w.Media.SetPeer("PJSIP/alice", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 10 * s})
+				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 3 * s, HangupAfter: 30 * s})
+			},
+			actions: steps(5*s, warm(dialplan.TargetUser, int64(bob)), nil),
+			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallWarmTransferStarted, events.CallTransferred, events.CallAnswered, events.CallEnded}}},
+		{name: "a warm transfer to a team is refused",
+			actions: steps(5*s, warm(dialplan.TargetTeam, int64(team)), &dialplan.FieldError{}),
+			want:    outcome{answeredBy: alice, rung: []dialplan.UserID{alice}}},
 		{name: "a supervisor listens, then whispers",
 			setup: func(w *dialplantest.World) {
 				w.Media.SetPeer("PJSIP/carol", dialplan.Peer{AnswerAfter: s, HangupAfter: 20 * s})
@@ -155,9 +190,13 @@ func TestActions(t *testing.T) {
 			w.Clock.Run(monday10.Add(time.Hour))
 			for i, step := range tc.actions {
 				err := <-answers[i]
-				if step.err == nil {
+				var field *dialplan.FieldError
+				switch {
+				case step.err == nil:
 					require.NoError(t, err, "action %d (%s)", i, step.a.Kind)
-				} else {
+				case errors.As(step.err, &field):
+					require.ErrorAs(t, err, &field, "action %d (%s)", i, step.a.Kind)
+				default:
 					require.True(t, errors.Is(err, step.err), "action %d (%s): %v", i, step.a.Kind, err)
 				}
 			}
@@ -168,6 +207,11 @@ func TestActions(t *testing.T) {
 			require.ErrorIs(t, w.Engine.Act(context.Background(), w.Company.ID, 1, hold), dialplan.ErrNotLive)
 		})
 	}
+}
+
+// warm is Alice's warm transfer to a target.
+func warm(to dialplan.TargetType, id int64) dialplan.Action {
+	return dialplan.Action{Kind: dialplan.ActTransfer, By: alice, To: dialplan.Transfer{Type: to, ID: id}, Warm: true}
 }
 
 // steps lists actions: at, action, error, at, action, error…

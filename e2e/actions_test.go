@@ -85,6 +85,58 @@ var actionScenarios = []scenario{
 		require.NotNil(t, got.TransferredTo, "%v", got.events())
 		a.waitAvailability(c.alice, "available")
 	}},
+	{"a warm transfer: Alice talks to Bob while the caller waits, then hands the caller over", func(t *testing.T, a *app, b backend, c company) {
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 30 * time.Second, listen: true})
+		b.phone(t, "bob", phone{answerAfter: 300 * time.Millisecond, hangupAfter: 6 * time.Second, say: 1200})
+		call := b.call(t, caller1, aliceLine, script{listen: true})
+		id := a.waitCall("answered")
+		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"user_id": c.bob, "mode": "warm"}))
+		require.Equal(t, 409, a.action(id, "hold", nil), "the caller is held for the transfer already")
+		// Alice and Bob talk for a while, then she completes the transfer
+		// (409 while Bob's phone rings).
+		time.Sleep(2 * time.Second)
+		first := time.Now()
+		if c, ok := call.(interface{ firstPacket() time.Time }); ok && !c.firstPacket().IsZero() {
+			first = c.firstPacket()
+		}
+		var completed time.Duration
+		require.Eventually(t, func() bool {
+			if a.action(id, "transfers/complete", nil) != 200 {
+				return false
+			}
+			completed = time.Since(first)
+			return true
+		}, 10*time.Second, 100*time.Millisecond, "the transfer never completed")
+		call.ended(t)
+		got := a.calls(1)[0]
+		require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
+		events := got.events()
+		require.Less(t, slices.Index(events, "call.warm_transfer_started"), slices.Index(events, "call.transferred"), "%v", events)
+		require.Equal(t, 2, count(events, "call.answered"), "%v", events)
+		a.waitAvailability(c.alice, "available")
+		if b.audio() {
+			require.Greater(t, power(b.heard("alice", 30*time.Second), 1200), 0.3, "Alice talked with Bob")
+			before := call.audioBetween(completed-1500*time.Millisecond, completed-200*time.Millisecond)
+			after := call.audioBetween(completed+700*time.Millisecond, completed+2500*time.Millisecond)
+			require.Less(t, power(before, 1200), 0.2, "the caller, on hold, does not hear Bob and Alice")
+			require.Greater(t, loud(before), 500*time.Millisecond, "but music")
+			require.Greater(t, power(after, 1200), 0.5, "then talks with Bob")
+		}
+	}},
+	{"a warm transfer cancelled: the caller is back with Alice", func(t *testing.T, a *app, b backend, c company) {
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 8 * time.Second})
+		b.phone(t, "bob", phone{answerAfter: 300 * time.Millisecond, hangupAfter: 30 * time.Second})
+		call := b.call(t, caller1, aliceLine, script{})
+		id := a.waitCall("answered")
+		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"user_id": c.bob, "mode": "warm"}))
+		require.Equal(t, 200, a.action(id, "transfers/cancel", nil))
+		require.Equal(t, 409, a.action(id, "transfers/cancel", nil), "nothing left to cancel")
+		call.ended(t)
+		got := a.calls(1)[0]
+		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
+		require.Subset(t, got.events(), []string{"call.warm_transfer_started", "call.unsuccessful_transfer"})
+		a.waitAvailability(c.bob, "available")
+	}},
 	{"a transfer Bob refuses comes back to Alice", func(t *testing.T, a *app, b backend, c company) {
 		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 4 * time.Second})
 		b.phone(t, "bob", phone{busy: true})

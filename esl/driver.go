@@ -810,7 +810,7 @@ func noChannel(err error) bool {
 	}
 	t := re.Text
 	return t == "-ERROR" || // uuid_answer
-		strings.Contains(t, "No such channel") || // uuid_kill, uuid_break, uuid_setvar…
+		strings.Contains(strings.ToLower(t), "no such channel") || // uuid_kill, uuid_break, uuid_audio…
 		strings.Contains(t, "nvalid uuid") || // uuid_bridge, uuid_broadcast
 		strings.Contains(t, "Cannot locate session") || // uuid_record
 		strings.Contains(t, "invalid session id") // sendmsg
@@ -1227,12 +1227,32 @@ func (d *Driver) SwitchSnoop(ctx context.Context, supervisor dialplan.LegID, mod
 	return gone(err)
 }
 
-// Hold plays music to a bridged caller: a broadcast on a bridged leg
-// suspends the bridge while it plays (neither side hears the other), and
-// Unhold's break gives it back.
-func (d *Driver) Hold(ctx context.Context, id dialplan.LegID) error { return d.StartMusic(ctx, id) }
+// Hold plays music to a bridged caller in place of what the bridge sends
+// (uuid_displace) and mutes what the caller says (uuid_audio): the bridge
+// goes on carrying audio, so that the agent's leg still gets frames (a
+// warm transfer's target whispers into them). A broadcast would suspend
+// the bridge, and the agent would hear nothing at all.
+func (d *Driver) Hold(ctx context.Context, id dialplan.LegID) error {
+	if err := uuidArg(id); err != nil {
+		return err
+	}
+	if _, err := d.api(ctx, "uuid_displace "+string(id)+" start "+musicOnHold+" 0"); err != nil {
+		return gone(err)
+	}
+	_, err := d.api(ctx, "uuid_audio "+string(id)+" start read mute 1")
+	return gone(err)
+}
 
-func (d *Driver) Unhold(ctx context.Context, id dialplan.LegID) error { return d.StopMusic(ctx, id) }
+func (d *Driver) Unhold(ctx context.Context, id dialplan.LegID) error {
+	if err := uuidArg(id); err != nil {
+		return err
+	}
+	if _, err := d.api(ctx, "uuid_audio "+string(id)+" stop"); err != nil {
+		return gone(err)
+	}
+	_, err := d.api(ctx, "uuid_displace "+string(id)+" stop "+musicOnHold)
+	return gone(err)
+}
 
 // PauseRecording masks a recording (uuid_record mask): silence is
 // written in its place until ResumeRecording unmasks it.

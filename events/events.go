@@ -63,6 +63,9 @@ const (
 	CallSupervisionEnded Kind = "call.supervision_ended"
 	CallHangupRequested  Kind = "call.hangup_requested"
 	CallOutboundRefused  Kind = "call.outbound_refused"
+	// A warm transfer: the agent talks to the target first; then
+	// call.transferred (completed) or call.unsuccessful_transfer.
+	CallWarmTransferStarted Kind = "call.warm_transfer_started"
 )
 
 // Agent events: a user's availability, after-call work, phones, and the
@@ -120,26 +123,27 @@ var kinds = map[Kind]struct {
 	CallUnarchived:           {ResourceCall, true, nil},
 	CallRecordingDeleted:     {ResourceCall, true, Recording{}},
 
-	CallAgentNoAnswer:      {ResourceCall, false, AgentOutcome{}},
-	CallVoicemailDiscarded: {ResourceCall, false, VoicemailDiscarded{}},
-	CallIVROptionSelected:  {ResourceCall, false, IVROption{}},
-	CallQueued:             {ResourceCall, false, nil},
-	CallCallbackRequested:  {ResourceCall, false, nil},
-	CallCalledBack:         {ResourceCall, false, nil},
-	CallRecordingStarted:   {ResourceCall, false, Recording{}},
-	CallMessagePlayed:      {ResourceCall, false, Message{}},
-	CallMessageFailed:      {ResourceCall, false, Message{}},
-	CallBlocked:            {ResourceCall, false, nil},
-	CallOutOfOpeningHours:  {ResourceCall, false, nil},
-	CallVoicemailDeleted:   {ResourceCall, false, Recording{}},
-	CallHeld:               {ResourceCall, false, nil},
-	CallUnheld:             {ResourceCall, false, nil},
-	CallRecordingPaused:    {ResourceCall, false, Recording{}},
-	CallRecordingResumed:   {ResourceCall, false, Recording{}},
-	CallSupervised:         {ResourceCall, false, Supervision{}},
-	CallSupervisionEnded:   {ResourceCall, false, nil},
-	CallHangupRequested:    {ResourceCall, false, nil},
-	CallOutboundRefused:    {ResourceCall, false, Refused{}},
+	CallAgentNoAnswer:       {ResourceCall, false, AgentOutcome{}},
+	CallVoicemailDiscarded:  {ResourceCall, false, VoicemailDiscarded{}},
+	CallIVROptionSelected:   {ResourceCall, false, IVROption{}},
+	CallQueued:              {ResourceCall, false, nil},
+	CallCallbackRequested:   {ResourceCall, false, nil},
+	CallCalledBack:          {ResourceCall, false, nil},
+	CallRecordingStarted:    {ResourceCall, false, Recording{}},
+	CallMessagePlayed:       {ResourceCall, false, Message{}},
+	CallMessageFailed:       {ResourceCall, false, Message{}},
+	CallBlocked:             {ResourceCall, false, nil},
+	CallOutOfOpeningHours:   {ResourceCall, false, nil},
+	CallVoicemailDeleted:    {ResourceCall, false, Recording{}},
+	CallHeld:                {ResourceCall, false, nil},
+	CallUnheld:              {ResourceCall, false, nil},
+	CallRecordingPaused:     {ResourceCall, false, Recording{}},
+	CallRecordingResumed:    {ResourceCall, false, Recording{}},
+	CallSupervised:          {ResourceCall, false, Supervision{}},
+	CallSupervisionEnded:    {ResourceCall, false, nil},
+	CallHangupRequested:     {ResourceCall, false, nil},
+	CallOutboundRefused:     {ResourceCall, false, Refused{}},
+	CallWarmTransferStarted: {ResourceCall, false, Transferred{}},
 
 	UserOpened:       {ResourceUser, true, nil},
 	UserClosed:       {ResourceUser, true, nil},

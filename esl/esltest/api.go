@@ -313,6 +313,25 @@ func (s *Server) api(ctx context.Context, name, arg string, from *conn, emit fun
 			return "-ERR No such channel!\n"
 		}
 		return s.dumpLocked(c, second(argv))
+	case "uuid_displace":
+		// What the channel hears is replaced by a file (a media bug in
+		// FreeSWITCH), kept as the variable displaced for tests.
+		if len(argv) < 3 || argv[1] != "start" && argv[1] != "stop" {
+			return "-USAGE: <uuid> [start|stop] <path> [<limit>] [mux]\n"
+		}
+		c := s.live(argv[0])
+		if c == nil {
+			return "-ERR Cannot locate session!\n"
+		}
+		if argv[1] == "start" {
+			c.vars.set("displaced", argv[2])
+			return "+OK Success\n"
+		}
+		if v, _ := c.vars.get("displaced"); v != argv[2] {
+			return "-ERR Cannot stop displace session!\n"
+		}
+		c.vars.unset("displaced")
+		return "+OK Success\n"
 	case "uuid_audio":
 		if len(argv) < 1 {
 			return "-USAGE: <uuid> [start [read|write] [mute|level <level>]|stop]\n"
