@@ -103,6 +103,10 @@ type leg struct {
 	cause    dialplan.Cause
 	bridge   string
 	ringing  bool // hears a ringing tone of ours (Ring) until it is bridged
+	// An originated leg is answered for the engine once it is up and in
+	// our Stasis app (StasisStart may follow the Dial's ANSWER): only
+	// then can it be bridged.
+	up, inStasis bool
 }
 
 // New makes a driver; Run connects it.
@@ -319,6 +323,7 @@ var handlers = map[string]func(d *Driver, e event, h dialplan.Calls, p dialplan.
 			d.post(ch, dialplan.Event{Kind: dialplan.EvPlaybackDone, Playback: e.Playback.ID, Failed: e.Playback.State == "failed"})
 		}
 	},
+	"ChannelTransfer":   transferAsked,
 	"RecordingFinished": recordingDone,
 	"RecordingFailed":   recordingDone,
 	"EndpointStateChange": func(d *Driver, e event, _ dialplan.Calls, p dialplan.Presence) {
@@ -355,12 +360,39 @@ func recordingDone(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
 	}
 }
 
+// transferAsked hands a phone's blind transfer (REFER) to the call of the
+// channel it came on; the phone is told it is under way (its REFER got a
+// 202 already), and switchboard rings the target. An attended transfer
+// (REFER with Replaces) is refused: switchboard's warm transfer is the
+// API's.
+func transferAsked(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
+	if e.ReferredBy == nil || e.ReferredBy.SourceChannel == nil || e.ReferTo == nil {
+		return
+	}
+	id, to := e.ReferredBy.SourceChannel.ID, e.ReferTo.RequestedDestination.Destination
+	state := "channel_progress"
+	if to == "" {
+		d.log.Warn("a phone's attended transfer (REFER with Replaces) is not supported", "channel", id)
+		state = "channel_declined"
+	} else {
+		d.post(id, dialplan.Event{Kind: dialplan.EvTransferAsked, To: to})
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.RequestTimeout)
+		defer cancel()
+		if err := d.rest.do(ctx, http.MethodPost, "/channels/"+id+"/transfer_progress", url.Values{"states": {state}}, nil, nil); err != nil {
+			d.log.Warn("the phone was not told how its transfer goes", "channel", id, "err", err)
+		}
+	}()
+}
+
 // dispatch turns an ARI event into the engine's. It runs on the one
 // reading goroutine, so a call's events are posted in Asterisk's order.
 func (d *Driver) dispatch(e event, h dialplan.Calls, p dialplan.Presence) {
 	// A frame missing the object its type implies is ignored: Asterisk
 	// never sends one, and a driver must not fall over on outside input.
 	switch {
+	case e.Type == "ChannelTransfer": // about two channels, checked by its handler
 	case e.Channel == nil && strings.HasPrefix(e.Type, "Channel"), e.Channel == nil && strings.HasPrefix(e.Type, "Stasis"),
 		e.Playback == nil && strings.HasPrefix(e.Type, "Playback"), e.Recording == nil && strings.HasPrefix(e.Type, "Recording"):
 		return
@@ -393,8 +425,15 @@ func (d *Driver) filterEvents(ctx context.Context) {
 func (d *Driver) stasisStart(e event, h dialplan.Calls) {
 	ch := e.Channel
 	d.mu.Lock()
-	_, known := d.legs[ch.ID]
+	l, known := d.legs[ch.ID]
+	up := known && !l.inbound && !l.inStasis && (l.up || ch.State == "Up")
+	if known {
+		l.inStasis = true
+	}
 	d.mu.Unlock()
+	if up {
+		d.answered(ch.ID)
+	}
 	if known {
 		return
 	}
@@ -419,7 +458,7 @@ func (d *Driver) stasisStart(e event, h dialplan.Calls) {
 			from = n
 		}
 	}
-	l := &leg{inbound: true}
+	l = &leg{inbound: true}
 	d.mu.Lock()
 	d.legs[ch.ID] = l
 	d.mu.Unlock()
@@ -456,6 +495,11 @@ func (d *Driver) answered(id string) {
 	if !ok || l.inbound || l.answered {
 		d.mu.Unlock()
 		return
+	}
+	l.up = true
+	if !l.inStasis {
+		d.mu.Unlock()
+		return // StasisStart reports it
 	}
 	l.answered = true
 	snoop := l.snoop
@@ -707,10 +751,16 @@ func (d *Driver) originate(ctx context.Context, dial dialplan.Dial, sink dialpla
 	if dial.Originator != "" {
 		q.Set("originator", string(dial.Originator))
 	}
+	var body any
+	if strings.HasPrefix(endpoint, "PJSIP/") {
+		// A REFER from the phone (a blind transfer) reaches switchboard
+		// as ChannelTransfer, and Asterisk does nothing of its own.
+		body = map[string]any{"variables": map[string]string{"PJSIP_TRANSFER_HANDLING()": "ari-only"}}
+	}
 	d.mu.Lock()
 	d.legs[id] = &leg{sink: sink, snoop: snoop}
 	d.mu.Unlock()
-	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+id, q, nil, nil); err != nil {
+	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+id, q, body, nil); err != nil {
 		d.mu.Lock()
 		delete(d.legs, id)
 		d.mu.Unlock()

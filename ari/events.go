@@ -18,6 +18,23 @@ type event struct {
 	Playback   *playback  `json:"playback"`
 	Recording  *recording `json:"recording"`
 	Endpoint   *endpoint  `json:"endpoint"`
+	// ChannelTransfer: a phone's REFER (endpoints with
+	// transfer_handling=ari-only).
+	ReferTo    *referTo    `json:"refer_to"`
+	ReferredBy *referredBy `json:"referred_by"`
+}
+
+type referTo struct {
+	RequestedDestination struct {
+		// Destination is what a blind transfer dialled; ProtocolID an
+		// attended one's other call.
+		Destination string `json:"destination"`
+		ProtocolID  string `json:"protocol_id"`
+	} `json:"requested_destination"`
+}
+
+type referredBy struct {
+	SourceChannel *channel `json:"source_channel"`
 }
 
 type channel struct {

@@ -148,6 +148,9 @@ type conversation struct {
 	// consult is a warm transfer's target, rung (then talking) with the
 	// agent while the caller waits on hold.
 	consult *consultation
+	// unbridged: the media server took the caller out of the bridge to
+	// carry a transfer a phone asked for (EvTransferAsked's Moved).
+	unbridged bool
 }
 
 // consultation is the target of a warm transfer: connected to the agent
@@ -278,6 +281,8 @@ func (c *call) converse(conv *conversation) error {
 			}
 		case ev.Kind == EvCommand:
 			err = c.act(conv, ev.command)
+		case ev.Kind == EvTransferAsked:
+			err = c.transferAsked(conv, ev)
 		}
 	}
 	c.conv = nil
@@ -594,7 +599,7 @@ func (c *call) transfer(conv *conversation, cmd *command) error {
 		}
 		return errConversationOver
 	}
-	return nil
+	return c.rejoin(conv)
 }
 
 // consult starts a warm transfer: the caller waits on hold while the
@@ -704,6 +709,73 @@ func (c *call) cancelConsultation(conv *conversation) {
 	c.saveLogged(c.event(events.CallUnsuccessfulTransfer, k.by, events.Transferred{Type: string(k.to.Type), ID: k.to.ID, Digits: k.to.Digits}))
 }
 
+// transferAsked carries out a blind transfer the agent's phone asked for
+// (a REFER): to a colleague's extension, or to an external number the
+// company's policy lets agents call. Asked by the other party (a caller's
+// phone), or to a number refused, it is not done: the caller and the agent
+// stay together.
+func (c *call) transferAsked(conv *conversation, ev Event) error {
+	byAgent := !ev.Moved && ev.Leg == conv.leg || ev.Moved && ev.Leg == c.caller
+	conv.unbridged = ev.Moved
+	to, err := c.referTarget(ev.To)
+	if !byAgent || conv.consult != nil || err != nil {
+		c.log.Warn("a transfer asked by a phone is not done", "to", ev.To, "by_agent", byAgent, "err", err)
+		if byAgent && err != nil {
+			c.saveLogged(c.event(events.CallUnsuccessfulTransfer, conv.agent.user.ID, events.Transferred{Type: "external", Digits: ev.To}))
+		}
+		if conv.agentGone {
+			return errConversationOver // nobody left to talk to
+		}
+		return c.rejoin(conv)
+	}
+	cmd := &command{Action: Action{Kind: ActTransfer, By: conv.agent.user.ID, To: to}, reply: make(chan error, 1)}
+	err = c.transfer(conv, cmd)
+	if refused := <-cmd.reply; refused != nil { // the target cannot be rung (busy, the agent themself)
+		c.log.Warn("a transfer asked by a phone is not done", "to", ev.To, "err", refused)
+		if err == nil {
+			err = c.rejoin(conv)
+		}
+	}
+	return err
+}
+
+// referTarget reads what a phone dialled to transfer to: a user's
+// extension, or an external number the company calls.
+func (c *call) referTarget(digits string) (Transfer, error) {
+	if extensionPattern.MatchString(digits) {
+		ctx, cancel := c.ctx()
+		u, err := c.e.dir.Extension(ctx, c.company.ID, digits)
+		cancel()
+		if err == nil {
+			return Transfer{Type: TargetUser, ID: int64(u.ID)}, nil
+		}
+	}
+	e164, err := c.company.Destination(digits)
+	if err != nil {
+		return Transfer{}, err
+	}
+	if blocked, err := c.blockedNumber(e164); err != nil || blocked {
+		return Transfer{}, fmt.Errorf("%s is a blocked number (or the blocked numbers are unreadable: %v)", e164, err)
+	}
+	return Transfer{Type: TargetExternal, Digits: e164}, nil
+}
+
+// rejoin bridges the caller with the agent again after the media server
+// took one of them out of the bridge for a transfer that is not done.
+func (c *call) rejoin(conv *conversation) error {
+	if !conv.unbridged || conv.agentGone {
+		return nil
+	}
+	conv.unbridged = false
+	ctx, cancel := c.ctx()
+	_, err := c.e.media.Bridge(ctx, c.caller, conv.leg)
+	cancel()
+	if err != nil && err != ErrGone {
+		return fmt.Errorf("bridge again: %w", err)
+	}
+	return nil
+}
+
 // unhold takes the caller off hold after a transfer.
 func (c *call) unhold(conv *conversation) {
 	if err := c.setHold(conv, false); err != nil && !errors.Is(err, ErrNotLive) {
@@ -735,7 +807,7 @@ func (c *call) takeOver(conv *conversation) func(*ringing, LegID) error {
 			c.hangup(conv.leg, CauseNormal)
 		}
 		c.freeAgent(conv.agent)
-		conv.agent, conv.leg, conv.agentGone = r, leg, false
+		conv.agent, conv.leg, conv.agentGone, conv.unbridged = r, leg, false, false
 		answer := events.Answered{}
 		if r.user.ID != 0 {
 			c.e.acd.Talk(r.user.ID, c.id())

@@ -166,6 +166,26 @@ func TestActions(t *testing.T) {
 		{name: "a warm transfer to a team is refused",
 			actions: steps(5*s, warm(dialplan.TargetTeam, int64(team)), &dialplan.FieldError{}),
 			want:    outcome{answeredBy: alice, rung: []dialplan.UserID{alice}}},
+		{name: "Alice's phone transfers the call to Bob's extension (REFER)",
+			setup: func(w *dialplantest.World) {
+				user(w, bob, func(u *dialplan.User) { u.Extension = "102" })
+				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 3 * s, HangupAfter: 20 * s})
+				w.Media.PhoneRefers("PJSIP/alice", 5*s, "102", false)
+			},
+			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice, bob},
+				names: []events.Kind{events.CallAnswered, events.CallTransferred, events.CallRingingOnAgent, events.CallAnswered, events.CallEnded}}},
+		{name: "the same, as FreeSWITCH carries it (the caller taken out of the bridge)",
+			setup: func(w *dialplantest.World) {
+				user(w, bob, func(u *dialplan.User) { u.Extension = "102" })
+				w.Media.SetPeer("PJSIP/bob", dialplan.Peer{AnswerAfter: 3 * s, HangupAfter: 20 * s})
+				w.Media.PhoneRefers("PJSIP/alice", 5*s, "102", true)
+			},
+			want: outcome{answeredBy: bob, rung: []dialplan.UserID{alice, bob},
+				names: []events.Kind{events.CallAnswered, events.CallTransferred, events.CallRingingOnAgent, events.CallAnswered, events.CallEnded}}},
+		{name: "a phone's transfer to a premium-rate number is not done",
+			setup: func(w *dialplantest.World) { w.Media.PhoneRefers("PJSIP/alice", 5*s, "0899123456", true) },
+			want: outcome{answeredBy: alice, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallAnswered, events.CallUnsuccessfulTransfer, events.CallEnded}}},
 		{name: "a supervisor listens, then whispers",
 			setup: func(w *dialplantest.World) {
 				w.Media.SetPeer("PJSIP/carol", dialplan.Peer{AnswerAfter: s, HangupAfter: 20 * s})

@@ -73,6 +73,12 @@ const (
 	EvOffer
 	// Command: an action asked of the call in progress (Engine.Act).
 	EvCommand
+	// TransferAsked: a phone asked to transfer its call to To, as dialled
+	// (a SIP REFER: a blind transfer from the phone). Leg is the phone
+	// that asked; with Moved, it is the other party instead, whom the
+	// media server took out of the bridge to carry the request
+	// (FreeSWITCH transfers the referrer's partner).
+	EvTransferAsked
 )
 
 // Event is delivered to the Sink of the call a leg belongs to.
@@ -87,6 +93,8 @@ type Event struct {
 	Duration  time.Duration
 	Timer     int
 	User      UserID
+	To        string
+	Moved     bool
 	command   *command
 }
 

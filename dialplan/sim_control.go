@@ -3,6 +3,7 @@ package dialplan
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // What agents and supervisors do to a call in progress, on the simulated
@@ -35,4 +36,31 @@ func (m *SimMedia) recording(name string) error {
 		}
 	}
 	return fmt.Errorf("sim: no recording %q in progress", name)
+}
+
+// PhoneRefers makes the phone dial (a device or an external number),
+// after d, ask to transfer its call to to (a blind transfer by REFER).
+// With moved, the request comes as FreeSWITCH carries it: the phone's
+// partner, taken out of the bridge.
+func (m *SimMedia) PhoneRefers(dial string, d time.Duration, to string, moved bool) {
+	m.clock.AfterFunc(d, func() {
+		m.mu.Lock()
+		var phone *simLeg
+		for _, l := range m.legs {
+			if l.dial == dial && l.up && !l.gone {
+				phone = l
+			}
+		}
+		var target *simLeg
+		if phone != nil {
+			target = phone
+			if moved {
+				target = m.legs[phone.bridge]
+			}
+		}
+		m.mu.Unlock()
+		if target != nil {
+			m.post(target, Event{Kind: EvTransferAsked, Leg: target.id, To: to, Moved: moved})
+		}
+	})
 }

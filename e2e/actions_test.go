@@ -41,7 +41,7 @@ func count(events []string, kind string) int {
 // recording controls, supervision, hanging up, click to call.
 var actionScenarios = []scenario{
 	{"an agent puts the caller on hold: the caller hears music, not the agent, then the agent again", func(t *testing.T, a *app, b backend, c company) {
-		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 9 * time.Second, say: 1000})
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 11 * time.Second, say: 1000})
 		call := b.call(t, caller1, aliceLine, script{listen: true})
 		id := a.waitCall("answered")
 		time.Sleep(2 * time.Second)
@@ -53,7 +53,7 @@ var actionScenarios = []scenario{
 		held := time.Since(first)
 		require.Equal(t, 200, a.action(id, "hold", nil))
 		require.Equal(t, 200, a.action(id, "hold", nil), "holding a held call does nothing")
-		time.Sleep(3 * time.Second)
+		time.Sleep(5 * time.Second)
 		unheld := time.Since(first)
 		require.Equal(t, 200, a.action(id, "unhold", nil))
 		call.ended(t)
@@ -62,13 +62,20 @@ var actionScenarios = []scenario{
 		require.Subset(t, got.events(), []string{"call.answered", "call.held", "call.unheld", "call.ended"})
 		require.Equal(t, 1, count(got.events(), "call.held"), "%v", got.events())
 		if b.audio() {
+			// What the caller heard, half a second at a time, for the
+			// failure message.
+			var profile []string
+			for at := time.Duration(0); at < unheld+3*time.Second; at += 500 * time.Millisecond {
+				pcm := call.audioBetween(at, at+500*time.Millisecond)
+				profile = append(profile, fmt.Sprintf("%.1fs:%v/%.2f", at.Seconds(), loud(pcm), power(pcm, 1000)))
+			}
 			before := call.audioBetween(300*time.Millisecond, held-300*time.Millisecond)
-			during := call.audioBetween(held+700*time.Millisecond, unheld-300*time.Millisecond)
+			during := call.audioBetween(held+1500*time.Millisecond, unheld-300*time.Millisecond)
 			after := call.audioBetween(unheld+700*time.Millisecond, unheld+2500*time.Millisecond)
-			require.Greater(t, power(before, 1000), 0.5, "the caller hears the agent before the hold")
-			require.Greater(t, loud(during), time.Second, "music on hold")
-			require.Less(t, power(during, 1000), 0.2, "the caller does not hear the agent on hold")
-			require.Greater(t, power(after, 1000), 0.5, "the caller hears the agent again")
+			require.Greater(t, power(before, 1000), 0.5, "the caller hears the agent before the hold; held at %v, unheld at %v: %v", held, unheld, profile)
+			require.Greater(t, loud(during), time.Second, "music on hold; held at %v, unheld at %v: %v", held, unheld, profile)
+			require.Less(t, power(during, 1000), 0.2, "the caller does not hear the agent on hold: %v", profile)
+			require.Greater(t, power(after, 1000), 0.5, "the caller hears the agent again: %v", profile)
 		}
 	}},
 	{"a cold transfer: Bob answers and takes the call, Alice is free", func(t *testing.T, a *app, b backend, c company) {
@@ -136,6 +143,18 @@ var actionScenarios = []scenario{
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
 		require.Subset(t, got.events(), []string{"call.warm_transfer_started", "call.unsuccessful_transfer"})
 		a.waitAvailability(c.bob, "available")
+	}},
+	{"Alice's phone transfers the call to Bob's extension (a blind REFER)", func(t *testing.T, a *app, b backend, c company) {
+		var bob struct{ User struct{ Extension string } }
+		require.Equal(t, 200, a.do("GET", fmt.Sprintf("/v1/users/%d", c.bob), nil, &bob))
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: time.Second, refer: bob.User.Extension})
+		b.phone(t, "bob", phone{answerAfter: 500 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
+		b.call(t, caller1, aliceLine, script{}).ended(t)
+		got := a.calls(1)[0]
+		require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
+		require.Subset(t, got.events(), []string{"call.transferred", "call.ringing_on_agent", "call.answered", "call.ended"})
+		require.Equal(t, 2, count(got.events(), "call.answered"), "%v", got.events())
+		a.waitAvailability(c.alice, "available")
 	}},
 	{"a transfer Bob refuses comes back to Alice", func(t *testing.T, a *app, b backend, c company) {
 		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 4 * time.Second})
@@ -254,6 +273,62 @@ var actionScenarios = []scenario{
 		require.Equal(t, []string{"call.created", "call.outbound_refused", "call.hungup", "call.ended"}, got.events())
 		require.Equal(t, "premium_rate", got.Timeline[1].Data["reason"])
 		require.NotEmpty(t, call.heard(), "the user heard why")
+	}},
+	{"a transfer to the team rings its members, and one takes the call", func(t *testing.T, a *app, b backend, c company) {
+		// The team is Alice and Bob: Alice, on the call, is not rung.
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 30 * time.Second})
+		b.phone(t, "bob", phone{answerAfter: 500 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
+		call := b.call(t, caller1, aliceLine, script{})
+		id := a.waitCall("answered")
+		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"team_id": c.team}))
+		call.ended(t)
+		got := a.calls(1)[0]
+		require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
+		require.Equal(t, []int64{c.alice, c.bob}, rung(got), "%v", got.events())
+		a.waitAvailability(c.alice, "available")
+	}},
+	{"a transfer to a number: the caller enters its flow", func(t *testing.T, a *app, b backend, c company) {
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 30 * time.Second})
+		b.phone(t, "carol", phone{answerAfter: 500 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
+		line := a.create("/v1/numbers", "number", map[string]any{"name": "Carol direct", "digits": "+33176390897",
+			"distribution": []any{map[string]any{"type": "user", "id": c.carol, "ring_seconds": 5}}})
+		call := b.call(t, caller1, aliceLine, script{})
+		id := a.waitCall("answered")
+		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"number_id": line}))
+		call.ended(t)
+		got := a.calls(1)[0]
+		require.Equal(t, c.carol, got.answeredBy(), "%v", got.events())
+		require.Equal(t, "number", got.TransferredTo["type"], "%v", got.TransferredTo)
+		a.waitAvailability(c.alice, "available")
+	}},
+	{"a supervisor barges in: the caller hears them too", func(t *testing.T, a *app, b backend, c company) {
+		require.Equal(t, 200, a.do("PUT", fmt.Sprintf("/v1/users/%d", c.carol), map[string]any{"role": "supervisor"}, nil))
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 7 * time.Second, listen: true})
+		b.phone(t, "carol", phone{answerAfter: 200 * time.Millisecond, say: 1500})
+		call := b.call(t, caller1, aliceLine, script{listen: true})
+		id := a.waitCall("answered")
+		require.Equal(t, 200, a.action(id, "supervise", map[string]any{"mode": "barge", "user_id": c.carol}))
+		call.ended(t)
+		got := a.calls(1)[0]
+		require.Equal(t, 1, count(got.events(), "call.supervised"), "%v", got.events())
+		if b.audio() {
+			require.Greater(t, power(b.heard("alice", 20*time.Second), 1500), 0.3, "Alice hears Carol")
+			require.Greater(t, power(call.audio(20*time.Second), 1500), 0.3, "and so does the caller")
+		}
+	}},
+	{"a desk phone dials a colleague's extension: an internal call, not in the call log", func(t *testing.T, a *app, b backend, c company) {
+		a.create("/v1/users", "user", map[string]any{"first_name": "Dave", "email": "dave@acme.test",
+			"devices": []string{b.deskDevice("alice")}})
+		var bob struct{ User struct{ Extension string } }
+		require.Equal(t, 200, a.do("GET", fmt.Sprintf("/v1/users/%d", c.bob), nil, &bob))
+		b.phone(t, "bob", phone{answerAfter: 300 * time.Millisecond, hangupAfter: time.Second})
+		// The desk phone's call ends well only if Bob answered (a
+		// refusal fails the caller).
+		b.deskCall(t, "alice", bob.User.Extension, script{}).ended(t)
+		var list struct{ Calls []any }
+		require.Equal(t, 200, a.do("GET", "/v1/calls", nil, &list))
+		require.Empty(t, list.Calls)
+		a.waitAvailability(c.bob, "available")
 	}},
 	{"click to call: Alice's phone rings, then the destination, and they talk", func(t *testing.T, a *app, b backend, c company) {
 		line := a.create("/v1/numbers", "number", map[string]any{"name": "Outbound", "digits": "+33176390895",

@@ -45,7 +45,7 @@ func ariPeer(p phone) aritest.Peer {
 	case p.decline:
 		return aritest.Peer{Action: aritest.PeerDecline, After: p.answerAfter}
 	}
-	return aritest.Peer{Action: aritest.PeerAnswer, After: p.answerAfter, HangupAfter: p.hangupAfter}
+	return aritest.Peer{Action: aritest.PeerAnswer, After: p.answerAfter, HangupAfter: p.hangupAfter, ReferTo: p.refer}
 }
 
 type ariCaller struct{ c *aritest.Caller }

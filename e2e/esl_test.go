@@ -17,7 +17,9 @@ type eslEmulator struct {
 }
 
 func newESLEmulator(t *testing.T) backend {
-	fs := esltest.New(esltest.Options{Password: "secret", PlayDuration: 50 * time.Millisecond})
+	// The dialplan switchboard ships (public.xml): a caller parks again
+	// when its agent leaves the bridge.
+	fs := esltest.New(esltest.Options{Password: "secret", PlayDuration: 50 * time.Millisecond, Watchdog: true})
 	require.NoError(t, fs.Start())
 	t.Cleanup(fs.Close)
 	return &eslEmulator{fs: fs, records: t.TempDir()}
@@ -51,7 +53,7 @@ func eslPeer(p phone) esltest.Peer {
 	case p.decline:
 		return esltest.Peer{Action: esltest.PeerDecline, Delay: p.answerAfter}
 	}
-	return esltest.Peer{Action: esltest.PeerAnswer, Delay: p.answerAfter, HangupAfter: p.hangupAfter}
+	return esltest.Peer{Action: esltest.PeerAnswer, Delay: p.answerAfter, HangupAfter: p.hangupAfter, ReferTo: p.refer}
 }
 
 type eslCaller struct{ c *esltest.Caller }

@@ -93,6 +93,10 @@ type phone struct {
 	// listen: what the phone hears is kept (backend.heard), call after
 	// call. A phone that listens says nothing, as a caller who listens.
 	listen bool
+	// refer: once answered, after hangupAfter, the phone transfers the
+	// call there (a blind transfer: REFER to this user part, such as an
+	// extension), then hangs up.
+	refer string
 }
 
 // script is what a caller does.

@@ -646,7 +646,7 @@ Content-Length: 0`
 func phoneScenario(p phone, speech string, e *ear) string {
 	var x sippXML
 	captures := []string{`<ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="cseq"/>`}
-	if !p.busy && !p.decline && !p.ring && p.hangupAfter > 0 {
+	if !p.busy && !p.decline && !p.ring && (p.hangupAfter > 0 || p.refer != "") {
 		captures = append(captures, byeCaptures...)
 	}
 	x.recv(`request="INVITE" crlf="true"`, captures...)
@@ -682,12 +682,34 @@ func phoneScenario(p phone, speech string, e *ear) string {
 		if speech != "" {
 			x.action(fmt.Sprintf(`<exec play_pcap_audio=%q/>`, speech))
 		}
-		if p.hangupAfter > 0 {
+		switch {
+		case p.refer != "":
+			// A blind transfer: REFER, its 202, the server's NOTIFYs of
+			// how it goes (each answered) for a while, then the BYE. A
+			// phone has no remote address of its own ([remote_ip]): the
+			// Refer-To's host is the loopback's, its user what counts.
+			x.recv(fmt.Sprintf(`request="BYE" timeout="%d" ontimeout="refer" next="bye"`, ms(p.hangupAfter)))
+			x.label("refer")
+			x.send(``, strings.NewReplacer("BYE", "REFER", "Content-Length: 0",
+				"Contact: <sip:[service]@[local_ip]:[local_port]>\nRefer-To: <sip:"+p.refer+
+					"@127.0.0.1>\nContent-Length: 0").Replace(phoneBye))
+			x.recv(`response="202"`)
+			x.label("notify")
+			x.recv(`request="NOTIFY" timeout="1500" ontimeout="hangup"`)
+			x.send(`next="notify"`, reply("200 OK", false))
+			x.label("hangup")
+			x.send(``, strings.Replace(phoneBye, "CSeq: 1 BYE", "CSeq: 2 BYE", 1))
+			x.recv(`request="NOTIFY" optional="true" next="late"`)
+			x.recv(`response="200" next="end"`)
+			x.label("late")
+			x.send(``, reply("200 OK", false))
+			x.recv(`response="200" next="end"`)
+		case p.hangupAfter > 0:
 			x.recv(fmt.Sprintf(`request="BYE" timeout="%d" ontimeout="hangup" next="bye"`, ms(p.hangupAfter)))
 			x.label("hangup")
 			x.send(``, phoneBye) // once: see phoneBye
 			x.recv(`response="200" next="end"`)
-		} else {
+		default:
 			x.recv(fmt.Sprintf(`request="BYE" timeout="%d"`, ms(10*time.Minute)))
 		}
 		x.label("bye")

@@ -515,6 +515,17 @@ func (d *Driver) parked(id string, e *Event, h dialplan.Calls) {
 	switch {
 	case answered:
 		d.post(id, dialplan.Event{Kind: dialplan.EvAnswered})
+	case known && e.Get("variable_switchboard_transfer") != "":
+		// A phone's blind transfer (REFER): FreeSWITCH took its partner,
+		// this leg, out of the bridge into the switchboard-transfer
+		// context (dialplan/transfers.xml), which parks it. The variable
+		// is cleared so that a later park is not taken for another.
+		d.post(id, dialplan.Event{Kind: dialplan.EvTransferAsked, To: e.Get("variable_switchboard_transfer"), Moved: true})
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			d.api(ctx, "uuid_setvar "+id+" switchboard_transfer")
+		}()
 	case known:
 		d.killIfAsked(id)
 	case e.Get("Call-Direction") == "inbound" && e.Get("variable_switchboard_device") != "":
@@ -1035,7 +1046,12 @@ func (d *Driver) originate(ctx context.Context, dial dialplan.Dial, sink dialpla
 		return "", err
 	}
 	id, job := newUUID(), newUUID()
-	vars := []string{"origination_uuid=" + id, "ignore_early_media=true"}
+	// A phone's REFER on the leg transfers its partner into the
+	// switchboard-transfer context (dialplan/transfers.xml); a leg whose
+	// partner left the bridge parks rather than hang up, so that the
+	// engine learns of the transfer before the phone's hang-up.
+	vars := []string{"origination_uuid=" + id, "ignore_early_media=true", "force_transfer_context=switchboard-transfer",
+		"park_after_bridge=true"}
 	if cid := callerID(dial.CallerID); cid != "" {
 		vars = append(vars, "origination_caller_id_number="+cid)
 	}

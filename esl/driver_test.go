@@ -165,7 +165,7 @@ func TestAnsweredCall(t *testing.T) {
 	originates := r.commands("bgapi originate ")
 	require.Len(t, originates, 2, "%v", originates)
 	for _, o := range originates {
-		require.Regexp(t, `^bgapi originate \{origination_uuid=[0-9a-f-]{36},ignore_early_media=true,`+
+		require.Regexp(t, `^bgapi originate \{origination_uuid=[0-9a-f-]{36},ignore_early_media=true,force_transfer_context=switchboard-transfer,park_after_bridge=true,`+
 			`origination_caller_id_number=\+33612345678,originate_timeout=7,originating_leg_uuid=`+caller.UUID()+`\}user/(alice|bob) &park\(\)$`, o)
 	}
 	for _, cmd := range r.fs.Commands() {
@@ -250,7 +250,7 @@ func TestOriginateCauses(t *testing.T) {
 		require.Equal(t, tc.cause, e.Cause, "%+v", tc.dial)
 	}
 	require.Contains(t, r.commands("bgapi originate "), "bgapi originate {origination_uuid="+
-		r.commandUUID("user/ringing")+",ignore_early_media=true,originate_timeout=1}user/ringing &park()")
+		r.commandUUID("user/ringing")+",ignore_early_media=true,force_transfer_context=switchboard-transfer,park_after_bridge=true,originate_timeout=1}user/ringing &park()")
 }
 
 // commandUUID is the origination_uuid of the originate to dial.
@@ -609,7 +609,7 @@ func TestSnoop(t *testing.T) {
 	// Whispering to the leg eavesdropped on is its "bleg" flag (what it is
 	// sent), as mod_dptools reads it.
 	require.Contains(t, r.commands("bgapi originate "), "bgapi originate {origination_uuid="+string(sup)+
-		",ignore_early_media=true,eavesdrop_enable_dtmf=true,eavesdrop_whisper_bleg=true}user/boss &eavesdrop("+agent+")")
+		",ignore_early_media=true,force_transfer_context=switchboard-transfer,park_after_bridge=true,eavesdrop_enable_dtmf=true,eavesdrop_whisper_bleg=true}user/boss &eavesdrop("+agent+")")
 	// Barging in, then listening: the eavesdrop keys, pressed for the
 	// supervisor.
 	require.NoError(t, r.driver.SwitchSnoop(context.Background(), sup, dialplan.Barge))

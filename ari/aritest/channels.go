@@ -493,7 +493,18 @@ func (s *Server) peerAnswer(c *channel) {
 		s.varset(c, "STASISSTATUS", "")
 		s.enterStasis(c, a, c.origArgs)
 	}
-	if d := c.peer.HangupAfter; d > 0 {
+	switch d := c.peer.HangupAfter; {
+	case d > 0 && c.peer.ReferTo != "":
+		s.after(c, d, func() {
+			// As Asterisk sends it: no "channel", the channels are in
+			// refer_to and referred_by.
+			dest := newObj(64).str("destination", c.peer.ReferTo).done()
+			s.deliver("ChannelTransfer", event("ChannelTransfer").
+				raw("refer_to", newObj(128).raw("requested_destination", dest).done()).
+				raw("referred_by", newObj(512).raw("source_channel", c.json()).done()), s.chanApps(c))
+			s.after(c, 300*time.Millisecond, func() { s.hangup(c, hangup{kind: byRemote, cause: 16}) })
+		})
+	case d > 0:
 		s.after(c, d, func() { s.hangup(c, hangup{kind: byRemote, cause: 16}) })
 	}
 }

@@ -33,6 +33,10 @@ type Peer struct {
 	Action      PeerAction
 	After       time.Duration // ringing before the answer or the 603; delay before the 486
 	HangupAfter time.Duration // PeerAnswer: BYE this long after answering; 0 = never
+	// ReferTo: after HangupAfter the phone transfers the call there (a
+	// blind REFER, which an endpoint with transfer_handling=ari-only
+	// hands to the app as ChannelTransfer), then hangs up 300 ms later.
+	ReferTo string
 }
 
 // endpoint is a PJSIP endpoint: an agent's device or the trunk.

@@ -37,6 +37,7 @@ var routes = []route{
 	r("channels/{id}/mute", "POST", (*Server).noop, "DELETE", (*Server).noop),
 	r("channels/{id}/silence", "POST", (*Server).noop, "DELETE", (*Server).noop),
 	r("channels/{id}/progress", "POST", (*Server).noop),
+	r("channels/{id}/transfer_progress", "POST", (*Server).noop),
 
 	r("bridges", "GET", (*Server).listBridges, "POST", (*Server).createBridge),
 	r("bridges/{id}", "GET", (*Server).getBridge, "POST", (*Server).createBridge, "DELETE", (*Server).deleteBridge),

@@ -297,12 +297,12 @@ func (s *Server) api(ctx context.Context, name, arg string, from *conn, emit fun
 		if leg != "" && c.bridge != nil {
 			other := c.bridge
 			if leg == "-both" {
-				s.transferLocked(c, dest)
+				s.transferLocked(c, dest, true)
 			}
-			s.transferLocked(other, dest)
+			s.transferLocked(other, dest, true)
 			return "+OK\n"
 		}
-		s.transferLocked(c, dest)
+		s.transferLocked(c, dest, true)
 		return "+OK\n"
 	case "uuid_dump":
 		if len(argv) < 1 {

@@ -145,7 +145,7 @@ func (s *Server) execLocked(c *channel, call appCall, top bool) {
 			c.top = nil
 		}
 		s.fireCompleteLocked(c, run, "_none_")
-		s.transferLocked(c, call.arg)
+		s.transferLocked(c, call.arg, true)
 		return
 	}
 	s.appDoneLocked(c, run, "_none_")
@@ -755,7 +755,7 @@ func (s *Server) holdLocked(c *channel, on bool) {
 // transferLocked sends c to another extension of the dialplan: it leaves
 // what it runs (and its bridge, whose other leg hangs up) and runs the new
 // extension (park, or the outbound socket) with a new caller profile.
-func (s *Server) transferLocked(c *channel, arg string) {
+func (s *Server) transferLocked(c *channel, arg string, hangupPartner bool) {
 	if c.cause != "" {
 		return
 	}
@@ -770,7 +770,9 @@ func (s *Server) transferLocked(c *channel, arg string) {
 		} else {
 			s.unbridgeLocked(p, c)
 		}
-		s.hangupLocked(p, "NORMAL_CLEARING", "send_bye")
+		if hangupPartner {
+			s.hangupLocked(p, "NORMAL_CLEARING", "send_bye")
+		}
 	}
 	if run := c.cur; run != nil && run.media != nil {
 		s.stopMediaLocked(c, run, "break")
@@ -805,7 +807,8 @@ func (s *Server) routeLocked(dest string) []appCall {
 		return []appCall{{app: "answer"}, {app: "playback", arg: "ivr/ivr-not_available.wav"}, {app: "hangup"}}
 	}
 	if s.opts.Watchdog {
-		return []appCall{{app: "ring_ready"}, {app: "park"}}
+		return []appCall{{app: "ring_ready"}, {app: "set", arg: "force_transfer_context=switchboard-transfer"},
+			{app: "set", arg: "park_after_bridge=true"}, {app: "park"}}
 	}
 	return []appCall{{app: "park"}}
 }

@@ -40,6 +40,12 @@ type Peer struct {
 	EarlyMedia bool
 	// DTMF are digits the peer sends, at offsets from its answer.
 	DTMF []DTMF
+	// ReferTo: after HangupAfter the peer transfers its call there (a
+	// blind REFER): its partner goes where the shipped dialplan's
+	// force_transfer_context sends it, switchboard-transfer, which sets
+	// switchboard_transfer and parks (docker/freeswitch's transfers.xml);
+	// the peer hangs up 300 ms later.
+	ReferTo string
 }
 
 // originateJob is one originate in progress: it ends with "+OK <uuid>\n"
@@ -516,11 +522,23 @@ func (s *Server) peerAnsweredLocked(c *channel) {
 		digit := d.Digit
 		s.addTimerLocked(c, d.At, func() { s.dtmfLocked(c, digit) })
 	}
-	if p.HangupAfter > 0 {
+	bye := func() {
+		c.vars.set("sip_term_status", "200")
+		s.hangupLocked(c, "NORMAL_CLEARING", "recv_bye")
+	}
+	switch {
+	case p.HangupAfter > 0 && p.ReferTo != "":
 		s.addTimerLocked(c, p.HangupAfter, func() {
-			c.vars.set("sip_term_status", "200")
-			s.hangupLocked(c, "NORMAL_CLEARING", "recv_bye")
+			if partner := c.bridge; partner != nil {
+				partner.vars.set("switchboard_transfer", p.ReferTo)
+				s.transferLocked(partner, p.ReferTo, false)
+			}
+			// The transferor, parked (park_after_bridge), hangs up once
+			// the NOTIFY says the transfer is under way.
+			s.addTimerLocked(c, 300*time.Millisecond, bye)
 		})
+	case p.HangupAfter > 0:
+		s.addTimerLocked(c, p.HangupAfter, bye)
 	}
 }
 
