@@ -53,14 +53,23 @@ func actionError(id dialplan.CallID, err error) error {
 	return &apiError{http.StatusBadGateway, "media server error", fmt.Sprintf("call %d: %v", id, err)}
 }
 
-// liveCall reads the call of the request and checks that it is in
-// progress: an ended call takes no action (409).
-func (s *server) liveCall(c *gin.Context) (store.CallRecord, error) {
+// liveCall reads who may act on the call of the request and checks that
+// it is in progress (an ended call takes no action: 409). It reads only
+// that: the whole call is read once the call has acted, to answer.
+func (s *server) liveCall(c *gin.Context) (store.CallAccess, error) {
 	if s.Calls == nil {
-		return store.CallRecord{}, errNoEngine
+		return store.CallAccess{}, errNoEngine
 	}
-	r, err := s.call(c)
+	id, err := pathID(c, "id")
 	if err != nil {
+		return store.CallAccess{}, err
+	}
+	me := principal(c)
+	r, err := s.Store.CallAccess(c.Request.Context(), me.Company, dialplan.CallID(id))
+	if err != nil {
+		return r, err
+	}
+	if err := reach(me, r.User, r.AssignedTo); err != nil {
 		return r, err
 	}
 	if r.Status == dialplan.CallDone {
@@ -71,7 +80,7 @@ func (s *server) liveCall(c *gin.Context) (store.CallRecord, error) {
 
 // act carries out one action on the call of the request and answers with
 // the call as it is now.
-func (s *server) act(c *gin.Context, r store.CallRecord, a dialplan.Action) {
+func (s *server) act(c *gin.Context, r store.CallAccess, a dialplan.Action) {
 	me := principal(c)
 	a.By = me.User
 	if err := s.Calls.Act(c.Request.Context(), me.Company, r.ID, a); err != nil {

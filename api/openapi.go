@@ -431,6 +431,10 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("priority", b.integer("Queue priority: 1 is served before 0.", 0, 1)),
 		b.p("distribution", b.array("Who rings, step after step.", b.ref("Step")).WithMaxItems(20)),
 		b.p("outbound_users", b.array("Users who may call out with this number, each once.", b.id("A user id.").NewRef())),
+		b.p("outbound_prefix", b.str("1 to 4 digits, unique in the company, or empty (the default): a user of "+
+			"`outbound_users` who dials a star, these digits and a number on their desk phone calls out with this "+
+			"number (`*81 0612345678`) rather than their default one, the oldest number whose `outbound_users` "+
+			"hold them.").WithPattern(`^[0-9]{0,4}$`)),
 		b.p("respect_queuing_time", b.boolean("Keep the caller's place in the queue across steps.")),
 		b.p("callback_request", b.boolean("Callers may ask to be called back.")),
 		b.p("mandatory_tagging", b.boolean("Agents must tag calls.")),

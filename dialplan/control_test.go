@@ -278,10 +278,15 @@ func TestClickToCall(t *testing.T) {
 	cases := []struct {
 		name   string
 		peers  map[string]dialplan.Peer
+		record bool // the number records outbound calls
 		status dialplan.CallStatus
 		cause  string
 		names  []events.Kind
 	}{
+		{name: "the agent answers, then the destination: they talk, recorded as the number's outbound policy says",
+			peers:  map[string]dialplan.Peer{"PJSIP/alice": {AnswerAfter: s, HangupAfter: time.Minute}, to: {AnswerAfter: 5 * s, HangupAfter: 20 * s}},
+			record: true, status: dialplan.CallDone, cause: "normal_clearing",
+			names: []events.Kind{events.CallCreated, events.CallAnswered, events.CallRecordingStarted, events.CallHungup, events.CallEnded}},
 		{name: "the agent answers, then the destination: they talk",
 			peers:  map[string]dialplan.Peer{"PJSIP/alice": {AnswerAfter: s, HangupAfter: time.Minute}, to: {AnswerAfter: 5 * s, HangupAfter: 20 * s}},
 			status: dialplan.CallDone, cause: "normal_clearing",
@@ -301,6 +306,7 @@ func TestClickToCall(t *testing.T) {
 			for dial, p := range tc.peers {
 				w.Media.SetPeer(dial, p)
 			}
+			number(w, 300, func(n *dialplan.Number) { n.Recording.Outbound.Auto = tc.record })
 			u := w.Directory.Users[alice]
 			n := w.Directory.Numbers[300]
 			id, err := w.Engine.Dial(context.Background(), w.Company, dialplan.OutboundCall{User: u, Number: n, To: to})

@@ -29,7 +29,7 @@ var ErrNoDeskPhone = errors.New("no user has this device")
 // (DestinationReason): the call record's timeline says which.
 const (
 	refusedBlocked  = "blocked"
-	refusedNoNumber = "no_number"
+	refusedNoNumber = "no_number" // none of the user's, or a prefix of none
 )
 
 // desk is the life of a call a user dials on their desk phone: another
@@ -70,12 +70,13 @@ func (c *call) desk() {
 	}
 	c.rec = Call{Company: companyID, Direction: Outbound, Status: CallInitial, RawDigits: dialled,
 		StartedAt: c.now(), User: u.ID, MediaRef: string(agent)}
+	number, dialled, ok := chooseNumber(numbers, dialled)
 	reason, to := "", dialled
 	switch {
-	case len(numbers) == 0:
+	case !ok:
 		reason = refusedNoNumber
 	default:
-		c.number = numbers[0]
+		c.number = number
 		c.rec.Number = c.number.ID
 		var dest *DestinationError
 		if to, err = c.company.Destination(dialled); errors.As(err, &dest) {
@@ -104,6 +105,26 @@ func (c *call) desk() {
 	c.answerAgent = true
 	c.finish(c.reach(&ringing{user: u, legs: map[LegID]bool{}, since: c.now()}, agent,
 		OutboundCall{User: u, Number: c.number, To: to}))
+}
+
+// chooseNumber picks the number a user calls out with: the one whose
+// outbound prefix they dialled after a star (*81 0612345678), or their
+// default, the first; it returns the digits to call without the prefix.
+// A star and a prefix of none of their numbers is no number: refused
+// rather than dialled.
+func chooseNumber(numbers []Number, dialled string) (Number, string, bool) {
+	if rest, starred := strings.CutPrefix(dialled, "*"); starred {
+		for _, n := range numbers {
+			if n.OutboundPrefix != "" && strings.HasPrefix(rest, n.OutboundPrefix) {
+				return n, rest[len(n.OutboundPrefix):], true
+			}
+		}
+		return Number{}, dialled, false
+	}
+	if len(numbers) == 0 {
+		return Number{}, dialled, false
+	}
+	return numbers[0], dialled, true
 }
 
 // blockedNumber says whether the company blocks digits.

@@ -27,6 +27,7 @@ func TestDeskPhoneCalls(t *testing.T) {
 		cause    string
 		names    []events.Kind
 		refused  string
+		number   dialplan.NumberID // the number called out with (default: Alice's line, 300)
 	}{
 		{name: "a national number, answered: an outbound call from Alice's line", dialled: "06 12 34 56 78", outbound: true,
 			peers: map[string]dialplan.Peer{"+33612345678": answers}, recorded: true, status: dialplan.CallDone,
@@ -48,6 +49,13 @@ func TestDeskPhoneCalls(t *testing.T) {
 		{name: "a user with no outbound number cannot call out", dialled: "0612345678", recorded: true,
 			status: dialplan.CallDone, digits: "0612345678", cause: "call_rejected", refused: "no_number",
 			names: []events.Kind{events.CallCreated, events.CallOutboundRefused, events.CallHungup, events.CallEnded}},
+		{name: "a star and a number's prefix: the call goes out from that number", dialled: "*810612345678", outbound: true,
+			peers: map[string]dialplan.Peer{"+33612345678": answers}, recorded: true, status: dialplan.CallDone,
+			digits: "+33612345678", cause: "normal_clearing", number: 400,
+			names: []events.Kind{events.CallCreated, events.CallAnswered, events.CallHungup, events.CallEnded}},
+		{name: "a prefix of none of the user's numbers is refused", dialled: "*990612345678", outbound: true, recorded: true,
+			status: dialplan.CallDone, digits: "*990612345678", cause: "call_rejected", refused: "no_number",
+			names: []events.Kind{events.CallCreated, events.CallOutboundRefused, events.CallHungup, events.CallEnded}},
 		{name: "Bob's extension rings Bob: an internal call, not in the call log", dialled: "102",
 			peers: map[string]dialplan.Peer{"PJSIP/bob": answers}},
 	}
@@ -57,6 +65,10 @@ func TestDeskPhoneCalls(t *testing.T) {
 			user(w, bob, func(u *dialplan.User) { u.Extension = "102" })
 			if tc.outbound {
 				number(w, 300, func(n *dialplan.Number) { n.OutboundUsers = []dialplan.UserID{alice} })
+				sales := dialplan.NewNumber()
+				sales.ID, sales.Name, sales.Digits = 400, "Sales out", "+33176390899"
+				sales.OutboundUsers, sales.OutboundPrefix = []dialplan.UserID{alice}, "81"
+				w.AddNumber(sales)
 			}
 			if tc.blocked != "" {
 				w.Directory.Blocked[tc.blocked] = true
@@ -92,8 +104,12 @@ func TestDeskPhoneCalls(t *testing.T) {
 			require.Equal(t, tc.cause, c.HangupCause, "%v", names)
 			require.Empty(t, c.MissedReason)
 			require.Equal(t, tc.names, names)
-			if tc.outbound {
-				require.Equal(t, dialplan.NumberID(300), c.Number, "Alice's default number")
+			if tc.outbound && tc.refused == "" {
+				want := tc.number
+				if want == 0 {
+					want = 300 // Alice's default: her first
+				}
+				require.Equal(t, want, c.Number)
 			}
 			for _, e := range w.Log.Events[1] {
 				if e.Event == events.CallOutboundRefused {

@@ -3,6 +3,7 @@ package dialplan
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -148,16 +149,21 @@ type Number struct {
 	Priority           int           `json:"priority"`
 	Distribution       []Step        `json:"distribution"`
 	OutboundUsers      []UserID      `json:"outbound_users"`
-	RespectQueuingTime bool          `json:"respect_queuing_time"`
-	CallbackRequest    bool          `json:"callback_request"`
-	MandatoryTagging   bool          `json:"mandatory_tagging"`
-	Voicemail          bool          `json:"voicemail"`
-	MusicOnHold        bool          `json:"music_on_hold"`
-	Recording          Recording     `json:"recording"`
-	IVROptions         []IVROption   `json:"ivr_options"`
-	Messages           Messages      `json:"messages"`
-	CreatedAt          time.Time     `json:"created_at"`
+	// OutboundPrefix: a desk phone's user dials *, this and a number to
+	// call out with this number rather than their default one.
+	OutboundPrefix     string      `json:"outbound_prefix"`
+	RespectQueuingTime bool        `json:"respect_queuing_time"`
+	CallbackRequest    bool        `json:"callback_request"`
+	MandatoryTagging   bool        `json:"mandatory_tagging"`
+	Voicemail          bool        `json:"voicemail"`
+	MusicOnHold        bool        `json:"music_on_hold"`
+	Recording          Recording   `json:"recording"`
+	IVROptions         []IVROption `json:"ivr_options"`
+	Messages           Messages    `json:"messages"`
+	CreatedAt          time.Time   `json:"created_at"`
 }
+
+var outboundPrefixPattern = regexp.MustCompile(`^[0-9]{0,4}$`)
 
 // MaxSteps bounds a distribution: a longer one is a configuration mistake
 // (a caller would ring for hours).
@@ -222,6 +228,9 @@ func (n *Number) Normalize(c Company) error {
 		if slices.Contains(n.OutboundUsers[:i], id) {
 			return invalid(fmt.Sprintf("outbound_users[%d]", i), "user %d is listed twice", id)
 		}
+	}
+	if !outboundPrefixPattern.MatchString(n.OutboundPrefix) {
+		return invalid("outbound_prefix", "%q is not a prefix (1 to 4 digits, dialled after a star)", n.OutboundPrefix)
 	}
 	if err := n.normalizeIVR(); err != nil {
 		return err

@@ -241,24 +241,31 @@ var actionScenarios = []scenario{
 			"devices": []string{b.deskDevice("alice")}})
 		line := a.create("/v1/numbers", "number", map[string]any{"name": "Dave's line", "digits": "+33176390896",
 			"outbound_users": []int64{dave}})
+		// A second line, chosen by dialling *81 first.
+		sales := a.create("/v1/numbers", "number", map[string]any{"name": "Sales", "digits": "+33176390898",
+			"outbound_users": []int64{dave}, "outbound_prefix": "81"})
 		b.external(t, "+33612121212", phone{answerAfter: 300 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
 		b.deskCall(t, "alice", "0612121212", script{}).ended(t)
-		got := a.calls(1)[0]
-		require.Equal(t, "outbound", got.Direction)
-		require.Equal(t, dave, got.answeredBy(), "%v", got.events())
-		require.NotNil(t, got.AnsweredAt, "%v", got.events())
-		require.Equal(t, []string{"call.created", "call.answered", "call.hungup", "call.ended"}, got.events())
-		var full struct {
-			Call struct {
-				RawDigits string `json:"raw_digits"`
-				Number    struct {
-					ID int64 `json:"id"`
-				} `json:"number"`
-			} `json:"call"`
+		b.deskCall(t, "alice", "*810612121212", script{}).ended(t)
+		calls := a.calls(2)
+		for i, want := range []int64{line, sales} {
+			got := calls[i]
+			require.Equal(t, "outbound", got.Direction)
+			require.Equal(t, dave, got.answeredBy(), "%v", got.events())
+			require.NotNil(t, got.AnsweredAt, "%v", got.events())
+			require.Equal(t, []string{"call.created", "call.answered", "call.hungup", "call.ended"}, got.events())
+			var full struct {
+				Call struct {
+					RawDigits string `json:"raw_digits"`
+					Number    struct {
+						ID int64 `json:"id"`
+					} `json:"number"`
+				} `json:"call"`
+			}
+			require.Equal(t, 200, a.do("GET", fmt.Sprintf("/v1/calls/%d", got.ID), nil, &full))
+			require.Equal(t, "+33612121212", full.Call.RawDigits)
+			require.Equal(t, want, full.Call.Number.ID, "call %d: Dave's default number, then the one of prefix 81", i)
 		}
-		require.Equal(t, 200, a.do("GET", fmt.Sprintf("/v1/calls/%d", got.ID), nil, &full))
-		require.Equal(t, "+33612121212", full.Call.RawDigits)
-		require.Equal(t, line, full.Call.Number.ID, "Dave's default number")
 	}},
 	{"a desk phone dials a premium-rate number: refused, with a message, and recorded", func(t *testing.T, a *app, b backend, c company) {
 		dave := a.create("/v1/users", "user", map[string]any{"first_name": "Dave", "email": "dave@acme.test",

@@ -410,6 +410,24 @@ func (s *Store) CallsByID(ctx context.Context, ids []dialplan.CallID) (map[dialp
 }
 
 // Call reads one call of the company with its timeline.
+// CallAccess is what decides who may act on a call and whether it is in
+// progress: its status, who answered it and whom it is assigned to.
+type CallAccess struct {
+	ID         dialplan.CallID
+	Status     dialplan.CallStatus
+	User       dialplan.UserID
+	AssignedTo dialplan.UserID
+}
+
+// CallAccess reads a call of the company's access in one short query: an
+// action on a call in progress reads no more before the media server acts.
+func (s *Store) CallAccess(ctx context.Context, company dialplan.CompanyID, id dialplan.CallID) (CallAccess, error) {
+	a := CallAccess{ID: id}
+	err := s.db.QueryRowContext(ctx, `SELECT status, coalesce(user_id, 0), coalesce(assigned_to, 0) FROM calls
+		WHERE company_id = $1 AND id = $2`, company, id).Scan(&a.Status, &a.User, &a.AssignedTo)
+	return a, notFound(err, "call", int64(id))
+}
+
 func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialplan.CallID) (CallRecord, error) {
 	calls, err := queryCalls(ctx, s.db, callSelect+" WHERE c.company_id = $1 AND c.id = $2", company, id)
 	if err != nil {

@@ -104,13 +104,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 // The unique constraints whose violation is the client's doing, and what to
 // tell them. Any other violation is a bug and stays a 500.
 var uniqueMessages = map[string]string{
-	"users_email_key":            "email is already used by another user",
-	"users_extension_key":        "extension is already used by another user",
-	"user_devices_endpoint_key":  "a device is already used by another user",
-	"teams_name_key":             "team name is already used",
-	"numbers_digits_key":         "digits are already used by another number",
-	"tags_name_key":              "tag name is already used",
-	"blocked_numbers_digits_key": "this number is already blocked",
+	"users_email_key":             "email is already used by another user",
+	"users_extension_key":         "extension is already used by another user",
+	"user_devices_endpoint_key":   "a device is already used by another user",
+	"teams_name_key":              "team name is already used",
+	"numbers_digits_key":          "digits are already used by another number",
+	"numbers_outbound_prefix_key": "outbound_prefix is already used by another number",
+	"tags_name_key":               "tag name is already used",
+	"blocked_numbers_digits_key":  "this number is already blocked",
 }
 
 func uniqueViolation(err error) error {
