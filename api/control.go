@@ -169,7 +169,11 @@ func (s *server) transferTarget(c *gin.Context, in transferInput) (dialplan.Tran
 		}
 		return dialplan.Transfer{Type: dialplan.TargetNumber, ID: int64(*in.NumberID)}, nil
 	}
-	digits, err := s.destination(ctx, me.Company, *in.To)
+	co, err := s.Store.Company(ctx, me.Company)
+	if err != nil {
+		return dialplan.Transfer{}, err
+	}
+	digits, err := s.destination(ctx, co, *in.To)
 	if err != nil {
 		return dialplan.Transfer{}, err
 	}
@@ -179,16 +183,12 @@ func (s *server) transferTarget(c *gin.Context, in transferInput) (dialplan.Tran
 // destination checks an external number the company's users would call:
 // its outbound policy (countries, premium rate) and its blocked numbers.
 // A refusal is a 422 naming `to`.
-func (s *server) destination(ctx context.Context, company dialplan.CompanyID, raw string) (string, error) {
-	co, err := s.Store.Company(ctx, company)
-	if err != nil {
-		return "", err
-	}
+func (s *server) destination(ctx context.Context, co dialplan.Company, raw string) (string, error) {
 	digits, err := co.Destination(raw)
 	if err != nil {
 		return "", &dialplan.FieldError{Field: "to", Problem: err.Error()}
 	}
-	blocked, err := s.Store.IsBlocked(ctx, company, digits)
+	blocked, err := s.Store.IsBlocked(ctx, co.ID, digits)
 	if err != nil {
 		return "", err
 	}
@@ -289,12 +289,12 @@ func (s *server) clickToCall(c *gin.Context) {
 		s.fail(c, &dialplan.FieldError{Field: "to", Problem: "the number to call is required"})
 		return
 	}
-	to, err := s.destination(ctx, me.Company, in.To)
+	co, err := s.Store.Company(ctx, me.Company)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	co, err := s.Store.Company(ctx, me.Company)
+	to, err := s.destination(ctx, co, in.To)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -315,8 +315,9 @@ func (s *server) clickToCall(c *gin.Context) {
 }
 
 // outboundNumber is the number a user calls out with: the one asked for,
-// or the first whose outbound users they are. A number whose outbound
-// users do not include them is refused (422 naming number_id).
+// or their default, the oldest whose outbound users they are (as on their
+// desk phone). A number whose outbound users do not include them is
+// refused (422 naming number_id).
 func (s *server) outboundNumber(ctx context.Context, company dialplan.CompanyID, u dialplan.User, id dialplan.NumberID) (dialplan.Number, error) {
 	if id != 0 {
 		n, err := s.Store.Number(ctx, company, id)
@@ -329,19 +330,13 @@ func (s *server) outboundNumber(ctx context.Context, company dialplan.CompanyID,
 		}
 		return n, nil
 	}
-	for page := 1; ; page++ {
-		numbers, total, err := s.Store.Numbers(ctx, company, store.Page{Page: page, PerPage: maxPerPage})
-		if err != nil {
-			return dialplan.Number{}, err
-		}
-		for _, n := range numbers {
-			if slices.Contains(n.OutboundUsers, u.ID) {
-				return n, nil
-			}
-		}
-		if page*maxPerPage >= total {
-			return dialplan.Number{}, &dialplan.FieldError{Field: "number_id",
-				Problem: fmt.Sprintf("no number lets user %d call out (outbound_users): name one", u.ID)}
-		}
+	numbers, err := s.Store.OutboundNumbers(ctx, company, u.ID)
+	if err != nil {
+		return dialplan.Number{}, err
 	}
+	if len(numbers) == 0 {
+		return dialplan.Number{}, &dialplan.FieldError{Field: "number_id",
+			Problem: fmt.Sprintf("no number lets user %d call out (outbound_users): name one", u.ID)}
+	}
+	return numbers[0], nil
 }

@@ -38,11 +38,11 @@ const (
 // number, checked against the company's policy and blocked numbers, and
 // recorded like a click-to-call.
 func (c *call) desk() {
-	agent, desk := c.inbound.Leg, c.e.dir
+	agent, dir := c.inbound.Leg, c.e.dir
 	ctx, cancel := c.ctx()
-	companyID, u, err := desk.DeskPhone(ctx, c.inbound.Device)
+	companyID, u, err := dir.DeskPhone(ctx, c.inbound.Device)
 	if err == nil {
-		c.company, err = c.e.dir.Company(ctx, companyID)
+		c.company, err = dir.Company(ctx, companyID)
 	}
 	cancel()
 	if err != nil {
@@ -53,7 +53,7 @@ func (c *call) desk() {
 	dialled := strings.TrimSpace(c.inbound.To)
 	if extensionPattern.MatchString(dialled) {
 		ctx, cancel := c.ctx()
-		target, err := desk.Extension(ctx, companyID, dialled)
+		target, err := dir.Extension(ctx, companyID, dialled)
 		cancel()
 		if err == nil {
 			c.internal(agent, u, target)
@@ -61,7 +61,7 @@ func (c *call) desk() {
 		}
 	}
 	ctx, cancel = c.ctx()
-	numbers, err := desk.OutboundNumbers(ctx, companyID, u.ID)
+	numbers, err := dir.OutboundNumbers(ctx, companyID, u.ID)
 	cancel()
 	if err != nil {
 		c.log.Error("outbound numbers unreadable: call refused", "user", u.ID, "err", err)
@@ -82,6 +82,11 @@ func (c *call) desk() {
 		if to, err = c.company.Destination(dialled); errors.As(err, &dest) {
 			reason, to = string(dest.Reason), dialled
 		} else if blocked, err := c.blockedNumber(to); err != nil || blocked {
+			// Unreadable blocked numbers refuse the call too: a
+			// blocked number must never be dialled.
+			if err != nil {
+				c.log.Error("outbound call refused: blocked numbers unreadable", "err", err)
+			}
 			reason = refusedBlocked
 		}
 	}
