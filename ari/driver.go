@@ -103,6 +103,7 @@ type leg struct {
 	cause    dialplan.Cause
 	bridge   string
 	ringing  bool // hears a ringing tone of ours (Ring) until it is bridged
+	consult  bool // a warm transfer's target: the agent (spied) hears silence of ours meanwhile
 	// An originated leg is answered for the engine once it is up and in
 	// our Stasis app (StasisStart may follow the Dial's ANSWER): only
 	// then can it be bridged.
@@ -547,6 +548,9 @@ func (d *Driver) hungUp(id string, cause dialplan.Cause) {
 	}
 	sink := l.sink
 	d.mu.Unlock()
+	if l.consult && l.spied != "" {
+		go d.rest.do(context.Background(), http.MethodDelete, "/channels/"+l.spied+"/silence", nil, nil, nil)
+	}
 	if sink != nil {
 		sink.Post(dialplan.Event{Kind: dialplan.EvHangup, Leg: dialplan.LegID(id), Cause: cause})
 	}
@@ -947,9 +951,19 @@ func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.
 	}
 	d.mu.Lock()
 	if l, ok := d.legs[string(leg)]; ok {
-		l.spied = string(agent)
+		l.spied, l.consult = string(agent), mode == dialplan.Consult
 	}
 	d.mu.Unlock()
+	if mode == dialplan.Consult {
+		// The caller is held (frames from them suppressed): nothing the
+		// bridge sends the agent would carry the whisper, which Asterisk
+		// mixes into frames written to the agent. A silence generator
+		// writes them, until the target's leg goes (hungUp).
+		if err := d.rest.do(ctx, http.MethodPost, "/channels/"+string(agent)+"/silence", nil, nil, nil); err != nil {
+			d.Hangup(ctx, leg, dialplan.CauseNormal)
+			return "", gone(err)
+		}
+	}
 	return leg, nil
 }
 
@@ -959,7 +973,7 @@ func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.
 func (d *Driver) snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.SnoopMode, id string) error {
 	q := url.Values{"app": {d.cfg.App}, "appArgs": {argSnoop}, "spy": {"both"}}
 	switch mode {
-	case dialplan.Whisper:
+	case dialplan.Whisper, dialplan.Consult:
 		q.Set("whisper", "out")
 	case dialplan.Barge:
 		q.Set("whisper", "both")

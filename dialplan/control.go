@@ -634,7 +634,7 @@ func (c *call) consult(conv *conversation, by UserID, t Transfer, user User) err
 		return err
 	}
 	ctx, cancel := c.ctx()
-	leg, err := c.e.media.Snoop(ctx, conv.leg, Whisper, dial, c.in)
+	leg, err := c.e.media.Snoop(ctx, conv.leg, Consult, dial, c.in)
 	cancel()
 	if err != nil {
 		release()

@@ -142,6 +142,9 @@ const (
 	Listen  SnoopMode = "listen"  // hears both sides
 	Whisper SnoopMode = "whisper" // only the agent hears the supervisor
 	Barge   SnoopMode = "barge"   // both hear the supervisor
+	// Consult: a warm transfer's target and the agent talk, the caller
+	// (held) hears neither; the engine's own mode, not a supervisor's.
+	Consult SnoopMode = "consult"
 )
 
 // MediaServer is what the engine asks of Asterisk or FreeSWITCH. Every

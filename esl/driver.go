@@ -1216,7 +1216,7 @@ func (d *Driver) Snoop(ctx context.Context, agent dialplan.LegID, mode dialplan.
 	// reads (the caller hears them). DTMF lets SwitchSnoop change it.
 	extra := []string{"eavesdrop_enable_dtmf=true"}
 	switch mode {
-	case dialplan.Whisper:
+	case dialplan.Whisper, dialplan.Consult: // the caller, held by displacement, hears no one
 		extra = append(extra, "eavesdrop_whisper_bleg=true")
 	case dialplan.Barge:
 		extra = append(extra, "eavesdrop_whisper_aleg=true", "eavesdrop_whisper_bleg=true")
@@ -1247,12 +1247,14 @@ func (d *Driver) SwitchSnoop(ctx context.Context, supervisor dialplan.LegID, mod
 // (uuid_displace) and mutes what the caller says (uuid_audio): the bridge
 // goes on carrying audio, so that the agent's leg still gets frames (a
 // warm transfer's target whispers into them). A broadcast would suspend
-// the bridge, and the agent would hear nothing at all.
+// the bridge, and the agent would hear nothing at all. The displacement
+// loops ("l"): without it, the first read of the music stream that comes
+// back empty (a busy machine) ends it, and the caller hears silence.
 func (d *Driver) Hold(ctx context.Context, id dialplan.LegID) error {
 	if err := uuidArg(id); err != nil {
 		return err
 	}
-	if _, err := d.api(ctx, "uuid_displace "+string(id)+" start "+musicOnHold+" 0"); err != nil {
+	if _, err := d.api(ctx, "uuid_displace "+string(id)+" start "+musicOnHold+" 0 l"); err != nil {
 		return gone(err)
 	}
 	_, err := d.api(ctx, "uuid_audio "+string(id)+" start read mute 1")
