@@ -85,13 +85,6 @@ func (e *Engine) register(c *call) {
 	e.mu.Unlock()
 }
 
-// Live says whether the call is in progress in this engine.
-func (e *Engine) Live(id CallID) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.live[id] != nil
-}
-
 // Act carries out an action on a call in progress of the company: it is
 // posted into the call's inbox, so that the call's goroutine stays the
 // only one to touch its state, and Act returns once the call has acted
@@ -545,7 +538,7 @@ func (c *call) transfer(conv *conversation, cmd *command) error {
 		cmd.done(err)
 		return nil
 	}
-	to := events.Transferred{Type: string(t.Type), ID: t.ID, Digits: t.Digits}
+	to := t.event()
 	before := c.rec.TransferredTo
 	c.rec.TransferredTo = &t
 	if err := c.save(c.event(events.CallTransferred, cmd.By, to)); err != nil {
@@ -642,7 +635,7 @@ func (c *call) consult(conv *conversation, by UserID, t Transfer, user User) err
 		return mediaError(err)
 	}
 	conv.consult = &consultation{to: t, by: by, target: target, leg: leg}
-	return c.save(c.event(events.CallWarmTransferStarted, by, events.Transferred{Type: string(t.Type), ID: t.ID, Digits: t.Digits}))
+	return c.save(c.event(events.CallWarmTransferStarted, by, t.event()))
 }
 
 // endConsultation completes or cancels the warm transfer in progress.
@@ -688,7 +681,7 @@ func (c *call) completeConsultation(conv *conversation) error {
 	} else {
 		answer.Digits = to.Digits
 	}
-	return c.save(c.event(events.CallTransferred, k.by, events.Transferred{Type: string(to.Type), ID: to.ID, Digits: to.Digits}),
+	return c.save(c.event(events.CallTransferred, k.by, to.event()),
 		c.event(events.CallAnswered, k.target.user.ID, answer))
 }
 
@@ -706,7 +699,7 @@ func (c *call) cancelConsultation(conv *conversation) {
 	if !conv.agentGone {
 		c.unhold(conv)
 	}
-	c.saveLogged(c.event(events.CallUnsuccessfulTransfer, k.by, events.Transferred{Type: string(k.to.Type), ID: k.to.ID, Digits: k.to.Digits}))
+	c.saveLogged(c.event(events.CallUnsuccessfulTransfer, k.by, k.to.event()))
 }
 
 // transferAsked carries out a blind transfer the agent's phone asked for

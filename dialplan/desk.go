@@ -107,7 +107,6 @@ func (c *call) desk() {
 		c.finish(nil)
 		return
 	}
-	c.answerAgent = true
 	c.finish(c.reach(&ringing{user: u, legs: map[LegID]bool{}, since: c.now()}, agent,
 		OutboundCall{User: u, Number: c.number, To: to}))
 }
@@ -172,16 +171,7 @@ func (c *call) internal(agent LegID, from, to User) {
 		return
 	}
 	defer c.e.acd.Release(to, held)
-	r := &ringing{user: to, legs: map[LegID]bool{}, since: c.now()}
-	for _, dev := range to.Devices {
-		ctx, cancel := c.ctx()
-		leg, err := c.e.media.Originate(ctx, Dial{Endpoint: dev, CallerID: from.Extension, Timeout: backstop(agentDialRing),
-			Originator: agent}, c.in)
-		cancel()
-		if err == nil {
-			r.legs[leg] = true
-		}
-	}
+	r := c.ringDevices(to, Dial{CallerID: from.Extension, Originator: agent})
 	ctx, cancel := c.ctx()
 	c.e.media.Ring(ctx, agent)
 	cancel()

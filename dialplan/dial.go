@@ -72,17 +72,7 @@ func (c *call) dialOut(o OutboundCall, started chan<- error) {
 		c.finish(nil)
 		return
 	}
-	r := &ringing{user: o.User, legs: map[LegID]bool{}, since: c.now()}
-	for _, dev := range o.User.Devices {
-		ctx, cancel := c.ctx()
-		leg, err := c.e.media.Originate(ctx, Dial{Endpoint: dev, CallerID: o.To, Timeout: backstop(agentDialRing)}, c.in)
-		cancel()
-		if err != nil {
-			c.log.Warn("could not ring a phone", "dial", dev, "err", err)
-			continue
-		}
-		r.legs[leg] = true
-	}
+	r := c.ringDevices(o.User, Dial{CallerID: o.To})
 	if len(r.legs) == 0 {
 		c.e.acd.Release(o.User, c.id())
 		started <- fmt.Errorf("%w: the media server rang none of %v", ErrUnreachable, o.User.Devices)
@@ -97,6 +87,26 @@ func (c *call) dialOut(o OutboundCall, started chan<- error) {
 		return
 	}
 	c.finish(c.reach(r, agent, o))
+}
+
+// ringDevices rings every device of a user a call of their own rings (a
+// click-to-call, a colleague's extension) for agentDialRing, as dial says
+// otherwise (caller id, originator).
+func (c *call) ringDevices(u User, dial Dial) *ringing {
+	r := &ringing{user: u, legs: map[LegID]bool{}, since: c.now()}
+	dial.Timeout = backstop(agentDialRing)
+	for _, dev := range u.Devices {
+		dial.Endpoint = dev
+		ctx, cancel := c.ctx()
+		leg, err := c.e.media.Originate(ctx, dial, c.in)
+		cancel()
+		if err != nil {
+			c.log.Warn("could not ring a phone", "dial", dev, "err", err)
+			continue
+		}
+		r.legs[leg] = true
+	}
+	return r
 }
 
 // ringAgent waits for one of the agent's phones to answer; "" when none
@@ -175,7 +185,7 @@ func (c *call) reach(r *ringing, agent LegID, o OutboundCall) error {
 			c.e.acd.Release(o.User, c.id())
 			return nil
 		case ev.Kind == EvAnswered && ev.Leg == dest:
-			if c.answerAgent {
+			if c.inbound.Device != "" {
 				// A desk phone's call is answered when the far end is.
 				ctx, cancel := c.ctx()
 				err := c.e.media.Answer(ctx, agent)

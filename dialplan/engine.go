@@ -202,9 +202,6 @@ type call struct {
 	commands bool
 	// hungUpBy is the user who hung the call up, if one did.
 	hungUpBy UserID
-	// answerAgent: the agent's leg is a desk phone's call, answered when
-	// the destination answers (reach).
-	answerAgent bool
 
 	company Company
 	number  Number
@@ -368,7 +365,7 @@ func (c *call) route(o IVROption, depth int) error {
 		}
 		c.rec.TransferredTo = &Transfer{Type: TargetNumber, ID: t.ID}
 		c.result.ForwardedTo = c.rec.TransferredTo
-		if err := c.save(c.event(events.CallTransferred, 0, events.Transferred{Type: "number", ID: t.ID})); err != nil {
+		if err := c.save(c.event(events.CallTransferred, 0, c.rec.TransferredTo.event())); err != nil {
 			return err
 		}
 		return c.flow(target, depth+1)

@@ -48,6 +48,11 @@ type Transfer struct {
 	Digits string     `json:"digits,omitempty"`
 }
 
+// event is the transfer as a timeline event's payload.
+func (t Transfer) event() events.Transferred {
+	return events.Transferred{Type: string(t.Type), ID: t.ID, Digits: t.Digits}
+}
+
 // Call is the record of one call, as the engine keeps it up to date.
 type Call struct {
 	ID            CallID

@@ -510,7 +510,7 @@ const maxRecording = 4 * time.Hour
 func (c *call) forward(digits string) error {
 	c.rec.TransferredTo = &Transfer{Type: TargetExternal, Digits: digits}
 	c.result.ForwardedTo = c.rec.TransferredTo
-	to := events.Transferred{Type: "external", Digits: digits}
+	to := c.rec.TransferredTo.event()
 	if err := c.save(c.event(events.CallTransferred, 0, to)); err != nil {
 		return err
 	}

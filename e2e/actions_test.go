@@ -26,6 +26,15 @@ func (a *app) action(id int64, what string, body any) int {
 	return status
 }
 
+// firstHeard is when the caller heard their first packet, which its
+// audio windows count from; now where no audio flows (an emulator).
+func firstHeard(call caller) time.Time {
+	if c, ok := call.(interface{ firstPacket() time.Time }); ok && !c.firstPacket().IsZero() {
+		return c.firstPacket()
+	}
+	return time.Now()
+}
+
 // count says how many times kind is in events.
 func count(events []string, kind string) int {
 	n := 0
@@ -45,11 +54,7 @@ var actionScenarios = []scenario{
 		call := b.call(t, caller1, aliceLine, script{listen: true})
 		id := a.waitCall("answered")
 		time.Sleep(2 * time.Second)
-		// The caller's audio is counted from its first packet.
-		first := time.Now()
-		if c, ok := call.(interface{ firstPacket() time.Time }); ok && !c.firstPacket().IsZero() {
-			first = c.firstPacket()
-		}
+		first := firstHeard(call)
 		held := time.Since(first)
 		require.Equal(t, 200, a.action(id, "hold", nil))
 		require.Equal(t, 200, a.action(id, "hold", nil), "holding a held call does nothing")
@@ -102,10 +107,7 @@ var actionScenarios = []scenario{
 		// Alice and Bob talk for a while, then she completes the transfer
 		// (409 while Bob's phone rings).
 		time.Sleep(2 * time.Second)
-		first := time.Now()
-		if c, ok := call.(interface{ firstPacket() time.Time }); ok && !c.firstPacket().IsZero() {
-			first = c.firstPacket()
-		}
+		first := firstHeard(call)
 		var completed time.Duration
 		require.Eventually(t, func() bool {
 			if a.action(id, "transfers/complete", nil) != 200 {
