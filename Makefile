@@ -25,6 +25,7 @@ test: vet fmt-check
 	@scripts/ensure-audio-tools.sh
 	@scripts/ensure-sipp.sh
 	@scripts/ensure-pbx.sh
+	@scripts/ensure-prometheus.sh
 	$(GO) test -race -count=1 ./...
 
 vet:
@@ -48,9 +49,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/wav
 	$(GO) test -run='^$$' -fuzz='^FuzzVoice$$' -fuzztime=$(FUZZTIME) ./internal/wav
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./events
+	$(GO) test -run='^$$' -fuzz='^FuzzParseCursor$$' -fuzztime=$(FUZZTIME) ./events
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckURL$$' -fuzztime=$(FUZZTIME) ./webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzParseNets$$' -fuzztime=$(FUZZTIME) ./webhook
 	$(GO) test -run='^$$' -fuzz='^FuzzReadUpload$$' -fuzztime=$(FUZZTIME) ./api
+	$(GO) test -run='^$$' -fuzz='^FuzzStatsQuery$$' -fuzztime=$(FUZZTIME) ./api
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./internal/signedurl
 	$(GO) test -run='^$$' -fuzz='^FuzzReadFrame$$' -fuzztime=$(FUZZTIME) ./esl
 	$(GO) test -run='^$$' -fuzz='^FuzzDispatch$$' -fuzztime=$(FUZZTIME) ./esl

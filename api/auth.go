@@ -49,6 +49,9 @@ var (
 		"only admins can change configuration")
 	supervisors = allow(func(p store.Principal) bool { return p.Role == dialplan.RoleAdmin || p.Role == dialplan.RoleSupervisor },
 		"only supervisors and admins supervise calls")
+	liveReaders = allow(func(p store.Principal) bool {
+		return p.Role == dialplan.RoleAdmin || p.Role == dialplan.RoleSupervisor || p.Owner
+	}, "only supervisors, admins and owners watch the live view")
 	owner = allow(func(p store.Principal) bool { return p.Owner },
 		"only an owner can do this")
 )

@@ -84,6 +84,7 @@ func openAPIDoc() *openapi3.T {
 			{Name: "blocked_numbers", Description: "Callers whose calls are refused."},
 			{Name: "api_keys", Description: "API keys (owner only)."},
 			{Name: "webhooks", Description: "Webhooks: where the company's events are posted, and their deliveries (admin only)."},
+			{Name: "live", Description: "The live view: calls waiting and in progress, agents' statuses, the day's figures."},
 		},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
@@ -429,6 +430,8 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.pRef("business_hours", b.ref("BusinessHours")),
 		b.p("open", b.ro(b.boolean("Whether the line is open now."))),
 		b.p("priority", b.integer("Queue priority: 1 is served before 0.", 0, 1)),
+		b.p("sla_seconds", b.integer("The number's own service level: seconds within which a call should be answered "+
+			"(statistics). 0, the default, is the company's.", 0, 3600)),
 		b.p("distribution", b.array("Who rings, step after step.", b.ref("Step")).WithMaxItems(20)),
 		b.p("outbound_users", b.array("Users who may call out with this number, each once.", b.id("A user id.").NewRef())),
 		b.p("outbound_prefix", b.str("1 to 4 digits, unique in the company, or empty (the default): a user of "+
@@ -470,6 +473,8 @@ func (b *openAPIBuilder) defineSchemas() {
 
 	b.defineWebhookSchemas()
 	b.defineControlSchemas()
+	b.defineLiveSchemas()
+	b.defineStatsSchemas()
 
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
 		b.idField("key"),
@@ -893,6 +898,8 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			roles: openAPIOwners, details: "The key stops working at once.", errors: deny, status: noBody, resultDesc: "Revoked."},
 	}...)
 	ops = append(ops, b.controlOperations()...)
+	ops = append(ops, b.liveOperations()...)
+	ops = append(ops, b.statsOperations()...)
 	return append(ops, b.webhookOperations()...)
 }
 

@@ -85,6 +85,15 @@ func (s *server) routes(r *gin.Engine) {
 	v1.POST("/calls/:id/transfers/cancel", s.simpleAction(dialplan.ActCancelTransfer))
 	v1.POST("/calls/:id/supervise", supervisors, s.superviseCall)
 
+	// Statistics (stats.go): any role; an agent's are their own calls'.
+	v1.GET("/stats", s.getStats)
+	v1.GET("/stats/users", s.getStatsUsers)
+	v1.GET("/stats.csv", s.getStatsCSV)
+
+	// The live view (live.go): supervisors, admins and owners.
+	v1.GET("/live", liveReaders, s.streamLive)
+	v1.GET("/live/snapshot", liveReaders, s.getLiveSnapshot)
+
 	v1.GET("/tags", readConfig, s.listTags)
 	v1.POST("/tags", admin, s.createTag)
 	v1.GET("/tags/:id", readConfig, s.getTag)

@@ -45,6 +45,12 @@ type Deps struct {
 	// checked with it when saved (422 on url otherwise). The zero policy
 	// allows https URLs of public addresses only.
 	WebhookPolicy webhook.Policy
+	// Live is the live view (GET /v1/live); nil when not running (503).
+	Live LiveBoard
+	// Metrics, when set, is the first middleware of every request, the
+	// unmatched ones included: it counts and times them by route
+	// (metrics.Metrics.HTTP).
+	Metrics gin.HandlerFunc
 }
 
 // withDefaults fills in what was left out: the wall clock, a new ACD, a
@@ -79,6 +85,10 @@ func NewServer(deps Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	s := &server{Deps: deps, render: &Renderer{deps: deps}, links: &linkKey{}}
+	if deps.Metrics != nil {
+		// Before recoverAndLog: a panic is counted as the 500 it becomes.
+		r.Use(deps.Metrics)
+	}
 	r.Use(s.recoverAndLog)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)

@@ -31,6 +31,9 @@ type client struct {
 	http     *http.Client // call control: MaxConnections connections
 	files    *http.Client // recordings' downloads: fileConnections of their own
 	timeout  time.Duration
+	// observe, when set, is told of each request's route, duration and
+	// error (Config.Observe).
+	observe func(route string, d time.Duration, err error)
 }
 
 // DefaultMaxConnections bounds the connections of call control when
@@ -72,7 +75,10 @@ func (e *statusError) Error() string {
 // open GETs path and hands back the response body as it arrives (a
 // recording may be large): the deadline bounds the wait for the response,
 // not the reading, which ctx bounds.
-func (c *client) open(ctx context.Context, path string) (io.ReadCloser, error) {
+func (c *client) open(ctx context.Context, path string) (_ io.ReadCloser, err error) {
+	if c.observe != nil {
+		defer c.timed(http.MethodGet, path, time.Now(), &err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
@@ -143,7 +149,10 @@ func pooled(n int) *http.Client {
 
 // do sends one request; query goes in the URL, body (when not nil) as
 // JSON; out (when not nil) receives the JSON answer.
-func (c *client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+func (c *client) do(ctx context.Context, method, path string, query url.Values, body, out any) (err error) {
+	if c.observe != nil {
+		defer c.timed(method, path, time.Now(), &err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	u := c.base + path
@@ -193,4 +202,58 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		}
 	}
 	return nil
+}
+
+// timed tells observe of a request that began at start and ended with
+// *err.
+func (c *client) timed(method, path string, start time.Time, err *error) {
+	c.observe(method+" "+routeOf(path), time.Since(start), *err)
+}
+
+// routeOf is path as ARI's route template, its ids taken out:
+// "/channels/1.2/play/pb-7" is "/channels/{id}/play/{id}". After the
+// resource come an id and a verb in turn (a recording's kind, live or
+// stored, comes first; an endpoint has a technology and a resource). A
+// verb is a word of our code; anything else in its place is taken for an
+// id too, so that the routes stay few whatever the path holds.
+func routeOf(path string) string {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if !isWord(segs[0]) {
+		return "/{other}"
+	}
+	first := 1 // where the ids begin: segs[first], segs[first+2], …
+	switch segs[0] {
+	case "recordings":
+		if len(segs) > 1 && (segs[1] == "live" || segs[1] == "stored") {
+			first = 2
+		}
+	case "endpoints":
+		for i, name := range []string{"{tech}", "{resource}"} {
+			if i+1 < len(segs) {
+				segs[i+1] = name
+			}
+		}
+		first = 4 // past /endpoints/{tech}/{resource}/sendMessage
+	}
+	for i := 1; i < len(segs); i++ {
+		switch {
+		case segs[i] == "{tech}" || segs[i] == "{resource}":
+		case i >= first && (i-first)%2 == 0, !isWord(segs[i]):
+			segs[i] = "{id}"
+		}
+	}
+	return "/" + strings.Join(segs, "/")
+}
+
+// isWord says whether s is a verb of ARI's routes: a few letters, no id.
+func isWord(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && r != '_' {
+			return false
+		}
+	}
+	return true
 }

@@ -108,3 +108,66 @@ func TestDownloadsApart(t *testing.T) {
 	require.NoError(t, c.do(context.Background(), http.MethodPost, "/channels/x/answer", nil, nil, nil),
 		"the one connection of call control is not the download's")
 }
+
+// TestRouteOf: a request is named by its route, whatever its ids, so
+// that the metrics' command names are few.
+func TestRouteOf(t *testing.T) {
+	cases := []struct{ path, want string }{
+		{"/channels", "/channels"},
+		{"/channels/1761234567.42", "/channels/{id}"},
+		{"/channels/1761234567.42/answer", "/channels/{id}/answer"},
+		{"/channels/1761234567.42/play/pb-5f1c", "/channels/{id}/play/{id}"},
+		{"/channels/abc/snoop/snoop-1", "/channels/{id}/snoop/{id}"},
+		{"/bridges/b-1/addChannel", "/bridges/{id}/addChannel"},
+		{"/playbacks/pb-5f1c", "/playbacks/{id}"},
+		{"/recordings/live/call-42/pause", "/recordings/live/{id}/pause"},
+		{"/recordings/stored/call-42/file", "/recordings/stored/{id}/file"},
+		{"/applications/switchboard/eventFilter", "/applications/{id}/eventFilter"},
+		{"/endpoints", "/endpoints"},
+		{"/endpoints/PJSIP", "/endpoints/{tech}"},
+		{"/endpoints/PJSIP/alice", "/endpoints/{tech}/{resource}"},
+		{"/endpoints/PJSIP/alice/sendMessage", "/endpoints/{tech}/{resource}/sendMessage"},
+		// Whatever would be an id where a verb goes is one too.
+		{"/channels/a/0612345678", "/channels/{id}/{id}"},
+		{"/channels/a/play%2Fx", "/channels/{id}/{id}"},
+		{"/1761234567.42", "/{other}"},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, routeOf(c.path), c.path)
+	}
+}
+
+// TestObserve: observe is told of each request, downloads included,
+// with its route and its error.
+func TestObserve(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ari/channels/gone/answer" {
+			http.Error(w, `{"message":"Channel not found"}`, http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	type seen struct {
+		route string
+		err   error
+	}
+	var got []seen
+	c := newClient(srv.URL, "u", "p", time.Minute, 1)
+	c.observe = func(route string, d time.Duration, err error) {
+		require.Positive(t, d)
+		got = append(got, seen{route, err})
+	}
+	ctx := context.Background()
+	require.NoError(t, c.do(ctx, http.MethodPost, "/channels/1761.2/answer", nil, nil, nil))
+	gone := c.do(ctx, http.MethodPost, "/channels/gone/answer", nil, nil, nil)
+	require.True(t, hasStatus(gone, http.StatusNotFound))
+	f, err := c.open(ctx, "/recordings/stored/call-7/file")
+	require.NoError(t, err)
+	f.Close()
+	require.Equal(t, []seen{
+		{"POST /channels/{id}/answer", nil},
+		{"POST /channels/{id}/answer", gone},
+		{"GET /recordings/stored/{id}/file", nil},
+	}, got)
+}

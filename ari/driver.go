@@ -64,6 +64,11 @@ type Config struct {
 	// added through the API gets presence soon (DefaultDeviceRefresh when
 	// zero).
 	DeviceRefresh time.Duration
+	// Observe, when set, is told of every REST request once it is
+	// answered (or failed): its route ("POST /channels/{id}/play/{id}",
+	// ids taken out so that the names are few), how long it took and its
+	// error. It runs on the request's goroutine: it must be quick.
+	Observe func(route string, d time.Duration, err error)
 }
 
 // DefaultDeviceRefresh is Config.DeviceRefresh when zero.
@@ -132,7 +137,9 @@ func New(cfg Config) *Driver {
 	}
 	ws := strings.Replace(strings.TrimRight(cfg.URL, "/"), "http", "ws", 1) + "/ari/events?" +
 		url.Values{"app": {cfg.App}, "subscribeAll": {"false"}}.Encode()
-	return &Driver{cfg: cfg, rest: newClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConnections),
+	rest := newClient(cfg.URL, cfg.User, cfg.Password, cfg.RequestTimeout, cfg.MaxConnections)
+	rest.observe = cfg.Observe
+	return &Driver{cfg: cfg, rest: rest,
 		log: cfg.Logger.With("media", "asterisk"), ws: ws, legs: map[string]*leg{}, playbacks: map[string]string{},
 		recordings: map[string]liveRecording{}, bridges: map[string][]string{}, stateEvents: map[string]uint64{},
 		unknown: map[string]bool{}, warned: map[string]bool{}}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,8 @@ type rigOptions struct {
 	refresh time.Duration
 	// before runs on the emulator before the driver connects.
 	before func(ast *aritest.Server)
+	// observe is Config.Observe.
+	observe func(route string, d time.Duration, err error)
 }
 
 func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
@@ -93,7 +96,7 @@ func newRigWith(t *testing.T, opts rigOptions) *rig {
 		opts.before(ast)
 	}
 	r.driver = ari.New(ari.Config{URL: ast.URL(), User: "asterisk", Password: "asterisk", App: "switchboard", Country: "FR",
-		Devices: r.devices.get, DeviceRefresh: opts.refresh, Logger: slog.New(r.logs)})
+		Devices: r.devices.get, DeviceRefresh: opts.refresh, Logger: slog.New(r.logs), Observe: opts.observe})
 	acd := dialplan.NewACD(dialplan.WallClock{})
 	r.presence = &presenceLog{next: acd}
 	r.engine = dialplan.NewEngine(dialplan.Config{Directory: r.dir, CallLog: r.log, Media: r.driver, ACD: acd})
@@ -158,6 +161,57 @@ func TestAnsweredCall(t *testing.T) {
 		require.Contains(t, filter[0], `{"type":"`+typ+`"}`)
 	}
 	require.NotContains(t, filter[0], "ChannelVarset")
+}
+
+// TestObserveRoutes: every REST request of a call is told to
+// Config.Observe, named by its route (no channel or bridge id).
+func TestObserveRoutes(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		routes = map[string]int{}
+	)
+	r := newRigWith(t, rigOptions{observe: func(route string, d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		routes[route]++
+	}})
+	require.NoError(t, r.ast.SetPeer("PJSIP/alice", aritest.Peer{Action: aritest.PeerRing}))
+	require.NoError(t, r.ast.SetPeer("PJSIP/bob", aritest.Peer{Action: aritest.PeerAnswer, After: 300 * time.Millisecond, HangupAfter: 500 * time.Millisecond}))
+	caller := r.ast.Call("0612345678", "0176390861", aritest.CallScript{})
+	r.ended(t)
+	<-caller.Done()
+	sent := func() int {
+		n := 0
+		for _, req := range r.ast.Requests() {
+			if req.Path != "/ari/events" {
+				n++
+			}
+		}
+		return n
+	}
+	observed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, c := range routes {
+			n += c
+		}
+		return n
+	}
+	// Observe runs as each answer is read, after the emulator logged the
+	// request.
+	require.Eventually(t, func() bool { return observed() == sent() }, 5*time.Second, 10*time.Millisecond,
+		"every request observed")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"GET /channels", "PUT /applications/{id}/eventFilter", "POST /channels/{id}/answer",
+		"POST /bridges/{id}", "POST /bridges/{id}/addChannel", "DELETE /channels/{id}"} {
+		require.Contains(t, routes, want)
+	}
+	route := regexp.MustCompile(`^(GET|POST|PUT|DELETE) (/([A-Za-z_]+|\{(id|tech|resource)\}))+$`)
+	for name := range routes {
+		require.Regexp(t, route, name, "a route without ids")
+	}
 }
 
 func TestAgentOutcomes(t *testing.T) {

@@ -147,8 +147,11 @@ type Number struct {
 	AvailabilityStatus LineStatus    `json:"availability_status"`
 	BusinessHours      BusinessHours `json:"business_hours"`
 	Priority           int           `json:"priority"`
-	Distribution       []Step        `json:"distribution"`
-	OutboundUsers      []UserID      `json:"outbound_users"`
+	// SLASeconds is the number's own service level threshold: calls
+	// answered within it count as answered in time (0: the company's).
+	SLASeconds    int      `json:"sla_seconds"`
+	Distribution  []Step   `json:"distribution"`
+	OutboundUsers []UserID `json:"outbound_users"`
 	// OutboundPrefix: a desk phone's user dials *, this and a number to
 	// call out with this number rather than their default one.
 	OutboundPrefix     string      `json:"outbound_prefix"`
@@ -214,6 +217,9 @@ func (n *Number) Normalize(c Company) error {
 	}
 	if err := n.BusinessHours.Validate(); err != nil {
 		return prefixed("business_hours", err)
+	}
+	if err := checkRange("sla_seconds", n.SLASeconds, 0, 3600); err != nil {
+		return err
 	}
 	if err := checkRange("priority", n.Priority, 0, 1); err != nil {
 		return err

@@ -399,6 +399,7 @@ func TestScenarios(t *testing.T) {
 		}},
 	}
 	scenarios = append(scenarios, actionScenarios...)
+	scenarios = append(scenarios, liveScenarios...)
 	// The same scenario must give the same call records, whatever the
 	// media server: the timelines of every backend are compared at the end.
 	var (

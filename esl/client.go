@@ -44,6 +44,10 @@ type Client struct {
 	br      *bufio.Reader
 	onEvent func(*Event)
 	timeout time.Duration
+	// observe, when set, is told of every command once answered (or
+	// failed): its name (commandName), how long it took, its error. Set
+	// before the first command is sent (Config.Observe).
+	observe func(command string, d time.Duration, err error)
 
 	wmu sync.Mutex // one command on the wire at a time
 
@@ -197,6 +201,21 @@ func (c *Client) Err() error {
 // send writes one command (its first line, header lines, an optional body)
 // and waits for its reply.
 func (c *Client) send(ctx context.Context, raw string) (*frame, error) {
+	if c.observe == nil {
+		return c.exchange(ctx, raw)
+	}
+	start := time.Now()
+	f, err := c.exchange(ctx, raw)
+	failed := err
+	if err == nil {
+		failed = f.replyError(raw)
+	}
+	c.observe(commandName(raw), time.Since(start), failed)
+	return f, err
+}
+
+// exchange is send without the observing.
+func (c *Client) exchange(ctx context.Context, raw string) (*frame, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -339,4 +358,55 @@ func firstWords(raw string) string {
 		parts = parts[:2]
 	}
 	return strings.Join(parts, " ")
+}
+
+// replyError is FreeSWITCH's refusal in f, the reply to raw, as command
+// and API read it; nil when it is a success.
+func (f *frame) replyError(raw string) error {
+	if text := f.get("Reply-Text"); strings.HasPrefix(text, "-") {
+		return &ReplyError{Command: firstWords(raw), Text: text}
+	}
+	if f.contentType() == "api/response" && strings.HasPrefix(string(f.body), "-") {
+		return &ReplyError{Command: firstWords(raw), Text: strings.TrimRight(string(f.body), "\n")}
+	}
+	return nil
+}
+
+// commandName names a command for metrics, in a few words whatever its
+// arguments: an api command by its own first word ("uuid_bridge"), a
+// background one as "bgapi originate", any other by its first word
+// ("sendmsg", "event"). A name that is not a plain word is "other".
+func commandName(raw string) string {
+	line, _, _ := strings.Cut(raw, "\n")
+	words := strings.Fields(line)
+	name := "other"
+	switch {
+	case len(words) == 0:
+	case words[0] == "api" && len(words) > 1:
+		name = words[1]
+	case words[0] == "bgapi" && len(words) > 1:
+		if !plainWord(words[1]) {
+			return "bgapi other"
+		}
+		return "bgapi " + words[1]
+	default:
+		name = words[0]
+	}
+	if !plainWord(name) {
+		return "other"
+	}
+	return name
+}
+
+// plainWord says whether s looks like a FreeSWITCH command's name.
+func plainWord(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
 }

@@ -53,6 +53,12 @@ type Config struct {
 	// for, and the dialplan's watchdog expires three periods after
 	// switchboard is gone.
 	KeepAlive time.Duration
+	// Observe, when set, is told of every command once answered (or
+	// failed): its name ("uuid_bridge", "bgapi originate", "sendmsg":
+	// arguments left out so that the names are few), how long it took
+	// and its error (a *ReplyError for FreeSWITCH's -ERR). It runs on the
+	// command's goroutine: it must be quick.
+	Observe func(command string, d time.Duration, err error)
 }
 
 // events are what the driver subscribes to. CUSTOM must come last: the
@@ -178,6 +184,7 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 		return false, err
 	}
 	defer c.Close()
+	c.observe = d.cfg.Observe // before any command
 	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
 	defer stop()
 	if err := c.Subscribe(ctx, events...); err != nil {

@@ -56,6 +56,8 @@ type rigOptions struct {
 	// watchdog runs the shipped dialplan: a fallback while switchboard's
 	// heartbeat is missing.
 	watchdog bool
+	// observe is Config.Observe.
+	observe func(command string, d time.Duration, err error)
 }
 
 func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
@@ -98,7 +100,7 @@ func newRigWith(t *testing.T, o rigOptions, change func(n *dialplan.Number)) *ri
 		addr = r.proxy.addr()
 	}
 	r.driver = esl.New(esl.Config{Addr: addr, Password: "ClueCon", Country: "FR", RecordingDir: r.records,
-		Audio: o.audio, Logger: logger, KeepAlive: o.keepAlive, RequestTimeout: o.timeout})
+		Audio: o.audio, Logger: logger, KeepAlive: o.keepAlive, RequestTimeout: o.timeout, Observe: o.observe})
 	r.acd = dialplan.NewACD(dialplan.WallClock{})
 	var dir dialplan.Directory = r.dir
 	if o.slowLookup > 0 {
@@ -183,6 +185,47 @@ func TestAnsweredCall(t *testing.T) {
 	require.True(t, lostRace, "%v", r.commands("api uuid_kill "))
 	require.Eventually(t, func() bool { return len(r.fs.Channels()) == 0 }, 5*time.Second, 20*time.Millisecond,
 		"every channel hung up")
+}
+
+// TestObserveCommands: every command of a call is told to
+// Config.Observe, named without its arguments (no uuid).
+func TestObserveCommands(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		names = map[string]int{}
+	)
+	r := newRigWith(t, rigOptions{observe: func(command string, d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		names[command]++
+	}}, nil)
+	r.fs.SetPeer("user/alice", esltest.Peer{Action: esltest.PeerRing})
+	r.fs.SetPeer("user/bob", esltest.Peer{Action: esltest.PeerAnswer, Delay: 300 * time.Millisecond, HangupAfter: 500 * time.Millisecond})
+	caller := r.fs.Call("0612345678", "0176390861", esltest.CallScript{})
+	r.ended(t)
+	<-caller.Done()
+	sent := func() int { return len(r.fs.Commands()) - 1 } // but auth, which Dial sends
+	observed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, c := range names {
+			n += c
+		}
+		return n
+	}
+	// Observe runs as each reply is read, after the emulator logged the
+	// command.
+	require.Eventually(t, func() bool { return observed() == sent() }, 5*time.Second, 10*time.Millisecond,
+		"every command observed")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"event", "uuid_answer", "uuid_bridge", "uuid_kill", "bgapi originate"} {
+		require.Contains(t, names, want)
+	}
+	for name := range names {
+		require.Regexp(t, `^(bgapi )?[a-z0-9_]+$`, name, "a name without arguments")
+	}
 }
 
 func TestAgentOutcomes(t *testing.T) {

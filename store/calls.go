@@ -142,7 +142,7 @@ const (
 		nullif($13::text, ''), nullif($14::text, ''), $15, $16, nullif($17::text, ''), nullif($18::text, ''),
 		nullif($19::text, '')
 	WHERE $2::bigint = 0
-	RETURNING id, company_id, number_id)`
+	RETURNING ` + savedColumns + `)`
 	saveCallUpdate = `WITH c AS (
 	UPDATE calls SET number_id = nullif($3::bigint, 0), user_id = nullif($4::bigint, 0), direction = $5, status = $6,
 		raw_digits = $7, started_at = $8, answered_at = $9, ended_at = $10, waiting_time = $11, talk_time = $12,
@@ -150,7 +150,7 @@ const (
 		transferred_to = $16, recording = nullif($17::text, ''), voicemail = nullif($18::text, ''),
 		media_ref = nullif($19::text, '')
 	WHERE company_id = $1 AND id = $2
-	RETURNING id, company_id, number_id)`
+	RETURNING ` + savedColumns + `)`
 	// On update, the teams no longer listed go and the others are
 	// inserted or moved: the two touch different rows, as they must within
 	// one statement.
@@ -182,14 +182,19 @@ SELECT id FROM c`
 // events are written.
 var saveCallEvents = ",\n" + eventsCTE("$21", "c.company_id", "c.id", "c,")
 
+// savedColumns are what SaveCall's statement reads back of the call it
+// wrote, for the rows that go with it.
+const savedColumns = `id, company_id, number_id, user_id, direction, status, started_at, answered_at, ended_at,
+	waiting_time, talk_time, missed_call_reason, voicemail`
+
 // saveCallStmt prepares SaveCall's statement once; database/sql prepares
 // it again on each connection that runs it.
 func (s *Store) saveCallStmt(ctx context.Context, insert bool) (*sql.Stmt, error) {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
-	slot, query := &s.saveUpdate, saveCallUpdate+saveCallTeamsUpdate+saveCallEvents+saveCallTasks
+	slot, query := &s.saveUpdate, saveCallUpdate+saveCallTeamsUpdate+saveCallEvents+saveCallStats+saveCallTasks
 	if insert {
-		slot, query = &s.saveInsert, saveCallInsert+saveCallTeamsInsert+saveCallEvents+saveCallTasks
+		slot, query = &s.saveInsert, saveCallInsert+saveCallTeamsInsert+saveCallEvents+saveCallStats+saveCallTasks
 	}
 	if *slot == nil {
 		stmt, err := s.db.PrepareContext(ctx, query)
@@ -486,9 +491,19 @@ func lockCall(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, id d
 	return notFound(err, "call", int64(id))
 }
 
-// addEvent writes one event of the call, stamped now, done by a user.
+// addEvent writes one event of the call, stamped now, done by a user, and
+// brings the call's stats row up to date with what the event changed.
 func addEvent(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, call dialplan.CallID, kind events.Kind, by dialplan.UserID, data any) error {
-	return publish(ctx, tx, company, Event{Kind: kind, Call: call, User: by, Data: data})
+	if err := publish(ctx, tx, company, Event{Kind: kind, Call: call, User: by, Data: data}); err != nil {
+		return err
+	}
+	switch kind {
+	case events.CallTagged, events.CallUntagged:
+		return refreshTags(ctx, tx, call)
+	case events.CallAssigned, events.CallArchived:
+		return refreshInbox(ctx, tx, company, call)
+	}
+	return nil
 }
 
 // TagCall puts tags on a call (those it has already stay) and notes it in

@@ -501,6 +501,22 @@ func BenchmarkSaveCall(b *testing.B) {
 			}
 		}
 	})
+	// The save that ends a call also writes its statistics row.
+	b.Run("end", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			c := call()
+			if err := w.st.SaveCall(ctx, &c, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+			end := w.t0.Add(time.Duration(i) * time.Millisecond)
+			c.User, c.AnsweredAt, c.EndedAt, c.Status = w.alice.ID, at(w.t0), &end, dialplan.CallDone
+			if err := w.st.SaveCall(ctx, &c, []dialplan.TimelineEvent{{Event: events.CallEnded, At: end}}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // TestUntagAssignForget: a tag taken off, a call assigned, a recording and

@@ -544,6 +544,17 @@ func (s *Store) DeleteDelivered(ctx context.Context, before time.Time, batch int
 	return int(n), err
 }
 
+// PendingDeliveries counts the deliveries still to be made, of every
+// webhook: the outbox's backlog, for metrics. One scan of the pending
+// deliveries' index, which holds only those.
+func (s *Store) PendingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'`); err != nil {
+		return 0, fmt.Errorf("pending deliveries: %w", err)
+	}
+	return n, nil
+}
+
 // Delivery is a delivery as the API shows it.
 type Delivery struct {
 	ID             int64

@@ -414,6 +414,34 @@ func TestDeleteDelivered(t *testing.T) {
 	require.Equal(t, []string{"delivered", "failed", "pending"}, left)
 }
 
+// TestPendingDeliveries: the backlog counts the deliveries still to be
+// made, not those delivered or failed for good.
+func TestPendingDeliveries(t *testing.T) {
+	ctx := context.Background()
+	w := newCallWorld(t)
+	o := outbox(t, w.st)
+	n, err := w.st.PendingDeliveries(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	newWebhook(t, w.db, w.acme.ID, "https://example.test/hook", events.UserOpened)
+	userEvents(t, w.st, w.acme.ID, 5, 1)
+	n, err = w.st.PendingDeliveries(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	due, err := o.Due(ctx, store.DueQuery{Now: time.Now(), Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, due, 5)
+	_, err = o.Record(ctx, store.Attempt{Delivery: due[0].ID, Outcome: store.Delivered, StatusCode: 200, At: time.Now()})
+	require.NoError(t, err)
+	_, err = o.Record(ctx, store.Attempt{Delivery: due[1].ID, Outcome: store.Dropped, Error: "gone", At: time.Now()})
+	require.NoError(t, err)
+	_, err = o.Record(ctx, store.Attempt{Delivery: due[2].ID, Outcome: store.Failed, StatusCode: 500, At: time.Now(), Backoff: backoff})
+	require.NoError(t, err)
+	n, err = w.st.PendingDeliveries(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "the failed one is retried: still pending")
+}
+
 // TestDueDeliveriesSharesAmongWebhooks: the limit takes heads of every
 // webhook, not the first webhook's keys only.
 func TestDueDeliveriesSharesAmongWebhooks(t *testing.T) {

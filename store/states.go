@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
@@ -72,12 +74,17 @@ type LastState struct {
 	User   dialplan.UserID
 	Number dialplan.NumberID
 	Kind   events.Kind
+	At     time.Time // when the event says it happened
 }
 
 // LastStates reads, for every user and number, the last event of each of
 // the pairs of kinds given (the same pair twice: user.opened,
 // user.closed, …): the state the stream last told.
 func (s *Store) LastStates(ctx context.Context, pairs [][2]events.Kind) ([]LastState, error) {
+	return lastStates(ctx, s.db, pairs)
+}
+
+func lastStates(ctx context.Context, q sqlx.QueryerContext, pairs [][2]events.Kind) ([]LastState, error) {
 	var kinds, families []string
 	for i, p := range pairs {
 		for _, k := range p {
@@ -89,9 +96,10 @@ func (s *Store) LastStates(ctx context.Context, pairs [][2]events.Kind) ([]LastS
 		User   *int64      `db:"user_id"`
 		Number *int64      `db:"number_id"`
 		Kind   events.Kind `db:"event"`
+		At     time.Time   `db:"at"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT DISTINCT ON (coalesce(e.number_id, -e.user_id), f.family)
-			e.user_id, e.number_id, e.event
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT DISTINCT ON (coalesce(e.number_id, -e.user_id), f.family)
+			e.user_id, e.number_id, e.event, e.at
 		FROM events e JOIN unnest($1::text[], $2::text[]) AS f (kind, family) ON f.kind = e.event
 		WHERE e.call_id IS NULL
 		ORDER BY coalesce(e.number_id, -e.user_id), f.family, e.id DESC`, pq.Array(kinds), pq.Array(families))
@@ -106,7 +114,7 @@ func (s *Store) LastStates(ctx context.Context, pairs [][2]events.Kind) ([]LastS
 		if r.Number != nil {
 			out[i].Number = dialplan.NumberID(*r.Number)
 		}
-		out[i].Kind = r.Kind
+		out[i].Kind, out[i].At = r.Kind, r.At.UTC()
 	}
 	return out, nil
 }

@@ -71,7 +71,10 @@ func (s *Store) DeleteTag(ctx context.Context, company dialplan.CompanyID, id di
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM tags WHERE company_id = $1 AND id = $2", company, id)
-		return oneRow(res, err, "tag", int64(id))
+		if err := oneRow(res, err, "tag", int64(id)); err != nil {
+			return err
+		}
+		return forgetInStats(ctx, tx, company, "tags", int64(id))
 	})
 }
 

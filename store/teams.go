@@ -177,6 +177,9 @@ func (s *Store) DeleteTeam(ctx context.Context, company dialplan.CompanyID, id d
 			return err
 		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM teams WHERE company_id = $1 AND id = $2", company, id)
-		return oneRow(res, err, "team", int64(id))
+		if err := oneRow(res, err, "team", int64(id)); err != nil {
+			return err
+		}
+		return forgetInStats(ctx, tx, company, "teams", int64(id))
 	})
 }

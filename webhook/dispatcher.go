@@ -67,7 +67,27 @@ type Config struct {
 	// Standby is how often a dispatcher that is not the active one tries
 	// to become it (5 s).
 	Standby time.Duration
+
+	// Observe, when set, is told of every attempt once it is recorded,
+	// by its result: ResultDelivered, ResultFailed (to be tried again),
+	// ResultDropped or ResultDeactivated. It runs on a worker: it must be
+	// quick.
+	Observe func(result string)
 }
+
+// The results of an attempt, as Config.Observe is told them.
+const (
+	ResultDelivered = "delivered"
+	// ResultFailed: the receiver failed (or did not answer); the
+	// delivery is tried again after the webhook's backoff.
+	ResultFailed = "failed"
+	// ResultDropped: the object the event is about no longer exists;
+	// the delivery failed for good, its webhook is not to blame.
+	ResultDropped = "dropped"
+	// ResultDeactivated: the attempt deactivated its webhook (410 Gone,
+	// or failing for GiveUpAfter); its deliveries failed for good.
+	ResultDeactivated = "deactivated"
+)
 
 func (c *Config) defaults() {
 	set := func(d *time.Duration, v time.Duration) {
@@ -416,16 +436,24 @@ func (d *Dispatcher) attempt(ctx context.Context, rec records, p store.PendingDe
 		log.Error("webhook delivery not recorded: it will be sent again", "err", err)
 		return nil
 	}
+	var result string
 	switch {
 	case res.Deactivated != "":
+		result = ResultDeactivated
 		log.Warn("webhook deactivated", "reason", res.Deactivated, "status", a.StatusCode, "err", a.Error)
 	case a.Outcome == store.Delivered:
+		result = ResultDelivered
 		log.Debug("webhook delivered", "status", a.StatusCode, "attempts", p.Attempts+1)
 	case a.Outcome == store.Dropped:
+		result = ResultDropped
 		log.Warn("webhook delivery dropped", "err", a.Error)
 	default:
+		result = ResultFailed
 		log.Warn("webhook delivery failed", "status", a.StatusCode, "err", a.Error, "attempts", p.Attempts+1,
 			"retry_at", res.RetryAt)
+	}
+	if d.cfg.Observe != nil {
+		d.cfg.Observe(result)
 	}
 	return res.Next
 }

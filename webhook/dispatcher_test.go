@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,15 +253,18 @@ func TestAnswers(t *testing.T) {
 		lastError string
 		active    bool
 		reason    string
+		result    string // what Config.Observe is told first
 	}{
-		{"ok", http.StatusOK, store.DeliveryDelivered, "", true, ""},
-		{"no content", http.StatusNoContent, store.DeliveryDelivered, "", true, ""},
-		{"accepted", http.StatusAccepted, store.DeliveryDelivered, "", true, ""},
+		{"ok", http.StatusOK, store.DeliveryDelivered, "", true, "", webhook.ResultDelivered},
+		{"no content", http.StatusNoContent, store.DeliveryDelivered, "", true, "", webhook.ResultDelivered},
+		{"accepted", http.StatusAccepted, store.DeliveryDelivered, "", true, "", webhook.ResultDelivered},
 		{"redirect", http.StatusFound, store.DeliveryPending,
-			"HTTP 302 Found: boom 302: redirects are not followed (Location: https://elsewhere.test/)", true, ""},
-		{"server error", http.StatusInternalServerError, store.DeliveryPending, "HTTP 500 Internal Server Error: boom 500", true, ""},
-		{"unauthorized", http.StatusUnauthorized, store.DeliveryPending, "HTTP 401 Unauthorized: boom 401", true, ""},
-		{"gone", http.StatusGone, store.DeliveryFailed, "HTTP 410 Gone: boom 410", false, "the receiver answered 410 Gone"},
+			"HTTP 302 Found: boom 302: redirects are not followed (Location: https://elsewhere.test/)", true, "", webhook.ResultFailed},
+		{"server error", http.StatusInternalServerError, store.DeliveryPending, "HTTP 500 Internal Server Error: boom 500", true, "",
+			webhook.ResultFailed},
+		{"unauthorized", http.StatusUnauthorized, store.DeliveryPending, "HTTP 401 Unauthorized: boom 401", true, "", webhook.ResultFailed},
+		{"gone", http.StatusGone, store.DeliveryFailed, "HTTP 410 Gone: boom 410", false, "the receiver answered 410 Gone",
+			webhook.ResultDeactivated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -272,7 +276,10 @@ func TestAnswers(t *testing.T) {
 			})
 			hook := w.hook(rc.URL)
 			require.NoError(t, w.st.Publish(context.Background(), w.company, store.Event{Kind: events.UserOpened, User: 7}))
-			w.run(w.config())
+			results := &observed{}
+			cfg := w.config()
+			cfg.Observe = results.add
+			w.run(cfg)
 			var d struct {
 				Status    store.DeliveryStatus `db:"status"`
 				Attempts  int                  `db:"attempts"`
@@ -296,8 +303,29 @@ func TestAnswers(t *testing.T) {
 				require.Equal(t, tt.reason, *s.Reason)
 			}
 			require.NotEmpty(t, rc.requests())
+			// Told once the attempt is recorded.
+			require.Eventually(t, func() bool { return len(results.all()) > 0 }, wait, 10*time.Millisecond)
+			require.Equal(t, tt.result, results.all()[0])
 		})
 	}
+}
+
+// observed keeps what Config.Observe was told.
+type observed struct {
+	mu      sync.Mutex
+	results []string
+}
+
+func (o *observed) add(result string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.results = append(o.results, result)
+}
+
+func (o *observed) all() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.results)
 }
 
 // TestFailingForADayDeactivates moves the dispatcher's clock through a
@@ -356,8 +384,13 @@ func TestObjectGone(t *testing.T) {
 	w.gone.Store(int64(7), true)
 	require.NoError(t, w.st.Publish(context.Background(), w.company,
 		store.Event{Kind: events.UserOpened, User: 7}, store.Event{Kind: events.UserOpened, User: 8}))
-	w.run(w.config())
+	results := &observed{}
+	cfg := w.config()
+	cfg.Observe = results.add
+	w.run(cfg)
 	require.Eventually(t, func() bool { return w.count(store.DeliveryPending) == 0 }, wait, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(results.all()) == 2 }, wait, 10*time.Millisecond)
+	require.ElementsMatch(t, []string{webhook.ResultDropped, webhook.ResultDelivered}, results.all())
 	var lastError string
 	require.NoError(t, w.db.Get(&lastError, "SELECT last_error FROM webhook_deliveries WHERE status = 'failed'"))
 	require.Equal(t, "cannot be delivered: user 7 no longer exists", lastError)

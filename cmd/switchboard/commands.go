@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard/switchboard/ari"
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/esl"
+	"github.com/switchboard/switchboard/live"
+	"github.com/switchboard/switchboard/metrics"
 	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/statewatch"
 	"github.com/switchboard/switchboard/store"
@@ -196,12 +198,19 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		ln.Close()
 		return err
 	}
-	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library}
-	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps) // sets deps.MediaReady, deps.Recordings
+	// Metrics (metrics.go): served at /metrics beside the API; each part
+	// below is given its hook.
+	m, metricsHandler, err := newMetrics(cfg, st, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library, Metrics: m.HTTP()}
+	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m) // sets deps.MediaReady, deps.Recordings
 	defer stopCalls()
 	// Webhooks (webhooks.go): the API checks URLs with the dispatcher's
 	// policy; the dispatcher shows objects as the API does.
-	stopWebhooks, err := startWebhooks(ctx, cfg, st, &deps, logger) // sets deps.WebhookPolicy
+	stopWebhooks, err := startWebhooks(ctx, cfg, st, &deps, logger, m) // sets deps.WebhookPolicy
 	if err != nil {
 		ln.Close()
 		return err
@@ -216,8 +225,12 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		statewatch.New(statewatch.Config{Store: st, ACD: acd, Logger: logger}).Run(watchCtx)
 	}()
 	defer func() { stopWatch(); <-watched }()
+	// The live view follows the event stream; metrics read its figures
+	// and hear the calls it sees end.
+	stopLive := startLive(ctx, st, &deps, m, logger) // sets deps.Live
+	defer stopLive()
 	srv := &http.Server{
-		Handler:           api.NewServer(deps),
+		Handler:           withMetrics(api.NewServer(deps), metricsHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -249,7 +262,7 @@ type mediaDriver interface {
 // the call engine on it. The returned func stops both: calls still in
 // progress are hung up and recorded.
 func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
-	logger *slog.Logger, deps *api.Deps) func() {
+	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics) func() {
 	if cfg.Media == "" {
 		logger.Warn("no media server configured (SWITCHBOARD_MEDIA): the API runs, calls do not")
 		return func() {}
@@ -258,14 +271,16 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	switch cfg.Media {
 	case "freeswitch":
 		driver = esl.New(esl.Config{Addr: cfg.ESLAddr, Password: cfg.ESLPassword, Trunk: cfg.ESLTrunk, Profile: cfg.ESLProfile,
-			Country: strings.ToUpper(cfg.Country), RecordingDir: cfg.ESLRecordings, Audio: audio, Logger: logger})
+			Country: strings.ToUpper(cfg.Country), RecordingDir: cfg.ESLRecordings, Audio: audio, Logger: logger,
+			Observe: m.MediaCommand(cfg.Media)})
 	default:
 		// Devices: the driver follows the state of users' phones, and of
 		// no other endpoint (not the trunk's: every call's events).
 		driver = ari.New(ari.Config{URL: cfg.ARIURL, User: cfg.ARIUser, Password: cfg.ARIPassword, App: cfg.ARIApp,
 			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger, Devices: st.Devices,
-			DeviceRefresh: cfg.ARIDeviceRefresh})
+			DeviceRefresh: cfg.ARIDeviceRefresh, Observe: m.MediaCommand(cfg.Media)})
 	}
+	m.WatchMediaLink(cfg.Media, driver.Ready)
 	// Bursts of calls read a line's configuration once a second, not once
 	// a call.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
@@ -292,4 +307,19 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		cancel()
 		<-done
 	}
+}
+
+// startLive runs the live view (live.Hub) until the returned func is
+// called; the API serves it and metrics read it.
+func startLive(ctx context.Context, st *store.Store, deps *api.Deps, m *metrics.Metrics, logger *slog.Logger) func() {
+	hub := live.NewHub(live.HubConfig{Store: st, Logger: logger, Observer: m})
+	m.WatchLive(hub)
+	deps.Live = hub
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hub.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }

@@ -63,6 +63,11 @@ type config struct {
 	WebhookAllowNets string        `env:"SWITCHBOARD_WEBHOOK_ALLOW_NETS"`
 	WebhookRetention time.Duration `env:"SWITCHBOARD_WEBHOOK_RETENTION" envDefault:"168h"`
 
+	// Metrics: how many numbers and companies /metrics names by their id
+	// in labels (metrics.Options); the others are "other".
+	MetricsMaxNumbers   int `env:"SWITCHBOARD_METRICS_MAX_NUMBERS" envDefault:"100"`
+	MetricsMaxCompanies int `env:"SWITCHBOARD_METRICS_MAX_COMPANIES" envDefault:"100"`
+
 	// promptsCache is the directory of prompt files when PromptsDir is
 	// unset (dev sets it inside its data directory).
 	promptsCache string
@@ -74,7 +79,8 @@ var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWI
 	"SWITCHBOARD_PROMPTS_DIR", "SWITCHBOARD_PROMPTS_URL", "SWITCHBOARD_MEDIA", "SWITCHBOARD_COUNTRY",
 	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK",
 	"SWITCHBOARD_ARI_DEVICE_REFRESH", "SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS",
-	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION"}
+	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION",
+	"SWITCHBOARD_METRICS_MAX_NUMBERS", "SWITCHBOARD_METRICS_MAX_COMPANIES"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -116,6 +122,10 @@ func (c *config) flags(fs *pflag.FlagSet) {
 		"private address ranges webhooks may post to, comma-separated CIDRs such as 10.0.0.0/8 [SWITCHBOARD_WEBHOOK_ALLOW_NETS]")
 	fs.DurationVar(&c.WebhookRetention, "webhook-retention", c.WebhookRetention,
 		"how long delivered webhook deliveries are kept [SWITCHBOARD_WEBHOOK_RETENTION]")
+	fs.IntVar(&c.MetricsMaxNumbers, "metrics-max-numbers", c.MetricsMaxNumbers,
+		"numbers /metrics names by id; the others are \"other\" [SWITCHBOARD_METRICS_MAX_NUMBERS]")
+	fs.IntVar(&c.MetricsMaxCompanies, "metrics-max-companies", c.MetricsMaxCompanies,
+		"companies /metrics names by id; the others are \"other\" [SWITCHBOARD_METRICS_MAX_COMPANIES]")
 }
 
 func (c config) validate() error {
@@ -136,6 +146,10 @@ func (c config) validate() error {
 	}
 	if c.WebhookRetention <= 0 {
 		return fmt.Errorf("webhook retention %s: want a positive duration such as 168h (SWITCHBOARD_WEBHOOK_RETENTION)", c.WebhookRetention)
+	}
+	if c.MetricsMaxNumbers <= 0 || c.MetricsMaxCompanies <= 0 {
+		return fmt.Errorf("metrics: at most %d numbers and %d companies named: want positive counts such as 100 "+
+			"(SWITCHBOARD_METRICS_MAX_NUMBERS, SWITCHBOARD_METRICS_MAX_COMPANIES)", c.MetricsMaxNumbers, c.MetricsMaxCompanies)
 	}
 	return c.checkPromptsURL()
 }

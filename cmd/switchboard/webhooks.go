@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/metrics"
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/webhook"
 )
@@ -17,14 +18,15 @@ import (
 //
 // deps must be complete but for WebhookPolicy: the renderer shows objects
 // with them (the ACD's live availability of users among them).
-func startWebhooks(ctx context.Context, cfg config, st *store.Store, deps *api.Deps, logger *slog.Logger) (func(), error) {
+func startWebhooks(ctx context.Context, cfg config, st *store.Store, deps *api.Deps, logger *slog.Logger,
+	m *metrics.Metrics) (func(), error) {
 	policy, err := cfg.webhookPolicy()
 	if err != nil {
 		return nil, err
 	}
 	deps.WebhookPolicy = policy
 	d, err := webhook.New(webhook.Config{DatabaseURL: cfg.DatabaseURL, Renderer: api.NewRenderer(*deps),
-		Policy: policy, Logger: logger, Retention: cfg.WebhookRetention})
+		Policy: policy, Logger: logger, Retention: cfg.WebhookRetention, Observe: m.WebhookResult})
 	if err != nil {
 		return nil, err
 	}
