@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -232,13 +235,13 @@ func TestPagination(t *testing.T) {
 	require.Equal(t, 1, first.Meta.CurrentPage)
 	require.Nil(t, first.Meta.PreviousPageLink)
 	require.NotNil(t, first.Meta.NextPageLink)
-	require.Equal(t, "/v1/tags?page=2&per_page=5", *first.Meta.NextPageLink)
+	require.Equal(t, e.url+"/v1/tags?page=2&per_page=5", *first.Meta.NextPageLink)
 	require.Equal(t, "Callback Request", first.Tags[0].Name, "oldest first by default")
 
 	last := get("?per_page=5&page=3")
 	require.Equal(t, 1, last.Meta.Count)
 	require.Nil(t, last.Meta.NextPageLink)
-	require.Equal(t, "/v1/tags?page=2&per_page=5", *last.Meta.PreviousPageLink)
+	require.Equal(t, e.url+"/v1/tags?page=2&per_page=5", *last.Meta.PreviousPageLink)
 
 	exact := get("?per_page=11")
 	require.Equal(t, 11, exact.Meta.Count)
@@ -247,7 +250,7 @@ func TestPagination(t *testing.T) {
 	beyond := get("?per_page=5&page=9")
 	require.Equal(t, 0, beyond.Meta.Count)
 	require.Empty(t, beyond.Tags)
-	require.Equal(t, "/v1/tags?page=3&per_page=5", *beyond.Meta.PreviousPageLink, "back to the last page")
+	require.Equal(t, e.url+"/v1/tags?page=3&per_page=5", *beyond.Meta.PreviousPageLink, "back to the last page")
 
 	desc := get("?order=desc&per_page=50")
 	require.Equal(t, "tag 6", desc.Tags[0].Name)
@@ -267,4 +270,77 @@ func TestKeysForOthers(t *testing.T) {
 	require.Equal(t, 403, status, "an agent owner cannot mint an admin's key: %v", out)
 	e.ok(agentOwner, "POST", "/v1/api_keys", map[string]any{"name": "mine"}, nil)
 	e.ok(f.a, "POST", "/v1/api_keys", map[string]any{"user_id": f.userA, "name": "for Alice"}, nil)
+}
+
+// TestFollowLinks: a generic client, knowing nothing of the API's paths,
+// walks a list by following next_page_link as an opaque URL with its
+// HTTP library, then back by previous_page_link, and opens each object
+// at its direct_link: the links are absolute URLs at the public URL.
+func TestFollowLinks(t *testing.T) {
+	e := newEnv(t)
+	a := e.company("Acme", "owner@acme.test")
+	for i := range 5 {
+		e.ok(a, "POST", "/v1/tags", map[string]any{"name": fmt.Sprintf("tag %d", i)}, nil)
+	}
+	type page struct {
+		Tags []struct {
+			ID         int64  `json:"id"`
+			Name       string `json:"name"`
+			DirectLink string `json:"direct_link"`
+		} `json:"tags"`
+		Meta struct {
+			NextPageLink     *string `json:"next_page_link"`
+			PreviousPageLink *string `json:"previous_page_link"`
+		} `json:"meta"`
+	}
+	fetch := func(link string, out any) {
+		t.Helper()
+		req, err := http.NewRequest("GET", link, nil)
+		require.NoError(t, err)
+		req.SetBasicAuth(a.id, a.token)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode, link)
+		require.NoError(t, json.NewDecoder(res.Body).Decode(out))
+	}
+	var (
+		names []string
+		links []string
+		pages []string
+		last  page
+	)
+	for link := e.url + "/v1/tags?per_page=3"; ; {
+		pages = append(pages, link)
+		var p page
+		fetch(link, &p)
+		for _, tag := range p.Tags {
+			names = append(names, tag.Name)
+			links = append(links, tag.DirectLink)
+		}
+		last = p
+		if p.Meta.NextPageLink == nil {
+			break
+		}
+		require.True(t, strings.HasPrefix(*p.Meta.NextPageLink, e.url+"/"), "absolute: %s", *p.Meta.NextPageLink)
+		link = *p.Meta.NextPageLink
+	}
+	require.Len(t, pages, 3, "4 system tags and 5 more, 3 a page")
+	require.Len(t, names, 9)
+	require.Equal(t, []string{"tag 0", "tag 1", "tag 2", "tag 3", "tag 4"}, names[4:])
+
+	require.NotNil(t, last.Meta.PreviousPageLink)
+	var back page
+	fetch(*last.Meta.PreviousPageLink, &back)
+	require.Equal(t, names[3:6], []string{back.Tags[0].Name, back.Tags[1].Name, back.Tags[2].Name}, "the page before")
+
+	for i, link := range links {
+		var one struct {
+			Tag struct {
+				Name string `json:"name"`
+			} `json:"tag"`
+		}
+		fetch(link, &one)
+		require.Equal(t, names[i], one.Tag.Name, link)
+	}
 }

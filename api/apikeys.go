@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -19,8 +18,8 @@ type apiKeyJSON struct {
 	APIToken string `json:"api_token,omitempty"`
 }
 
-func newAPIKeyJSON(k store.APIKey) apiKeyJSON {
-	return apiKeyJSON{APIKey: k, DirectLink: fmt.Sprintf("/v1/api_keys/%d", k.ID)}
+func newAPIKeyJSON(s site, k store.APIKey) apiKeyJSON {
+	return apiKeyJSON{APIKey: k, DirectLink: s.link("/v1/api_keys/%d", k.ID)}
 }
 
 func (s *server) listAPIKeys(c *gin.Context) {
@@ -36,9 +35,9 @@ func (s *server) listAPIKeys(c *gin.Context) {
 	}
 	out := make([]apiKeyJSON, len(keys))
 	for i, k := range keys {
-		out[i] = newAPIKeyJSON(k)
+		out[i] = newAPIKeyJSON(s.site(), k)
 	}
-	list(c, "api_keys", out, total, p)
+	list(c, s.site(), "api_keys", out, total, p)
 }
 
 // createAPIKey makes a key acting as user_id (the caller when left out).
@@ -72,7 +71,7 @@ func (s *server) createAPIKey(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	key := newAPIKeyJSON(store.APIKey{ID: creds.KeyID, APIID: creds.APIID, UserID: int64(user), Name: in.Name, CreatedAt: s.Now().UTC()})
+	key := newAPIKeyJSON(s.site(), store.APIKey{ID: creds.KeyID, APIID: creds.APIID, UserID: int64(user), Name: in.Name, CreatedAt: s.Now().UTC()})
 	key.APIToken = creds.APIToken
 	c.PureJSON(http.StatusCreated, gin.H{"api_key": key})
 }

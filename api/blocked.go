@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -14,8 +13,8 @@ type blockedJSON struct {
 	DirectLink string `json:"direct_link"`
 }
 
-func newBlockedJSON(b dialplan.BlockedNumber) blockedJSON {
-	return blockedJSON{BlockedNumber: b, DirectLink: fmt.Sprintf("/v1/blocked_numbers/%d", b.ID)}
+func newBlockedJSON(s site, b dialplan.BlockedNumber) blockedJSON {
+	return blockedJSON{BlockedNumber: b, DirectLink: s.link("/v1/blocked_numbers/%d", b.ID)}
 }
 
 func (s *server) listBlockedNumbers(c *gin.Context) {
@@ -31,9 +30,9 @@ func (s *server) listBlockedNumbers(c *gin.Context) {
 	}
 	out := make([]blockedJSON, len(blocked))
 	for i, b := range blocked {
-		out[i] = newBlockedJSON(b)
+		out[i] = newBlockedJSON(s.site(), b)
 	}
-	list(c, "blocked_numbers", out, total, p)
+	list(c, s.site(), "blocked_numbers", out, total, p)
 }
 
 func (s *server) blockNumber(c *gin.Context) {
@@ -60,7 +59,7 @@ func (s *server) blockNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusCreated, gin.H{"blocked_number": newBlockedJSON(b)})
+	c.PureJSON(http.StatusCreated, gin.H{"blocked_number": newBlockedJSON(s.site(), b)})
 }
 
 func (s *server) unblockNumber(c *gin.Context) {

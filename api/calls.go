@@ -111,19 +111,19 @@ func orNull[T comparable](v T) *T {
 	return &v
 }
 
-func newCallUserJSON(id dialplan.UserID, name, email string) *callUserJSON {
+func newCallUserJSON(s site, id dialplan.UserID, name, email string) *callUserJSON {
 	if id == 0 {
 		return nil
 	}
-	return &callUserJSON{ID: id, DirectLink: fmt.Sprintf("/v1/users/%d", id), Name: name, Email: email}
+	return &callUserJSON{ID: id, DirectLink: s.link("/v1/users/%d", id), Name: name, Email: email}
 }
 
 // newCallJSON shapes a call record; the timeline only when asked.
-func newCallJSON(r store.CallRecord, timeline bool) callJSON {
+func newCallJSON(s site, r store.CallRecord, timeline bool) callJSON {
 	c := r.Call
 	out := callJSON{
 		ID:                 c.ID,
-		DirectLink:         fmt.Sprintf("/v1/calls/%d", c.ID),
+		DirectLink:         s.link("/v1/calls/%d", c.ID),
 		Direction:          c.Direction,
 		Status:             c.Status,
 		StartedAt:          c.StartedAt.Unix(),
@@ -131,14 +131,14 @@ func newCallJSON(r store.CallRecord, timeline bool) callJSON {
 		EndedAt:            unix(c.EndedAt),
 		RawDigits:          c.RawDigits,
 		MissedCallReason:   orNull(c.MissedReason),
-		User:               newCallUserJSON(c.User, r.UserName, r.UserEmail),
+		User:               newCallUserJSON(s, c.User, r.UserName, r.UserEmail),
 		Teams:              make([]callTeamJSON, len(c.Teams)),
 		Tags:               make([]callTagJSON, len(r.Tags)),
 		Comments:           make([]callCommentJSON, len(r.Comments)),
-		AssignedTo:         newCallUserJSON(r.AssignedTo, r.AssignedName, r.AssignedEmail),
+		AssignedTo:         newCallUserJSON(s, r.AssignedTo, r.AssignedName, r.AssignedEmail),
 		Archived:           r.Archived,
-		Recording:          fileLink(c.ID, "recording", c.Recording),
-		Voicemail:          fileLink(c.ID, "voicemail", c.Voicemail),
+		Recording:          fileLink(s, c.ID, "recording", c.Recording),
+		Voicemail:          fileLink(s, c.ID, "voicemail", c.Voicemail),
 		HangupCause:        orNull(c.HangupCause),
 		IVROptionsSelected: c.IVROptions,
 		WaitingTime:        r.WaitingSeconds,
@@ -155,11 +155,11 @@ func newCallJSON(r store.CallRecord, timeline bool) callJSON {
 		out.Duration = &d
 	}
 	if c.Number != 0 {
-		out.Number = &callNumberJSON{ID: c.Number, DirectLink: fmt.Sprintf("/v1/numbers/%d", c.Number),
+		out.Number = &callNumberJSON{ID: c.Number, DirectLink: s.link("/v1/numbers/%d", c.Number),
 			Name: r.NumberName, Digits: r.NumberDigits}
 	}
 	for i, id := range c.Teams {
-		out.Teams[i] = callTeamJSON{ID: id, DirectLink: fmt.Sprintf("/v1/teams/%d", id)}
+		out.Teams[i] = callTeamJSON{ID: id, DirectLink: s.link("/v1/teams/%d", id)}
 		if i < len(r.TeamNames) {
 			out.Teams[i].Name = r.TeamNames[i]
 		}
@@ -276,13 +276,13 @@ func (s *server) writeCalls(c *gin.Context, f store.CallFilter) {
 	}
 	out := make([]callJSON, len(calls))
 	for i, r := range calls {
-		out[i] = newCallJSON(r, false)
+		out[i] = newCallJSON(s.site(), r, false)
 		if err := s.signLinks(c.Request.Context(), &out[i], r); err != nil {
 			s.fail(c, err)
 			return
 		}
 	}
-	list(c, "calls", out, total, f.Page)
+	list(c, s.site(), "calls", out, total, f.Page)
 }
 
 // call reads the call named in the path, if the caller may see it.
@@ -330,7 +330,7 @@ func (s *server) writeCall(c *gin.Context, status int, id dialplan.CallID) {
 // writeCallJSON answers with the call, its timeline and signed links to
 // its files.
 func (s *server) writeCallJSON(c *gin.Context, status int, r store.CallRecord) {
-	out := newCallJSON(r, true)
+	out := newCallJSON(s.site(), r, true)
 	if err := s.signLinks(c.Request.Context(), &out, r); err != nil {
 		s.fail(c, err)
 		return
@@ -434,13 +434,13 @@ func (s *server) setArchived(c *gin.Context, archived bool) {
 
 // fileLink is where a call's recording or voicemail is downloaded, as
 // Aircall gives a link rather than the media server's name; null for none.
-// This plain path needs credentials: the API's answers sign it
+// This unsigned link needs credentials: the API's answers sign it
 // (signLinks), webhooks' data keeps it.
-func fileLink(id dialplan.CallID, kind, name string) *string {
+func fileLink(s site, id dialplan.CallID, kind, name string) *string {
 	if name == "" {
 		return nil
 	}
-	link := fmt.Sprintf("/v1/calls/%d/%s", id, kind)
+	link := s.link("/v1/calls/%d/%s", id, kind)
 	return &link
 }
 

@@ -73,7 +73,7 @@ func TestCallShape(t *testing.T) {
 	ringing := f.call(now, func(c *dialplan.Call) { c.Number, c.RawDigits = 0, dialplan.Anonymous })
 	ringingID := e.saveCall(&ringing, dialplan.TimelineEvent{Event: events.CallCreated, At: now})
 
-	link := func(kind string, id int64) string { return fmt.Sprintf("/v1/%s/%d", kind, id) }
+	link := func(kind string, id int64) string { return e.url + fmt.Sprintf("/v1/%s/%d", kind, id) }
 	wantFull := map[string]any{
 		"id":                 float64(id),
 		"direct_link":        link("calls", int64(id)),
@@ -120,7 +120,7 @@ func TestCallShape(t *testing.T) {
 
 	var got struct{ Call map[string]any }
 	e.ok(f.a, "GET", link("calls", int64(id)), nil, &got)
-	require.Regexp(t, `^/v1/calls/1/recording\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, got.Call["recording"])
+	require.Regexp(t, "^"+e.url+`/v1/calls/1/recording\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, got.Call["recording"])
 	wantFull["recording"] = got.Call["recording"] // signed links: TestSignedLinks
 	require.Equal(t, wantFull, got.Call)
 	e.ok(f.a, "GET", link("calls", int64(ringingID)), nil, &got)
@@ -140,7 +140,7 @@ func TestCallShape(t *testing.T) {
 		e.saveCall(&missed)
 		e.ok(f.a, "GET", link("calls", int64(missed.ID)), nil, &got)
 		require.Equal(t, "agents_did_not_answer", got.Call["missed_call_reason"])
-		require.Regexp(t, fmt.Sprintf(`^/v1/calls/%d/voicemail\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, missed.ID), got.Call["voicemail"])
+		require.Regexp(t, "^"+e.url+fmt.Sprintf(`/v1/calls/%d/voicemail\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, missed.ID), got.Call["voicemail"])
 		require.Equal(t, 30.0, got.Call["waiting_time"])
 		require.Equal(t, 0.0, got.Call["talk_time"])
 		require.Equal(t, 30.0, got.Call["duration"])
@@ -335,11 +335,11 @@ func TestCallSearch(t *testing.T) {
 		require.Equal(t, 4, p.Meta.Total)
 		require.Equal(t, 2, p.Meta.Count)
 		require.Nil(t, p.Meta.NextPageLink)
-		require.Equal(t, "/v1/calls/search?direction=inbound&page=1&per_page=2", *p.Meta.PreviousPageLink)
+		require.Equal(t, e.url+"/v1/calls/search?direction=inbound&page=1&per_page=2", *p.Meta.PreviousPageLink)
 		var l callsPage
 		e.ok(f.a, "GET", "/v1/calls?per_page=2", nil, &l)
 		require.Equal(t, ids[0:2], l.ids())
-		require.Equal(t, "/v1/calls?page=2&per_page=2", *l.Meta.NextPageLink)
+		require.Equal(t, e.url+"/v1/calls?page=2&per_page=2", *l.Meta.NextPageLink)
 		require.Equal(t, 5, l.Meta.Total)
 	})
 

@@ -28,7 +28,7 @@ func (s *server) getCompany(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{company, "/v1/company"}})
+	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{company, s.site().link("/v1/company")}})
 }
 
 func (s *server) updateCompany(c *gin.Context) {
@@ -55,5 +55,5 @@ func (s *server) updateCompany(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{company, "/v1/company"}})
+	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{company, s.site().link("/v1/company")}})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,12 @@ func newEnvWith(t *testing.T, with func(*api.Deps)) *env {
 	if with != nil {
 		with(&deps)
 	}
-	srv := httptest.NewServer(api.NewServer(deps))
+	// The server's links are absolute URLs at its own address, as a
+	// deployment's at its public URL.
+	srv := httptest.NewUnstartedServer(nil)
+	deps.PublicURL = "http://" + srv.Listener.Addr().String()
+	srv.Config.Handler = api.NewServer(deps)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, store: st, prompts: deps.Prompts, url: srv.URL, deps: deps}
 }
@@ -120,6 +126,15 @@ func (e *env) do(k key, method, path string, body any) (int, map[string]any) {
 		require.NoError(e.t, err)
 	}
 	return e.raw(k, method, path, "application/json", raw)
+}
+
+// at is the URL of a path of the server; a link the server gave (an
+// absolute URL) is followed as it is.
+func (e *env) at(path string) string {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return e.url + path
 }
 
 // ok sends a request that must succeed (2xx) and decodes its answer into dst.

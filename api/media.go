@@ -36,8 +36,8 @@ type mediaJSON struct {
 	CreatedAt   time.Time        `json:"created_at"`
 }
 
-func newMediaJSON(m store.Media) mediaJSON {
-	link := fmt.Sprintf("/v1/media/%d", m.ID)
+func newMediaJSON(s site, m store.Media) mediaJSON {
+	link := s.link("/v1/media/%d", m.ID)
 	return mediaJSON{ID: m.ID, DirectLink: link, Name: m.Name, ContentType: m.ContentType, DurationMS: m.DurationMS,
 		SizeBytes: m.SizeBytes, SHA256: m.SHA256, FileURL: link + "/file", CreatedAt: m.CreatedAt}
 }
@@ -59,9 +59,9 @@ func (s *server) listMedia(c *gin.Context) {
 	}
 	out := make([]mediaJSON, len(media))
 	for i, m := range media {
-		out[i] = newMediaJSON(m)
+		out[i] = newMediaJSON(s.site(), m)
 	}
-	list(c, "media", out, total, p)
+	list(c, s.site(), "media", out, total, p)
 }
 
 // maxMediaName bounds a media's name, in characters.
@@ -95,7 +95,7 @@ func (s *server) uploadMedia(c *gin.Context) {
 	if _, err := s.Prompts.Keep(conv.WAV); err != nil {
 		s.Logger.Warn("media kept in the database only", "media", m.ID, "err", err)
 	}
-	c.PureJSON(http.StatusCreated, gin.H{"media": newMediaJSON(m)})
+	c.PureJSON(http.StatusCreated, gin.H{"media": newMediaJSON(s.site(), m)})
 }
 
 func (s *server) getMedia(c *gin.Context) {
@@ -109,7 +109,7 @@ func (s *server) getMedia(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"media": newMediaJSON(m)})
+	c.PureJSON(http.StatusOK, gin.H{"media": newMediaJSON(s.site(), m)})
 }
 
 // getMediaFile sends the converted wav, as the media servers play it.

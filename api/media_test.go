@@ -73,7 +73,7 @@ func (e *env) upload(k key, parts ...part) (int, map[string]any) {
 // raw sends a body with a content type and decodes a JSON answer.
 func (e *env) raw(k key, method, path, contentType string, body []byte) (int, map[string]any) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.url+path, bytes.NewReader(body))
+	req, err := http.NewRequest(method, e.at(path), bytes.NewReader(body))
 	require.NoError(e.t, err)
 	req.Header.Set("Content-Type", contentType)
 	if k.id != "" {
@@ -94,7 +94,7 @@ func (e *env) raw(k key, method, path, contentType string, body []byte) (int, ma
 // get fetches a path and returns the whole answer, body read.
 func (e *env) get(k key, method, path string, header map[string]string) (*http.Response, []byte) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.url+path, nil)
+	req, err := http.NewRequest(method, e.at(path), nil)
 	require.NoError(e.t, err)
 	if k.id != "" {
 		req.SetBasicAuth(k.id, k.token)
@@ -167,8 +167,8 @@ func TestMediaLibrary(t *testing.T) {
 	require.Equal(t, "Accueil été", m["name"])
 	require.Equal(t, "audio/mpeg", m["content_type"])
 	require.InDelta(t, 2000, m["duration_ms"], 50)
-	require.Equal(t, fmt.Sprintf("/v1/media/%d", id), m["direct_link"])
-	require.Equal(t, fmt.Sprintf("/v1/media/%d/file", id), m["file_url"])
+	require.Equal(t, e.url+fmt.Sprintf("/v1/media/%d", id), m["direct_link"])
+	require.Equal(t, e.url+fmt.Sprintf("/v1/media/%d/file", id), m["file_url"])
 	hash := m["sha256"].(string)
 	require.Len(t, e.promptFiles(), 1, "the converted file is ready for the media server")
 	require.Equal(t, filepath.Join(e.prompts.Dir(), hash+".wav"), e.promptFiles()[0])

@@ -36,7 +36,7 @@ func (s *server) listNumbers(c *gin.Context) {
 	for i, n := range numbers {
 		out[i] = s.numberJSON(n)
 	}
-	list(c, "numbers", out, total, p)
+	list(c, s.site(), "numbers", out, total, p)
 }
 
 func (s *server) createNumber(c *gin.Context) {

@@ -80,6 +80,7 @@ func openAPIDoc() *openapi3.T {
 			{Name: "numbers", Description: "Phone numbers and their call flow."},
 			{Name: "calls", Description: "Call records, with their tags, comments and timeline."},
 			{Name: "tags", Description: "Call tags."},
+			{Name: "contacts", Description: "The company's shared address book: contacts with their phone numbers and emails."},
 			{Name: "media", Description: "The media library (audio files for messages), text-to-speech voices, and the prompt files the media servers fetch."},
 			{Name: "blocked_numbers", Description: "Callers whose calls are refused."},
 			{Name: "api_keys", Description: "API keys (owner only)."},
@@ -210,7 +211,7 @@ func (b *openAPIBuilder) idField(what string) openAPIProp {
 }
 
 func (b *openAPIBuilder) linkField(path string) openAPIProp {
-	return b.p("direct_link", b.ro(b.str("URL path of the object, such as `"+path+"`.")))
+	return b.p("direct_link", b.ro(b.str("URL of the object: the public URL (`SWITCHBOARD_PUBLIC_URL`) and `"+path+"`.")))
 }
 
 func (b *openAPIBuilder) createdField() openAPIProp {
@@ -257,8 +258,8 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("total", b.described(openapi3.NewIntegerSchema().WithMin(0), "Items matching the filters, on all pages.")),
 		b.p("current_page", b.described(openapi3.NewIntegerSchema().WithMin(1), "This page's number.")),
 		b.p("per_page", b.integer("Page size.", 1, maxPerPage)),
-		b.p("next_page_link", b.str("Request URI of the next page; null on the last page.").WithNullable()),
-		b.p("previous_page_link", b.str("Request URI of the previous page; null on the first page.").WithNullable())).
+		b.p("next_page_link", b.str("URL of the next page, to follow as it is; null on the last page.").WithNullable()),
+		b.p("previous_page_link", b.str("URL of the previous page; null on the first page.").WithNullable())).
 		WithRequired([]string{"count", "total", "current_page", "per_page", "next_page_link", "previous_page_link"}))
 
 	b.define("Slot", b.object("Opening hours on some days of the week.",
@@ -298,7 +299,7 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("sla_seconds", b.integer("Service level: seconds within which a call should be answered.", 1, 3600)),
 		b.pRef("outbound", b.ref("OutboundPolicy")),
 		b.createdField(),
-		b.p("direct_link", b.ro(b.enum("Always `/v1/company`.", "/v1/company")))))
+		b.p("direct_link", b.ro(b.str("The company's URL: the public URL and `/v1/company`.")))))
 
 	liveStatus := func(desc string) *openapi3.Schema {
 		return b.ro(b.enum(desc, "available", "offline", "do_not_disturb", "in_call", "after_call_work", "pending_tag"))
@@ -346,7 +347,7 @@ func (b *openAPIBuilder) defineSchemas() {
 
 	b.define("TeamMember", b.object("A team member as a team shows them.",
 		b.p("id", b.id("The user's id.")),
-		b.p("direct_link", b.str("URL path of the user.")),
+		b.p("direct_link", b.str("URL of the user.")),
 		b.p("name", b.str("First and last name.")),
 		b.p("email", b.str("Email address.")),
 		b.p("availability_status", availabilityStatus())).
@@ -475,6 +476,7 @@ func (b *openAPIBuilder) defineSchemas() {
 	b.defineControlSchemas()
 	b.defineLiveSchemas()
 	b.defineStatsSchemas()
+	b.defineContactSchemas()
 
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
 		b.idField("key"),
@@ -900,6 +902,7 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 	ops = append(ops, b.controlOperations()...)
 	ops = append(ops, b.liveOperations()...)
 	ops = append(ops, b.statsOperations()...)
+	ops = append(ops, b.contactOperations()...)
 	return append(ops, b.webhookOperations()...)
 }
 

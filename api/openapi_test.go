@@ -27,6 +27,10 @@ import (
 	"github.com/switchboard/switchboard/store"
 )
 
+// web is where the objects these tests check are served: their links are
+// absolute URLs under it.
+const web = site("https://switchboard.example.com")
+
 // These tests need no database: they check the document against the
 // router and the Go types.
 
@@ -282,25 +286,25 @@ func listBody(t *testing.T, key string, items any, total int) []byte {
 	p := store.Page{Page: 2, PerPage: 1}
 	switch items := items.(type) {
 	case []userJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []availabilityJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []teamJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []numberJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []tagJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []blockedJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []apiKeyJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []callJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []mediaJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	case []webhookJSON:
-		list(c, key, items, total, p)
+		list(c, web, key, items, total, p)
 	default:
 		t.Fatalf("listBody: %T", items)
 	}
@@ -334,9 +338,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 
 	team := dialplan.Team{ID: 3, Name: "Support", Users: []dialplan.UserID{7, 8}, RingingRule: dialplan.RoundRobin, CreatedAt: now}
 	normalized(team.Normalize())
-	teams := []teamJSON{{Team: team, DirectLink: "/v1/teams/3", Users: []memberJSON{
-		{ID: 7, DirectLink: "/v1/users/7", Name: fullUser.Name(), Email: fullUser.Email, AvailabilityStatus: fullUser.AvailabilityStatus},
-		{ID: 8, DirectLink: "/v1/users/8", Name: awayUser.Name(), Email: awayUser.Email, AvailabilityStatus: awayUser.AvailabilityStatus},
+	teams := []teamJSON{{Team: team, DirectLink: web.link("/v1/teams/3"), Users: []memberJSON{
+		{ID: 7, DirectLink: web.link("/v1/users/7"), Name: fullUser.Name(), Email: fullUser.Email, AvailabilityStatus: fullUser.AvailabilityStatus},
+		{ID: 8, DirectLink: web.link("/v1/users/8"), Name: awayUser.Name(), Email: awayUser.Email, AvailabilityStatus: awayUser.AvailabilityStatus},
 	}}}
 
 	ivr := dialplan.NewNumber()
@@ -372,16 +376,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	normalized(tag.Normalize())
 	system := dialplan.SystemTags[0]
 	system.ID, system.CreatedAt = 1, now
-	tags := []tagJSON{newTagJSON(system), newTagJSON(tag)}
+	tags := []tagJSON{newTagJSON(web, system), newTagJSON(web, tag)}
 
 	block := dialplan.BlockedNumber{ID: 4, Digits: "06 66 66 66 66", Note: "spam", CreatedAt: now}
 	normalized(block.Normalize(company))
-	blocked := []blockedJSON{newBlockedJSON(block)}
+	blocked := []blockedJSON{newBlockedJSON(web, block)}
 
 	used := now.Add(-time.Hour)
 	keys := []apiKeyJSON{
-		newAPIKeyJSON(store.APIKey{ID: 1, APIID: "abc", UserID: 7, Name: "bootstrap", CreatedAt: now, LastUsed: &used}),
-		newAPIKeyJSON(store.APIKey{ID: 2, APIID: "def", UserID: 8, CreatedAt: now}),
+		newAPIKeyJSON(web, store.APIKey{ID: 1, APIID: "abc", UserID: 7, Name: "bootstrap", CreatedAt: now, LastUsed: &used}),
+		newAPIKeyJSON(web, store.APIKey{ID: 2, APIID: "def", UserID: 8, CreatedAt: now}),
 	}
 	newKey := keys[1]
 	newKey.APIToken = "secret"
@@ -410,7 +414,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		RawDigits: "+33612345678", StartedAt: now, EndedAt: &ended, MissedReason: dialplan.NoAvailableAgent,
 		TransferredTo: &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: "+442079460000"}},
 		NumberName: "Main", NumberDigits: "+33176390861", WaitingSeconds: ptr(75), TalkSeconds: ptr(0)}
-	calls := []callJSON{newCallJSON(fullCall, false), newCallJSON(ringing, false), newCallJSON(missed, false)}
+	calls := []callJSON{newCallJSON(web, fullCall, false), newCallJSON(web, ringing, false), newCallJSON(web, missed, false)}
 
 	// Flows as the engine compiles them: the IVR, and a classic line that
 	// keeps the caller's place in the queue and offers a callback.
@@ -467,10 +471,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	// deliveries done and retried.
 	failing, reason := now.Add(-2*time.Hour), "every attempt failed for 24 hours"
 	hooks := []webhookJSON{
-		newWebhookJSON(store.Webhook{ID: 1, URL: "https://crm.example/hooks/switchboard", CustomName: "CRM",
+		newWebhookJSON(web, store.Webhook{ID: 1, URL: "https://crm.example/hooks/switchboard", CustomName: "CRM",
 			Events: []events.Kind{events.CallCreated, events.CallEnded, events.UserCreated}, Token: strings.Repeat("ab", 32),
 			Active: true, CreatedAt: now, FailingSince: &failing}),
-		newWebhookJSON(store.Webhook{ID: 2, URL: "https://93.184.216.34/hook", Events: []events.Kind{events.NumberDeleted},
+		newWebhookJSON(web, store.Webhook{ID: 2, URL: "https://93.184.216.34/hook", Events: []events.Kind{events.NumberDeleted},
 			Token: strings.Repeat("0f", 32), CreatedAt: now, FailingSince: &failing, DeactivatedReason: &reason, DeactivatedAt: &now}),
 	}
 	failCode, refused, attempted := 503, "connection refused", now.Add(time.Minute)
@@ -502,7 +506,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		cv.walk(schema, v, method+" "+path)
 	}
 
-	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, "/v1/company"}})
+	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, web.link("/v1/company")}})
 	check("GET", "/v1/users", 200, listBody(t, "users", users, 3))
 	check("POST", "/v1/users", 201, gin.H{"user": users[0]})
 	check("GET", "/v1/users/{id}", 200, gin.H{"user": users[1]})
@@ -519,11 +523,11 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	check("POST", "/v1/api_keys", 201, gin.H{"api_key": newKey})
 	check("GET", "/v1/calls", 200, listBody(t, "calls", calls, 3))
 	check("GET", "/v1/calls/search", 200, listBody(t, "calls", calls[1:], 2))
-	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(fullCall, true)})
-	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(ringing, true)})
-	check("POST", "/v1/calls/{id}/tags", 200, gin.H{"call": newCallJSON(missed, true)})
-	check("POST", "/v1/calls/{id}/comments", 201, gin.H{"call": newCallJSON(fullCall, true)})
-	check("PUT", "/v1/calls/{id}/archive", 200, gin.H{"call": newCallJSON(fullCall, true)})
+	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(web, fullCall, true)})
+	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(web, ringing, true)})
+	check("POST", "/v1/calls/{id}/tags", 200, gin.H{"call": newCallJSON(web, missed, true)})
+	check("POST", "/v1/calls/{id}/comments", 201, gin.H{"call": newCallJSON(web, fullCall, true)})
+	check("PUT", "/v1/calls/{id}/archive", 200, gin.H{"call": newCallJSON(web, fullCall, true)})
 	for _, f := range flows {
 		check("GET", "/v1/numbers/{id}/flow", 200, gin.H{"flow": f})
 	}
@@ -531,9 +535,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		check("POST", "/v1/numbers/{id}/dry_run", 200, dryRuns[outcome])
 	}
 	media := []mediaJSON{
-		newMediaJSON(store.Media{ID: 3, Name: "Welcome", ContentType: "audio/mpeg", SHA256: strings.Repeat("ab", 32),
+		newMediaJSON(web, store.Media{ID: 3, Name: "Welcome", ContentType: "audio/mpeg", SHA256: strings.Repeat("ab", 32),
 			SizeBytes: 32044, DurationMS: 2000, CreatedAt: now}),
-		newMediaJSON(store.Media{ID: 4, Name: "Menu", ContentType: "audio/wav", SHA256: strings.Repeat("0f", 32),
+		newMediaJSON(web, store.Media{ID: 4, Name: "Menu", ContentType: "audio/wav", SHA256: strings.Repeat("0f", 32),
 			SizeBytes: 16044, DurationMS: 1000, CreatedAt: now}),
 	}
 	check("GET", "/v1/media", 200, listBody(t, "media", media, 2))
@@ -567,7 +571,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		read         any
 		input        any // what the handler decodes into
 	}{
-		{"PUT", "/v1/company", companyJSON{company, "/v1/company"}, &struct {
+		{"PUT", "/v1/company", companyJSON{company, web.link("/v1/company")}, &struct {
 			*dialplan.Company
 			readOnly
 		}{Company: new(dialplan.Company)}},

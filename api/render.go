@@ -19,13 +19,13 @@ import (
 // userJSON is a user as GET /v1/users/:id shows them, with their live
 // availability from the ACD.
 func (d *Deps) userJSON(u dialplan.User) userJSON {
-	return userJSON{User: u, DirectLink: fmt.Sprintf("/v1/users/%d", u.ID), Name: u.Name(),
+	return userJSON{User: u, DirectLink: d.site().link("/v1/users/%d", u.ID), Name: u.Name(),
 		Availability: d.ACD.Status(u)}
 }
 
 // numberJSON is a number as GET /v1/numbers/:id shows it, open or not now.
 func (d *Deps) numberJSON(n dialplan.Number) numberJSON {
-	return numberJSON{Number: n, DirectLink: fmt.Sprintf("/v1/numbers/%d", n.ID), Open: n.OpenAt(d.Now())}
+	return numberJSON{Number: n, DirectLink: d.site().link("/v1/numbers/%d", n.ID), Open: n.OpenAt(d.Now())}
 }
 
 // Renderer shows the object an event is about (a call, a user, a number)
@@ -60,7 +60,7 @@ func (r *Renderer) Render(ctx context.Context, company dialplan.CompanyID, resou
 			return nil, err
 		}
 		rec := loaded.rec
-		obj = newCallJSON(rec, false)
+		obj = newCallJSON(r.deps.site(), rec, false)
 	case events.ResourceUser:
 		u, err := r.deps.Store.User(ctx, company, dialplan.UserID(id))
 		if err != nil {

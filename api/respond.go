@@ -207,15 +207,16 @@ type meta struct {
 	PreviousPageLink *string `json:"previous_page_link"`
 }
 
-// list writes a page of items under key, with meta and its links.
-func list[T any](c *gin.Context, key string, items []T, total int, p store.Page) {
+// list writes a page of items under key, with meta and its links: URLs
+// at the site (absolute, as Aircall's, when it has a public URL).
+func list[T any](c *gin.Context, at site, key string, items []T, total int, p store.Page) {
 	link := func(n int) *string {
 		u := *c.Request.URL
 		q := u.Query()
 		q.Set("page", strconv.Itoa(n))
 		q.Set("per_page", strconv.Itoa(p.PerPage))
 		u.RawQuery = q.Encode()
-		s := u.RequestURI()
+		s := string(at) + u.RequestURI()
 		return &s
 	}
 	m := meta{Count: len(items), Total: total, CurrentPage: p.Page, PerPage: p.PerPage}

@@ -4,6 +4,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/store"
 )
 
 // routes lists every route of the API. openapi.go describes each of them,
@@ -99,6 +100,22 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/tags/:id", readConfig, s.getTag)
 	v1.PUT("/tags/:id", admin, s.updateTag)
 	v1.DELETE("/tags/:id", admin, s.deleteTag)
+
+	// The shared address book (contacts.go): any role reads and writes
+	// it, as in Aircall. Aircall updates with POST; PUT is ours.
+	v1.GET("/contacts", s.listContacts)
+	v1.GET("/contacts/search", s.searchContacts)
+	v1.POST("/contacts", s.createContact)
+	v1.GET("/contacts/:id", s.getContact)
+	v1.POST("/contacts/:id", s.updateContact)
+	v1.PUT("/contacts/:id", s.updateContact)
+	v1.DELETE("/contacts/:id", s.deleteContact)
+	v1.POST("/contacts/:id/phone_details", s.addContactDetail(store.PhoneDetail))
+	v1.PUT("/contacts/:id/phone_details/:phone_id", s.updateContactDetail(store.PhoneDetail))
+	v1.DELETE("/contacts/:id/phone_details/:phone_id", s.deleteContactDetail(store.PhoneDetail))
+	v1.POST("/contacts/:id/email_details", s.addContactDetail(store.EmailDetail))
+	v1.PUT("/contacts/:id/email_details/:email_id", s.updateContactDetail(store.EmailDetail))
+	v1.DELETE("/contacts/:id/email_details/:email_id", s.deleteContactDetail(store.EmailDetail))
 
 	v1.GET("/blocked_numbers", readConfig, s.listBlockedNumbers)
 	v1.POST("/blocked_numbers", admin, s.blockNumber)

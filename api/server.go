@@ -5,8 +5,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -47,6 +49,12 @@ type Deps struct {
 	WebhookPolicy webhook.Policy
 	// Live is the live view (GET /v1/live); nil when not running (503).
 	Live LiveBoard
+	// PublicURL is where clients reach the API, such as
+	// https://pbx.example.com: the links the API gives (direct_link, the
+	// pages' links, recordings and voicemails) are absolute URLs under it,
+	// as Aircall's are, so that a client follows them as they are. Empty:
+	// they are paths.
+	PublicURL string
 	// Metrics, when set, is the first middleware of every request, the
 	// unmatched ones included: it counts and times them by route
 	// (metrics.Metrics.HTTP).
@@ -66,8 +74,20 @@ func (d Deps) withDefaults() Deps {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	d.PublicURL = strings.TrimRight(d.PublicURL, "/")
 	return d
 }
+
+// site makes the URLs of the API's links: PublicURL and a path.
+type site string
+
+// link is the URL of the path format makes with args.
+func (s site) link(format string, args ...any) string {
+	return string(s) + fmt.Sprintf(format, args...)
+}
+
+// site is where the links of these Deps' objects point.
+func (d *Deps) site() site { return site(d.PublicURL) }
 
 type server struct {
 	Deps

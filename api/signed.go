@@ -62,7 +62,7 @@ func (s *server) signLinks(ctx context.Context, out *callJSON, r store.CallRecor
 			return nil
 		}
 		f := signedurl.File{Call: r.ID, Kind: kind, Name: name}
-		l := fmt.Sprintf("/v1/calls/%d/%s?%s", r.ID, kind, signedurl.Query(key, f, expires))
+		l := s.site().link("/v1/calls/%d/%s?%s", r.ID, kind, signedurl.Query(key, f, expires))
 		return &l
 	}
 	out.Recording = link("recording", r.Recording)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -14,8 +13,8 @@ type tagJSON struct {
 	DirectLink string `json:"direct_link"`
 }
 
-func newTagJSON(t dialplan.Tag) tagJSON {
-	return tagJSON{Tag: t, DirectLink: fmt.Sprintf("/v1/tags/%d", t.ID)}
+func newTagJSON(s site, t dialplan.Tag) tagJSON {
+	return tagJSON{Tag: t, DirectLink: s.link("/v1/tags/%d", t.ID)}
 }
 
 func (s *server) listTags(c *gin.Context) {
@@ -31,9 +30,9 @@ func (s *server) listTags(c *gin.Context) {
 	}
 	out := make([]tagJSON, len(tags))
 	for i, t := range tags {
-		out[i] = newTagJSON(t)
+		out[i] = newTagJSON(s.site(), t)
 	}
-	list(c, "tags", out, total, p)
+	list(c, s.site(), "tags", out, total, p)
 }
 
 func (s *server) createTag(c *gin.Context) {
@@ -54,7 +53,7 @@ func (s *server) createTag(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusCreated, gin.H{"tag": newTagJSON(t)})
+	c.PureJSON(http.StatusCreated, gin.H{"tag": newTagJSON(s.site(), t)})
 }
 
 func (s *server) tag(c *gin.Context) (dialplan.Tag, error) {
@@ -71,7 +70,7 @@ func (s *server) getTag(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"tag": newTagJSON(t)})
+	c.PureJSON(http.StatusOK, gin.H{"tag": newTagJSON(s.site(), t)})
 }
 
 func (s *server) updateTag(c *gin.Context) {
@@ -97,7 +96,7 @@ func (s *server) updateTag(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"tag": newTagJSON(t)})
+	c.PureJSON(http.StatusOK, gin.H{"tag": newTagJSON(s.site(), t)})
 }
 
 func (s *server) deleteTag(c *gin.Context) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -81,10 +80,10 @@ func (s *server) teamsJSON(c *gin.Context, teams []dialplan.Team) ([]teamJSON, e
 		members := make([]memberJSON, 0, len(t.Users))
 		for _, id := range t.Users {
 			u := byID[id]
-			members = append(members, memberJSON{ID: id, DirectLink: fmt.Sprintf("/v1/users/%d", id),
+			members = append(members, memberJSON{ID: id, DirectLink: s.site().link("/v1/users/%d", id),
 				Name: u.Name(), Email: u.Email, AvailabilityStatus: u.AvailabilityStatus})
 		}
-		out[i] = teamJSON{Team: t, DirectLink: fmt.Sprintf("/v1/teams/%d", t.ID), Users: members}
+		out[i] = teamJSON{Team: t, DirectLink: s.site().link("/v1/teams/%d", t.ID), Users: members}
 	}
 	return out, nil
 }
@@ -115,7 +114,7 @@ func (s *server) listTeams(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	list(c, "teams", out, total, p)
+	list(c, s.site(), "teams", out, total, p)
 }
 
 func (s *server) createTeam(c *gin.Context) {

@@ -42,7 +42,7 @@ func (s *server) listUsers(c *gin.Context) {
 	for i, u := range users {
 		out[i] = s.userJSON(u)
 	}
-	list(c, "users", out, total, p)
+	list(c, s.site(), "users", out, total, p)
 }
 
 func (s *server) createUser(c *gin.Context) {
@@ -215,7 +215,7 @@ func (s *server) listAvailabilities(c *gin.Context) {
 	for i, u := range users {
 		out[i] = s.availabilityJSON(u)
 	}
-	list(c, "users", out, total, p)
+	list(c, s.site(), "users", out, total, p)
 }
 
 func (s *server) getAvailability(c *gin.Context) {

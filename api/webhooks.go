@@ -47,8 +47,8 @@ type webhookJSON struct {
 	DeactivatedAt     *time.Time      `json:"deactivated_at"`
 }
 
-func newWebhookJSON(w store.Webhook) webhookJSON {
-	out := webhookJSON{ID: w.ID, DirectLink: fmt.Sprintf("/v1/webhooks/%d", w.ID), CustomName: w.CustomName,
+func newWebhookJSON(s site, w store.Webhook) webhookJSON {
+	out := webhookJSON{ID: w.ID, DirectLink: s.link("/v1/webhooks/%d", w.ID), CustomName: w.CustomName,
 		URL: w.URL, Events: w.Events, Active: w.Active, Token: w.Token, CreatedAt: w.CreatedAt,
 		FailingSince: w.FailingSince, DeactivatedReason: w.DeactivatedReason, DeactivatedAt: w.DeactivatedAt}
 	if out.Events == nil {
@@ -149,9 +149,9 @@ func (s *server) listWebhooks(c *gin.Context) {
 	}
 	out := make([]webhookJSON, len(hooks))
 	for i, w := range hooks {
-		out[i] = newWebhookJSON(w)
+		out[i] = newWebhookJSON(s.site(), w)
 	}
-	list(c, "webhooks", out, total, p)
+	list(c, s.site(), "webhooks", out, total, p)
 }
 
 func (s *server) createWebhook(c *gin.Context) {
@@ -170,7 +170,7 @@ func (s *server) createWebhook(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusCreated, gin.H{"webhook": newWebhookJSON(w)})
+	c.PureJSON(http.StatusCreated, gin.H{"webhook": newWebhookJSON(s.site(), w)})
 }
 
 // webhook reads the webhook named in the path.
@@ -188,7 +188,7 @@ func (s *server) getWebhook(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"webhook": newWebhookJSON(w)})
+	c.PureJSON(http.StatusOK, gin.H{"webhook": newWebhookJSON(s.site(), w)})
 }
 
 // updateWebhook changes the fields sent. Sending "active": true (to turn
@@ -219,7 +219,7 @@ func (s *server) updateWebhook(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"webhook": newWebhookJSON(w)})
+	c.PureJSON(http.StatusOK, gin.H{"webhook": newWebhookJSON(s.site(), w)})
 }
 
 func (s *server) deleteWebhook(c *gin.Context) {

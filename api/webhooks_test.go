@@ -55,7 +55,7 @@ func TestWebhooks(t *testing.T) {
 	id := int64(w["id"].(float64))
 	token := w["token"].(string)
 	require.Regexp(t, `^[0-9a-f]{64}$`, token)
-	require.Equal(t, fmt.Sprintf("/v1/webhooks/%d", id), w["direct_link"])
+	require.Equal(t, e.url+fmt.Sprintf("/v1/webhooks/%d", id), w["direct_link"])
 	require.Equal(t, "CRM", w["custom_name"], "trimmed")
 	require.Equal(t, hookURL, w["url"])
 	require.Equal(t, []any{"call.created", "user.created"}, w["events"])
@@ -347,7 +347,7 @@ func TestWebhookIsolation(t *testing.T) {
 	f := newFixtures(e)
 	hook := fmt.Sprintf("/v1/webhooks/%d", e.id(f.a, "/v1/webhooks", "webhook", webhookBody(nil)))
 	delivery := latestDelivery(t, e, hook)
-	theirs := fmt.Sprintf("/v1/webhooks/%d", e.id(f.b, "/v1/webhooks", "webhook", webhookBody(nil)))
+	theirs := e.url + fmt.Sprintf("/v1/webhooks/%d", e.id(f.b, "/v1/webhooks", "webhook", webhookBody(nil)))
 
 	before := e.snapshot()
 	for _, r := range []struct{ method, path string }{

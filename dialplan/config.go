@@ -92,6 +92,13 @@ var (
 	devicePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*/[^\s/][^\s]{0,126}$`)
 )
 
+// IsEmail says whether s is a bare email address (no display name, no
+// angle brackets) whose domain has a dot: users' emails and contacts'.
+func IsEmail(s string) bool {
+	addr, err := mail.ParseAddress(s)
+	return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndexByte(s, '@'):], ".")
+}
+
 // Normalize fills defaults from the company, cleans and checks every field.
 func (u *User) Normalize(c Company) error {
 	u.FirstName = strings.TrimSpace(u.FirstName)
@@ -103,7 +110,7 @@ func (u *User) Normalize(c Company) error {
 	if err := checkLength("last_name", u.LastName, 64); err != nil {
 		return err
 	}
-	if addr, err := mail.ParseAddress(u.Email); err != nil || addr.Address != u.Email || !strings.Contains(u.Email[strings.LastIndexByte(u.Email, '@'):], ".") {
+	if !IsEmail(u.Email) {
 		return invalid("email", "%q is not an email address", u.Email)
 	}
 	if u.Role == "" {

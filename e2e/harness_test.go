@@ -327,10 +327,12 @@ func (a *app) do(method, path string, body, out any) int {
 	return res.StatusCode
 }
 
-// download GETs a file of the API.
-func (a *app) download(path string) (*http.Response, []byte) {
+// download GETs a file the API links (a recording, a voicemail): the
+// link is an absolute URL, followed as it is, as a client would.
+func (a *app) download(link string) (*http.Response, []byte) {
 	a.t.Helper()
-	req, err := http.NewRequest("GET", a.url+path, nil)
+	require.True(a.t, strings.HasPrefix(link, a.url+"/"), "a link at switchboard's public URL (%s): %s", a.url, link)
+	req, err := http.NewRequest("GET", link, nil)
 	require.NoError(a.t, err)
 	return a.send(req)
 }

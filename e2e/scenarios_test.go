@@ -186,7 +186,7 @@ func TestScenarios(t *testing.T) {
 			got := a.calls(1)[0]
 			require.Contains(t, got.events(), "call.recording_started")
 			require.NotNil(t, got.Recording, "%v", got.events())
-			require.Regexp(t, fmt.Sprintf(`^/v1/calls/%d/recording\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, got.ID), *got.Recording)
+			require.Regexp(t, "^"+a.url+fmt.Sprintf(`/v1/calls/%d/recording\?expires=\d+&signature=[A-Za-z0-9_-]{43}$`, got.ID), *got.Recording)
 			wav := downloadWAV(t, a, *got.Recording)
 			if b.audio() {
 				pcm, err := wavSamples(wav)
@@ -319,7 +319,7 @@ func TestScenarios(t *testing.T) {
 			require.Equal(t, 200, a.do("POST", first+"/assign", map[string]any{"user_id": c.bob}, nil))
 			require.Equal(t, 200, a.do("PUT", first+"/archive", nil, nil))
 			require.Equal(t, 200, a.do("PUT", first+"/unarchive", nil, nil))
-			downloadWAV(t, a, first+"/recording")
+			downloadWAV(t, a, a.url+first+"/recording")
 			require.Equal(t, 204, a.do("DELETE", first+"/recording", nil, nil))
 			require.Equal(t, 204, a.do("DELETE", fmt.Sprintf("/v1/numbers/%d", temp), nil, nil))
 			require.Equal(t, 204, a.do("DELETE", fmt.Sprintf("/v1/users/%d", dave), nil, nil))

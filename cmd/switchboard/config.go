@@ -30,6 +30,10 @@ type config struct {
 	// PromptsURL is where the media server reaches this HTTP server; the
 	// media server then fetches prompts at PromptsURL/media/prompts/….
 	PromptsURL string `env:"SWITCHBOARD_PROMPTS_URL"`
+	// PublicURL is where clients reach the API (behind a proxy, its
+	// address there): the links the API and webhooks give are absolute
+	// URLs under it. By default this HTTP server's own address.
+	PublicURL string `env:"SWITCHBOARD_PUBLIC_URL"`
 
 	// Media is the media server that runs calls: asterisk, freeswitch, or
 	// empty for none (the API only).
@@ -76,7 +80,7 @@ type config struct {
 // envKeys are the variables config reads; env.Parse is given only these,
 // looked up through getenv, so that tests control the environment.
 var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWITCHBOARD_LOG_LEVEL",
-	"SWITCHBOARD_PROMPTS_DIR", "SWITCHBOARD_PROMPTS_URL", "SWITCHBOARD_MEDIA", "SWITCHBOARD_COUNTRY",
+	"SWITCHBOARD_PROMPTS_DIR", "SWITCHBOARD_PROMPTS_URL", "SWITCHBOARD_PUBLIC_URL", "SWITCHBOARD_MEDIA", "SWITCHBOARD_COUNTRY",
 	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK",
 	"SWITCHBOARD_ARI_DEVICE_REFRESH", "SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS",
 	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION",
@@ -114,6 +118,8 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ESLTrunk, "esl-trunk", c.ESLTrunk, "FreeSWITCH dial string of external numbers, %s is the number [SWITCHBOARD_ESL_TRUNK]")
 	fs.StringVar(&c.ESLProfile, "esl-profile", c.ESLProfile, "sofia profile the phones register on [SWITCHBOARD_ESL_PROFILE]")
 	fs.StringVar(&c.ESLRecordings, "esl-recordings", c.ESLRecordings, "directory where FreeSWITCH writes recordings, on its host [SWITCHBOARD_ESL_RECORDINGS]")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
+		"URL at which clients reach the API, such as https://pbx.example.com: its links are absolute URLs under it [SWITCHBOARD_PUBLIC_URL]")
 	fs.StringVar(&c.PromptsURL, "prompts-url", c.PromptsURL,
 		"base URL at which the media server reaches this HTTP server, to fetch prompts by URL [SWITCHBOARD_PROMPTS_URL]")
 	fs.BoolVar(&c.WebhookAllowHTTP, "webhook-allow-http", c.WebhookAllowHTTP,
@@ -151,7 +157,43 @@ func (c config) validate() error {
 		return fmt.Errorf("metrics: at most %d numbers and %d companies named: want positive counts such as 100 "+
 			"(SWITCHBOARD_METRICS_MAX_NUMBERS, SWITCHBOARD_METRICS_MAX_COMPANIES)", c.MetricsMaxNumbers, c.MetricsMaxCompanies)
 	}
+	if err := c.checkPublicURL(); err != nil {
+		return err
+	}
 	return c.checkPromptsURL()
+}
+
+func (c config) checkPublicURL() error {
+	if c.PublicURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("public URL %q: want the URL at which clients reach the API, such as https://pbx.example.com (SWITCHBOARD_PUBLIC_URL)", c.PublicURL)
+	}
+	return nil
+}
+
+// publicURL is where clients reach the API: PublicURL, else this HTTP
+// server's own address.
+func (c config) publicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return c.localURL()
+}
+
+// localURL is this HTTP server's address as a client on this host
+// reaches it: a wildcard address is 127.0.0.1.
+func (c config) localURL() string {
+	host, port, err := net.SplitHostPort(c.HTTPAddr)
+	if err != nil {
+		host, port = c.HTTPAddr, "80"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // webhookPolicy says where webhooks may post: the API checks a webhook's
@@ -225,14 +267,7 @@ func (c config) prompts() (dir, baseURL string) {
 			dir = filepath.Join(cache, "switchboard", "prompts")
 		}
 		if baseURL == "" {
-			host, port, err := net.SplitHostPort(c.HTTPAddr)
-			if err != nil {
-				host, port = c.HTTPAddr, "80"
-			}
-			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-				host = "127.0.0.1"
-			}
-			baseURL = "http://" + net.JoinHostPort(host, port)
+			baseURL = c.localURL()
 		}
 	}
 	return dir, baseURL

@@ -201,6 +201,11 @@ func TestConfigErrors(t *testing.T) {
 			[]string{"serve"}, []string{`prompts URL "10.0.0.2:8080"`, "http://"}, true,
 		},
 		{
+			"bad public URL/serve",
+			map[string]string{"SWITCHBOARD_DATABASE_URL": unreachableURL, "SWITCHBOARD_PUBLIC_URL": "pbx.example.com"},
+			[]string{"serve"}, []string{`public URL "pbx.example.com"`, "SWITCHBOARD_PUBLIC_URL"}, true,
+		},
+		{
 			"bad metrics bound/serve",
 			map[string]string{"SWITCHBOARD_DATABASE_URL": unreachableURL, "SWITCHBOARD_METRICS_MAX_NUMBERS": "0"},
 			[]string{"serve"}, []string{"metrics", "SWITCHBOARD_METRICS_MAX_NUMBERS"}, true,
