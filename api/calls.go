@@ -41,6 +41,7 @@ type callJSON struct {
 	Recording          *string                `json:"recording"`
 	Voicemail          *string                `json:"voicemail"`
 	TransferredTo      *transferJSON          `json:"transferred_to"`
+	Contact            *contactJSON           `json:"contact"`
 	HangupCause        *string                `json:"hangup_cause"`
 	IVROptionsSelected []string               `json:"ivr_options_selected"`
 	WaitingTime        *int                   `json:"waiting_time"`
@@ -282,6 +283,10 @@ func (s *server) writeCalls(c *gin.Context, f store.CallFilter) {
 			return
 		}
 	}
+	if err := s.withContacts(c.Request.Context(), principal(c).Company, out); err != nil {
+		s.fail(c, err)
+		return
+	}
 	list(c, s.site(), "calls", out, total, f.Page)
 }
 
@@ -330,12 +335,16 @@ func (s *server) writeCall(c *gin.Context, status int, id dialplan.CallID) {
 // writeCallJSON answers with the call, its timeline and signed links to
 // its files.
 func (s *server) writeCallJSON(c *gin.Context, status int, r store.CallRecord) {
-	out := newCallJSON(s.site(), r, true)
-	if err := s.signLinks(c.Request.Context(), &out, r); err != nil {
+	out := []callJSON{newCallJSON(s.site(), r, true)}
+	if err := s.signLinks(c.Request.Context(), &out[0], r); err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(status, gin.H{"call": out})
+	if err := s.withContacts(c.Request.Context(), r.Company, out); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(status, gin.H{"call": out[0]})
 }
 
 // maxCallTags bounds one tagging request.

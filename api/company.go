@@ -19,7 +19,29 @@ type readOnly struct {
 
 type companyJSON struct {
 	dialplan.Company
-	DirectLink string `json:"direct_link"`
+	DirectLink   string `json:"direct_link"`
+	UsersCount   int    `json:"users_count"`
+	NumbersCount int    `json:"numbers_count"`
+}
+
+// companyInput is what PUT /v1/company decodes: a company as GET gives
+// it may come back, its counts ignored.
+type companyInput struct {
+	*dialplan.Company
+	readOnly
+	UsersCount   json.RawMessage `json:"users_count,omitempty"`
+	NumbersCount json.RawMessage `json:"numbers_count,omitempty"`
+}
+
+// writeCompany answers with the company as GET shows it.
+func (s *server) writeCompany(c *gin.Context, company dialplan.Company) {
+	users, numbers, err := s.Store.CompanyCounts(c.Request.Context(), company.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{Company: company, DirectLink: s.site().link("/v1/company"),
+		UsersCount: users, NumbersCount: numbers}})
 }
 
 func (s *server) getCompany(c *gin.Context) {
@@ -28,7 +50,7 @@ func (s *server) getCompany(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{company, s.site().link("/v1/company")}})
+	s.writeCompany(c, company)
 }
 
 func (s *server) updateCompany(c *gin.Context) {
@@ -38,10 +60,7 @@ func (s *server) updateCompany(c *gin.Context) {
 		return
 	}
 	orig := company
-	in := struct {
-		*dialplan.Company
-		readOnly
-	}{Company: &company}
+	in := companyInput{Company: &company}
 	if err := decode(c, &in); err != nil {
 		s.fail(c, err)
 		return
@@ -55,5 +74,5 @@ func (s *server) updateCompany(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{company, s.site().link("/v1/company")}})
+	s.writeCompany(c, company)
 }

@@ -83,3 +83,20 @@ func TestCompanyOutbound(t *testing.T) {
 		require.Equal(t, policy{Countries: []string{"FR"}}, read())
 	})
 }
+
+// TestCompanyCounts: the company shows how many users and numbers it has,
+// as Aircall's, its own only; a company read and sent back is taken.
+func TestCompanyCounts(t *testing.T) {
+	e := newEnv(t)
+	f := newFixtures(e) // Acme: owner, agent, Alice; a number. Globex: owner, Bob; a number.
+	e.id(f.a, "/v1/numbers", "number", map[string]any{"name": "Sales", "digits": "+33176390869"})
+	var out struct{ Company map[string]any }
+	e.ok(f.a, "GET", "/v1/company", nil, &out)
+	require.Equal(t, 3.0, out.Company["users_count"])
+	require.Equal(t, 2.0, out.Company["numbers_count"])
+	e.ok(f.b, "GET", "/v1/company", nil, &out)
+	require.Equal(t, 2.0, out.Company["users_count"])
+	require.Equal(t, 1.0, out.Company["numbers_count"])
+	e.ok(f.b, "PUT", "/v1/company", out.Company, &out)
+	require.Equal(t, 1.0, out.Company["numbers_count"])
+}

@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,7 +13,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 // contactBook is a company A with an agent, a company B, and a contact of
@@ -304,8 +308,8 @@ func TestContactBadInput(t *testing.T) {
 		{"a number of no contact", "PUT", fmt.Sprintf("/v1/contacts/987654/phone_details/%d", phoneID), number("+33612345678"), 404, "contact"},
 		{"not an id", "GET", "/v1/contacts/abc", nil, 404, "abc"},
 		{"bad search number", "GET", "/v1/contacts/search?phone_number=hello", nil, 422, "phone_number"},
-		{"bad page size", "GET", "/v1/contacts/search?email=a@b.test&per_page=51", nil, 422, "per_page"},
-		{"bad order", "GET", "/v1/contacts?order=up", nil, 422, "order"},
+		{"bad page size", "GET", "/v1/contacts/search?email=a@b.test&per_page=51", nil, 400, "per_page"},
+		{"bad order", "GET", "/v1/contacts?order=up", nil, 400, "order"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -325,4 +329,54 @@ func TestContactBadInput(t *testing.T) {
 	status, out := e.do(k.a, "POST", john+"/phone_details", number("+33700000000"))
 	require.Equal(t, http.StatusConflict, status, "answer: %v", out)
 	require.Contains(t, out["troubleshoot"], "at most 20")
+}
+
+// TestCallContact: a call links the contact of its other party's
+// number, as Aircall's `contact`, in lists, in the call and in webhooks'
+// data; the oldest contact when several have the number; another
+// company's contact never; none for an unknown or anonymous caller.
+func TestCallContact(t *testing.T) {
+	e := newEnv(t)
+	f := newFixtures(e)
+	contact := func(k key, first, number string) int64 {
+		return e.id(k, "/v1/contacts", "contact", map[string]any{"first_name": first,
+			"phone_numbers": []any{map[string]any{"label": "Mobile", "value": number}}})
+	}
+	john := contact(f.a, "John", "06 12 34 56 78")
+	contact(f.a, "Johnny", "+33612345678") // the same number, later: not the call's
+	contact(f.b, "Mallory", "+33698765432")
+	save := func(digits string) dialplan.CallID {
+		c := f.call(now.Add(-time.Minute), func(c *dialplan.Call) { c.RawDigits = digits })
+		return e.saveCall(&c)
+	}
+	known, unknown, theirs, anonymous := save("+33612345678"), save("+33611111111"), save("+33698765432"), save("anonymous")
+
+	contactOf := func(call map[string]any) any {
+		if ct, _ := call["contact"].(map[string]any); ct != nil {
+			return int64(ct["id"].(float64))
+		}
+		return call["contact"]
+	}
+	var one struct{ Call map[string]any }
+	e.ok(f.a, "GET", fmt.Sprintf("/v1/calls/%d", known), nil, &one)
+	require.Equal(t, john, contactOf(one.Call))
+	require.Equal(t, "John", one.Call["contact"].(map[string]any)["first_name"])
+	require.Equal(t, e.url+fmt.Sprintf("/v1/contacts/%d", john), one.Call["contact"].(map[string]any)["direct_link"])
+	_, raw := e.get(f.a, "GET", fmt.Sprintf("/v1/calls/%d", known), nil)
+	e.requireDocumented("/v1/calls/{id}", raw)
+
+	var page callsPage
+	e.ok(f.a, "GET", "/v1/calls", nil, &page)
+	got := map[float64]any{}
+	for _, c := range page.Calls {
+		got[c["id"].(float64)] = contactOf(c)
+	}
+	require.Equal(t, map[float64]any{float64(known): john, float64(unknown): nil, float64(theirs): nil, float64(anonymous): nil}, got)
+
+	r := api.NewRenderer(e.deps)
+	data, err := r.Render(context.Background(), f.a.company, events.ResourceCall, int64(known))
+	require.NoError(t, err)
+	var hooked map[string]any
+	require.NoError(t, json.Unmarshal(data, &hooked))
+	require.Equal(t, john, contactOf(hooked), "webhooks' data too")
 }

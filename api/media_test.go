@@ -264,6 +264,8 @@ func TestMediaUploadRefusesBadFiles(t *testing.T) {
 		{"ogg", []part{{"file", "a.ogg", audioFile(t, "ogg", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libvorbis")}}, 415,
 			"unsupported media type", "Ogg"},
 		{"corrupt", []part{{"file", "broken.mp3", corrupt}}, 422, "invalid file", "could not be decoded as mp3"},
+		{"unreadable", []part{{"file", "broken.mp3", bytes.Repeat([]byte{0x12, 0x34, 0x56, 0x78, 0x9a}, 2000)}}, 422, "invalid file",
+			"cannot be read as an mp3 or a wav"},
 		{"empty", []part{{"file", "empty.wav", nil}}, 422, "invalid file", "empty"},
 		{"silent", []part{{"file", "silence.wav", audioFile(t, "wav", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "2")}},
 			422, "invalid file", "silent"},

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -67,7 +68,7 @@ func openAPIDoc() *openapi3.T {
 				"**Errors:** `{\"error\": \"<short>\", \"troubleshoot\": \"<what to fix>\"}`: 400 for malformed JSON, 422 for a field " +
 				"that fails validation (the message names the field; unknown fields included), 409 for a conflict, 413 for a body over 1 MiB.\n\n" +
 				"**Lists:** `page`, `per_page` (1 to 50), `order` (`asc|desc`, by creation), `from`/`to` (UNIX seconds, on creation time); " +
-				"the body is `{\"<resources>\": [...], \"meta\": {...}}`.\n\n" +
+				"a bad one is a 400 naming it, as Aircall's. The body is `{\"<resources>\": [...], \"meta\": {...}}`.\n\n" +
 				"**Objects:** single objects come wrapped (`{\"user\": {...}}`). PUT changes only the fields sent. Output-only " +
 				"(readOnly) fields may be sent back unchanged, as read; they are ignored.",
 		},
@@ -299,7 +300,9 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("sla_seconds", b.integer("Service level: seconds within which a call should be answered.", 1, 3600)),
 		b.pRef("outbound", b.ref("OutboundPolicy")),
 		b.createdField(),
-		b.p("direct_link", b.ro(b.str("The company's URL: the public URL and `/v1/company`.")))))
+		b.p("direct_link", b.ro(b.str("The company's URL: the public URL and `/v1/company`."))),
+		b.p("users_count", b.ro(b.integer("How many users the company has.", 0, math.MaxInt32))),
+		b.p("numbers_count", b.ro(b.integer("How many numbers the company has.", 0, math.MaxInt32)))))
 
 	liveStatus := func(desc string) *openapi3.Schema {
 		return b.ro(b.enum(desc, "available", "offline", "do_not_disturb", "in_call", "after_call_work", "pending_tag"))
@@ -470,13 +473,13 @@ func (b *openAPIBuilder) defineSchemas() {
 
 	b.defineMediaSchemas()
 
+	b.defineContactSchemas() // before calls: a call links its contact
 	b.defineCallSchemas()
 
 	b.defineWebhookSchemas()
 	b.defineControlSchemas()
 	b.defineLiveSchemas()
 	b.defineStatsSchemas()
-	b.defineContactSchemas()
 
 	apiKey := b.object("An API key. Its secret `api_token` is in the answer to its creation, and nowhere else.",
 		b.idField("key"),
@@ -507,7 +510,7 @@ func (b *openAPIBuilder) defineSchemas() {
 
 // openAPIErrors are the shared error answers, by status.
 var openAPIErrors = map[int]string{
-	http.StatusBadRequest:            "Malformed JSON.",
+	http.StatusBadRequest:            "Malformed JSON, or a bad list parameter (`page`, `per_page`, `order`, `from`, `to`): `error` names it.",
 	http.StatusUnauthorized:          "Missing or wrong credentials (HTTP Basic, api_id:api_token).",
 	http.StatusForbidden:             "The key's role or permission may not do this.",
 	http.StatusNotFound:              "No such resource in the caller's company (an id that is not a positive integer included).",
@@ -610,7 +613,10 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 		for _, q := range b.listParameters() {
 			op.AddParameter(q)
 		}
-		errs = append(errs, http.StatusUnprocessableEntity)
+		errs = append(errs, http.StatusBadRequest)
+		if len(o.query) > 0 {
+			errs = append(errs, http.StatusUnprocessableEntity) // a search's filter with a value it cannot take
+		}
 	}
 	for _, q := range o.query {
 		op.AddParameter(q)
@@ -980,12 +986,14 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		b.p("comments", b.ro(b.array("Comments, oldest first.", b.ref("CallComment")))),
 		b.p("assigned_to", b.ro(b.nullableRef("Who must follow the call up; null for nobody.", "CallUser"))),
 		b.p("archived", b.ro(b.boolean("Whether the call is archived (done with, in the inbox)."))),
-		b.p("recording", b.ro(b.str("Link to the call's recording, a URL path: in the API's answers signed and good for 10 "+
-			"minutes without credentials (`/v1/calls/1/recording?expires=1795429500&signature=…`); in webhooks' data the plain "+
-			"path, which needs credentials. Null for none.").WithNullable())),
+		b.p("recording", b.ro(b.str("Link to the call's recording: in the API's answers signed and good for 10 "+
+			"minutes without credentials (`/v1/calls/1/recording?expires=1795429500&signature=…`); in webhooks' data the unsigned "+
+			"link, which needs credentials. Null for none.").WithNullable())),
 		b.p("voicemail", b.ro(b.str("Link to the voicemail left, as `recording` (`/v1/calls/1/voicemail?expires=…&signature=…`); "+
 			"null for none.").WithNullable())),
 		b.p("transferred_to", b.ro(b.nullableRef("Where the call was transferred; null if it was not.", "CallTransfer"))),
+		b.p("contact", b.ro(b.nullableRef("The contact of the company's address book whose phone number is the other party's "+
+			"(`raw_digits`), the oldest when several have it; null for none.", "Contact"))),
 		b.p("hangup_cause", b.ro(b.str("The media server's hang-up cause; null while unknown.").WithNullable())),
 		b.p("ivr_options_selected", b.ro(b.array("IVR keys the caller pressed, in order.", b.str("A key.").NewRef()))),
 		b.p("waiting_time", seconds("Seconds the caller waited before an answer (or the end); null while unknown.").WithNullable()),

@@ -506,7 +506,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		cv.walk(schema, v, method+" "+path)
 	}
 
-	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, web.link("/v1/company")}})
+	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, web.link("/v1/company"), 3, 2}})
 	check("GET", "/v1/users", 200, listBody(t, "users", users, 3))
 	check("POST", "/v1/users", 201, gin.H{"user": users[0]})
 	check("GET", "/v1/users/{id}", 200, gin.H{"user": users[1]})
@@ -571,10 +571,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		read         any
 		input        any // what the handler decodes into
 	}{
-		{"PUT", "/v1/company", companyJSON{company, web.link("/v1/company")}, &struct {
-			*dialplan.Company
-			readOnly
-		}{Company: new(dialplan.Company)}},
+		{"PUT", "/v1/company", companyJSON{company, web.link("/v1/company"), 3, 2}, &companyInput{Company: new(dialplan.Company)}},
 		{"PUT", "/v1/users/{id}", users[0], &userInput{User: new(dialplan.User)}},
 		{"POST", "/v1/users", users[1], &userInput{User: new(dialplan.User)}},
 		{"PUT", "/v1/users/{id}/availability", availabilities[1], nil},

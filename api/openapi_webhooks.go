@@ -88,8 +88,8 @@ func (b *openAPIBuilder) webhookOperations() []openAPIOperation {
 		{method: get, path: "/v1/webhooks/{id}/deliveries", id: "listWebhookDeliveries", tag: "webhooks",
 			summary: "List a webhook's last deliveries", roles: openAPIAdmins,
 			details: "The last `per_page` events posted or to post to the webhook, newest first; not paged (delivered " +
-				"ones are kept a while, then deleted). A `per_page` out of 1 to 50 is a 422.",
-			query: []*openapi3.Parameter{perPage}, errors: []int{http.StatusForbidden, http.StatusUnprocessableEntity},
+				"ones are kept a while, then deleted). A `per_page` out of 1 to 50 is a 400, as a list's.",
+			query: []*openapi3.Parameter{perPage}, errors: []int{http.StatusForbidden, http.StatusBadRequest},
 			status: http.StatusOK, result: deliveries, resultDesc: "The last deliveries."},
 		{method: post, path: "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", id: "redeliver", tag: "webhooks",
 			summary: "Deliver an event again", roles: openAPIAdmins,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/dialplan"
@@ -26,6 +27,32 @@ func (d *Deps) userJSON(u dialplan.User) userJSON {
 // numberJSON is a number as GET /v1/numbers/:id shows it, open or not now.
 func (d *Deps) numberJSON(n dialplan.Number) numberJSON {
 	return numberJSON{Number: n, DirectLink: d.site().link("/v1/numbers/%d", n.ID), Open: n.OpenAt(d.Now())}
+}
+
+// withContacts links each call to its contact, as Aircall does: the
+// company's contact with the call's other party's number (raw_digits),
+// the oldest when several have it; null for none (an anonymous caller).
+func (d *Deps) withContacts(ctx context.Context, company dialplan.CompanyID, calls []callJSON) error {
+	var numbers []string
+	for _, c := range calls {
+		if strings.HasPrefix(c.RawDigits, "+") {
+			numbers = append(numbers, c.RawDigits)
+		}
+	}
+	if len(numbers) == 0 {
+		return nil
+	}
+	found, err := d.Store.ContactsByPhone(ctx, company, numbers)
+	if err != nil {
+		return err
+	}
+	for i, c := range calls {
+		if ct, ok := found[c.RawDigits]; ok {
+			j := newContactJSON(d.site(), ct)
+			calls[i].Contact = &j
+		}
+	}
+	return nil
 }
 
 // Renderer shows the object an event is about (a call, a user, a number)
@@ -59,8 +86,11 @@ func (r *Renderer) Render(ctx context.Context, company dialplan.CompanyID, resou
 		if err != nil {
 			return nil, err
 		}
-		rec := loaded.rec
-		obj = newCallJSON(r.deps.site(), rec, false)
+		out := []callJSON{newCallJSON(r.deps.site(), loaded.rec, false)}
+		if err := r.deps.withContacts(ctx, company, out); err != nil {
+			return nil, err
+		}
+		obj = out[0]
 	case events.ResourceUser:
 		u, err := r.deps.Store.User(ctx, company, dialplan.UserID(id))
 		if err != nil {

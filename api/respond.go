@@ -153,9 +153,14 @@ func pathID(c *gin.Context, name string) (int64, error) {
 // maxPerPage is Aircall's.
 const maxPerPage = 50
 
-// page reads the list parameters: page, per_page, order, from, to.
+// page reads the list parameters: page, per_page, order, from, to. A bad
+// one is a 400 naming it, as Aircall answers (a filter of a search with a
+// value it cannot take stays a 422, as a field of a body).
 func page(c *gin.Context) (store.Page, error) {
 	p := store.Page{Page: 1, PerPage: 20}
+	bad := func(name, problem string) error {
+		return &apiError{http.StatusBadRequest, "invalid " + name, name + " " + problem}
+	}
 	number := func(name string, min, max int64, dst *int) error {
 		raw := c.Query(name)
 		if raw == "" {
@@ -163,7 +168,7 @@ func page(c *gin.Context) (store.Page, error) {
 		}
 		v, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || v < min || v > max {
-			return &dialplan.FieldError{Field: name, Problem: fmt.Sprintf("%q must be a whole number from %d to %d", raw, min, max)}
+			return bad(name, fmt.Sprintf("%q must be a whole number from %d to %d", raw, min, max))
 		}
 		*dst = int(v)
 		return nil
@@ -179,7 +184,7 @@ func page(c *gin.Context) (store.Page, error) {
 	case "desc":
 		p.Desc = true
 	default:
-		return p, &dialplan.FieldError{Field: "order", Problem: fmt.Sprintf("%q must be asc or desc", order)}
+		return p, bad("order", fmt.Sprintf("%q must be asc or desc", order))
 	}
 	for _, bound := range []struct {
 		name string

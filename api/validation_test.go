@@ -172,11 +172,11 @@ func TestBadInput(t *testing.T) {
 		{"no availability", "PUT", fmt.Sprintf("/v1/users/%d/availability", f.userA), map[string]any{}, 422, "availability_status"},
 		{"key for a user of another company", "POST", "/v1/api_keys", map[string]any{"user_id": f.userB}, 422, "user_id"},
 
-		{"per_page 51", "GET", "/v1/users?per_page=51", nil, 422, "per_page"},
-		{"per_page 0", "GET", "/v1/users?per_page=0", nil, 422, "per_page"},
-		{"page 0", "GET", "/v1/users?page=0", nil, 422, "page"},
-		{"bad order", "GET", "/v1/users?order=up", nil, 422, "order"},
-		{"bad from", "GET", "/v1/users?from=yesterday", nil, 422, "from"},
+		{"per_page 51", "GET", "/v1/users?per_page=51", nil, 400, "per_page"},
+		{"per_page 0", "GET", "/v1/users?per_page=0", nil, 400, "per_page"},
+		{"page 0", "GET", "/v1/users?page=0", nil, 400, "page"},
+		{"bad order", "GET", "/v1/users?order=up", nil, 400, "order"},
+		{"bad from", "GET", "/v1/users?from=yesterday", nil, 400, "from"},
 		{"id not a number", "GET", "/v1/users/abc", nil, 404, "abc"},
 	}
 	for _, tc := range cases {

@@ -267,7 +267,7 @@ func (s *server) listWebhookDeliveries(c *gin.Context) {
 	if raw := c.Query("per_page"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > maxPerPage {
-			s.fail(c, &dialplan.FieldError{Field: "per_page", Problem: fmt.Sprintf("%q must be a whole number from 1 to %d", raw, maxPerPage)})
+			s.fail(c, &apiError{http.StatusBadRequest, "invalid per_page", fmt.Sprintf("per_page %q must be a whole number from 1 to %d", raw, maxPerPage)})
 			return
 		}
 		limit = n

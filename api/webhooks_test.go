@@ -198,8 +198,8 @@ func TestWebhookBadInput(t *testing.T) {
 		{"id not a number", "GET", "/v1/webhooks/abc", nil, 404, "abc"},
 		{"unknown webhook", "PUT", "/v1/webhooks/987654", map[string]any{"active": true}, 404, "webhook 987654"},
 		{"deliveries of an unknown webhook", "GET", "/v1/webhooks/987654/deliveries", nil, 404, "webhook 987654"},
-		{"deliveries per_page 51", "GET", hook + "/deliveries?per_page=51", nil, 422, "per_page"},
-		{"deliveries per_page 0", "GET", hook + "/deliveries?per_page=0", nil, 422, "per_page"},
+		{"deliveries per_page 51", "GET", hook + "/deliveries?per_page=51", nil, 400, "per_page"},
+		{"deliveries per_page 0", "GET", hook + "/deliveries?per_page=0", nil, 400, "per_page"},
 		{"delivery id not a UUID", "POST", hook + "/deliveries/42/redeliver", nil, 404, "42"},
 		{"unknown delivery", "POST", hook + "/deliveries/0b4fd1d4-5c52-4a4e-9d0a-2f1e6c1b7a55/redeliver", nil, 404, "0b4fd1d4"},
 	}

@@ -198,7 +198,7 @@ func TestConvertRefusesBadInput(t *testing.T) {
 		{"png image", png, prompts.WrongType, "image/png"},
 		{"ogg vorbis", ffmpeg(t, "ogg", "-f", "lavfi", "-i", "sine=duration=1", "-c:a", "libvorbis"), prompts.WrongType, "Ogg Vorbis"},
 		{"flac", ffmpeg(t, "flac", "-f", "lavfi", "-i", "sine=duration=1"), prompts.WrongType, "FLAC"},
-		{"random bytes", bytes.Repeat([]byte{0x12, 0x34, 0x56, 0x78, 0x9a}, 2000), prompts.WrongType, "not an mp3 or a wav"},
+		{"random bytes", bytes.Repeat([]byte{0x12, 0x34, 0x56, 0x78, 0x9a}, 2000), prompts.Corrupt, "cannot be read as an mp3 or a wav"},
 		{"ID3 tag, no audio", append([]byte("ID3\x03\x00\x00\x00\x00\x00\x10"), bytes.Repeat([]byte{0x42}, 500)...), prompts.Corrupt, "ID3"},
 		{"mp3 with garbage inside", corruptMP3, prompts.Corrupt, "could not be decoded as mp3"},
 		{"wav with a truncated header", truncatedFmt, prompts.Corrupt, "could not be decoded as wav"},

@@ -39,7 +39,13 @@ func Sniff(data []byte) (Format, error) {
 	case len(data) >= 3 && string(data[:3]) == "ID3":
 		return "", inputError(Corrupt, "the file has an mp3 (ID3) tag but no MPEG audio frames after it")
 	}
-	return "", inputError(WrongType, "the file is not an mp3 or a wav (it looks like %s)", looksLike(data))
+	kind := looksLike(data)
+	if kind == "application/octet-stream" {
+		// Nothing recognisable: not another format but unreadable audio,
+		// such as a damaged mp3 (a 422, where another format is a 415).
+		return "", inputError(Corrupt, "the file cannot be read as an mp3 or a wav: no wav header and no MPEG audio frames")
+	}
+	return "", inputError(WrongType, "the file is not an mp3 or a wav (it looks like %s)", kind)
 }
 
 // looksLike names what a file that is not ours seems to be: the audio

@@ -44,6 +44,17 @@ func (s *Store) Company(ctx context.Context, id dialplan.CompanyID) (dialplan.Co
 	return c, notFound(err, "company", int64(id))
 }
 
+// CompanyCounts counts a company's users and numbers (Aircall's
+// users_count and numbers_count).
+func (s *Store) CompanyCounts(ctx context.Context, id dialplan.CompanyID) (users, numbers int, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE company_id = $1),
+		(SELECT count(*) FROM numbers WHERE company_id = $1)`, id).Scan(&users, &numbers)
+	if err != nil {
+		return 0, 0, fmt.Errorf("company %d counts: %w", id, err)
+	}
+	return users, numbers, nil
+}
+
 // UpdateCompany saves a company's settings.
 func (s *Store) UpdateCompany(ctx context.Context, c dialplan.Company) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE companies SET name = $2, time_zone = $3, language = $4,
