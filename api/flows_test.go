@@ -26,6 +26,7 @@ func TestConfigureACompany(t *testing.T) {
 	require.Equal(t, "101", u.User["extension"], "extensions are given in turn after the owner's 100")
 	require.Equal(t, "Europe/Paris", u.User["time_zone"], "the company's zone by default")
 	require.Equal(t, "available", u.User["availability"], "custom, and Monday 11:15 in Paris is within her hours")
+	require.Equal(t, true, u.User["available"], "Aircall's boolean says the same")
 	require.Equal(t, e.url+fmt.Sprintf("/v1/users/%d", alice), u.User["direct_link"])
 
 	team := e.id(a, "/v1/teams", "team", map[string]any{"name": "Support", "users": []int64{bob, alice}, "ringing_rule": "longest_idle"})

@@ -334,7 +334,8 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.linkField("/v1/users/1"),
 		b.p("name", b.ro(b.str("First and last name."))),
 		b.p("availability", liveStatus("Status the configuration gives now: `available`, `offline` (outside working hours) "+
-			"or `do_not_disturb` (unavailable)."))))
+			"or `do_not_disturb` (unavailable).")),
+		b.p("available", b.ro(b.boolean("Whether the user can take a call now (`availability` is `available`), as Aircall's.")))))
 
 	b.define("Availability", b.object("A user's availability.",
 		b.p("id", b.ro(b.id("The user's id."))),
@@ -348,14 +349,6 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("id", b.ro(b.id("Ignored."))),
 		b.p("availability", b.ro(b.str("Ignored.")))).WithRequired([]string{"availability_status"}))
 
-	b.define("TeamMember", b.object("A team member as a team shows them.",
-		b.p("id", b.id("The user's id.")),
-		b.p("direct_link", b.str("URL of the user.")),
-		b.p("name", b.str("First and last name.")),
-		b.p("email", b.str("Email address.")),
-		b.p("availability_status", availabilityStatus())).
-		WithRequired([]string{"id", "direct_link", "name", "email", "availability_status"}))
-
 	ringingRule := func() *openapi3.Schema {
 		return b.enum("How members are rung: all at once, in random order, longest idle first, or in turn. Default `simultaneous`.",
 			"simultaneous", "random", "longest_idle", "round_robin")
@@ -367,7 +360,7 @@ func (b *openAPIBuilder) defineSchemas() {
 	b.define("Team", b.object("A team.",
 		b.idField("team"),
 		b.p("name", b.nonEmpty("Team name, unique in the company.", 64)),
-		b.p("users", b.array("Members, in ringing order.", b.ref("TeamMember"))),
+		b.p("users", b.array("Members, in ringing order: each the user as `GET /v1/users/{id}` shows them.", b.ref("User"))),
 		b.p("ringing_rule", ringingRule()),
 		b.p("ring_slice_seconds", ringSlice()),
 		b.createdField(),

@@ -20,8 +20,9 @@ import (
 // userJSON is a user as GET /v1/users/:id shows them, with their live
 // availability from the ACD.
 func (d *Deps) userJSON(u dialplan.User) userJSON {
+	status := d.ACD.Status(u)
 	return userJSON{User: u, DirectLink: d.site().link("/v1/users/%d", u.ID), Name: u.Name(),
-		Availability: d.ACD.Status(u)}
+		Availability: status, Available: status == dialplan.StatusAvailable}
 }
 
 // numberJSON is a number as GET /v1/numbers/:id shows it, open or not now.

@@ -9,19 +9,12 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 )
 
-// memberJSON is a team member as a team shows them.
-type memberJSON struct {
-	ID                 dialplan.UserID       `json:"id"`
-	DirectLink         string                `json:"direct_link"`
-	Name               string                `json:"name"`
-	Email              string                `json:"email"`
-	AvailabilityStatus dialplan.Availability `json:"availability_status"`
-}
-
+// teamJSON is a team with its members, each the whole user object as
+// GET /v1/users/:id shows it (Aircall's team members).
 type teamJSON struct {
 	dialplan.Team
-	DirectLink string       `json:"direct_link"`
-	Users      []memberJSON `json:"users"`
+	DirectLink string     `json:"direct_link"`
+	Users      []userJSON `json:"users"`
 }
 
 // memberRef accepts a member as an id or as the object a team shows, so
@@ -77,11 +70,11 @@ func (s *server) teamsJSON(c *gin.Context, teams []dialplan.Team) ([]teamJSON, e
 	}
 	out := make([]teamJSON, len(teams))
 	for i, t := range teams {
-		members := make([]memberJSON, 0, len(t.Users))
+		members := make([]userJSON, 0, len(t.Users))
 		for _, id := range t.Users {
-			u := byID[id]
-			members = append(members, memberJSON{ID: id, DirectLink: s.site().link("/v1/users/%d", id),
-				Name: u.Name(), Email: u.Email, AvailabilityStatus: u.AvailabilityStatus})
+			if u, ok := byID[id]; ok { // else deleted since the team was read
+				members = append(members, s.userJSON(u))
+			}
 		}
 		out[i] = teamJSON{Team: t, DirectLink: s.site().link("/v1/teams/%d", t.ID), Users: members}
 	}

@@ -16,15 +16,18 @@ type userJSON struct {
 	DirectLink   string              `json:"direct_link"`
 	Name         string              `json:"name"`
 	Availability dialplan.LiveStatus `json:"availability"`
+	// Available is Aircall's boolean: the user can take a call now.
+	Available bool `json:"available"`
 }
 
-// userInput is a user as a client sends it: name and availability are
-// output-only.
+// userInput is a user as a client sends it: name, availability and
+// available are output-only.
 type userInput struct {
 	*dialplan.User
 	readOnly
 	Name         any `json:"name,omitempty"`
 	Availability any `json:"availability,omitempty"`
+	Available    any `json:"available,omitempty"`
 }
 
 func (s *server) listUsers(c *gin.Context) {

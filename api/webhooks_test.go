@@ -423,6 +423,7 @@ func TestRendererShowsWhatGetShows(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(rendered, &user))
 	require.Equal(t, "do_not_disturb", user["availability"], "the live availability, from the ACD")
+	require.Equal(t, false, user["available"])
 }
 
 // TestRendererInParallel: calls rendered at once (read together) each
