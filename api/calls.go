@@ -212,8 +212,6 @@ func (s *server) listCalls(c *gin.Context) {
 var (
 	callDirections = []dialplan.Direction{dialplan.Inbound, dialplan.Outbound}
 	callStatuses   = []dialplan.CallStatus{dialplan.CallInitial, dialplan.CallAnswered, dialplan.CallDone}
-	missedReasons  = []dialplan.MissedReason{dialplan.OutOfOpeningHours, dialplan.ShortAbandoned, dialplan.AbandonedInIVR,
-		dialplan.Abandoned, dialplan.NoAvailableAgent, dialplan.AgentsDidNotAnswer, dialplan.BlockedCaller}
 )
 
 // oneOf reads query parameter name, which must be one of values when set.
@@ -259,7 +257,7 @@ func (s *server) searchCalls(c *gin.Context) {
 		func() error { return oneOf(c, "status", callStatuses, &f.Status) },
 		func() error { return queryID(c, "number_id", &f.NumberID) },
 		func() error { return queryID(c, "user_id", &f.UserID) },
-		func() error { return oneOf(c, "missed_call_reason", missedReasons, &f.MissedReason) },
+		func() error { return oneOf(c, "missed_call_reason", dialplan.MissedReasons, &f.MissedReason) },
 	} {
 		if err := read(); err != nil {
 			s.fail(c, err)

@@ -313,7 +313,7 @@ func TestCallSearch(t *testing.T) {
 		{fmt.Sprintf("?user_id=%d", f.userA), []float64{ids[0], ids[3]}},
 		{fmt.Sprintf("?user_id=%d&status=done", f.userA), ids[0:1]},
 		{"?missed_call_reason=short_abandoned", ids[1:2]},
-		{"?missed_call_reason=abandoned", []float64{}},
+		{"?missed_call_reason=abandoned_in_classic", []float64{}},
 		{fmt.Sprintf("?from=%d", from(3)), ids[3:5]},
 		{fmt.Sprintf("?from=%d&to=%d", from(1), from(2)), ids[1:3]},
 		{"?order=desc&direction=inbound", []float64{ids[4], ids[3], ids[1], ids[0]}},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
+	"github.com/switchboard/switchboard/dialplan"
 )
 
 // openAPI serves the OpenAPI 3.0.3 document of the API. It needs no
@@ -501,6 +502,32 @@ func (b *openAPIBuilder) defineSchemas() {
 		WithRequired([]string{"ready", "checks"}))
 }
 
+// missedReasonNames are the values of missed_call_reason: Aircall's, and
+// ours after them (missedReasonsNote says which).
+func missedReasonNames() []string {
+	out := make([]string, len(dialplan.MissedReasons))
+	for i, r := range dialplan.MissedReasons {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// aircallExtensions are the values we add to an Aircall enum: a client
+// that follows Aircall's enum meets them only in these cases.
+var aircallExtensions = []string{string(dialplan.BlockedCaller)}
+
+const missedReasonsNote = "Aircall's values, and one of Switchboard's: `blocked` (a caller of the blocked numbers, " +
+	"refused before any agent rang; listed in `x-switchboard-extension`)."
+
+// extendsAircall marks a schema whose enum extends Aircall's.
+func extendsAircall(s *openapi3.Schema) *openapi3.Schema {
+	if s.Extensions == nil {
+		s.Extensions = map[string]any{}
+	}
+	s.Extensions["x-switchboard-extension"] = aircallExtensions
+	return s
+}
+
 // openAPIErrors are the shared error answers, by status.
 var openAPIErrors = map[int]string{
 	http.StatusBadRequest:            "Malformed JSON, or a bad list parameter (`page`, `per_page`, `order`, `from`, `to`): `error` names it.",
@@ -969,9 +996,8 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		b.p("ended_at", unixTime("When it ended; null while it runs,").WithNullable()),
 		b.p("duration", seconds("Seconds from `started_at` to `ended_at`; null while the call runs.").WithNullable()),
 		b.p("raw_digits", b.ro(b.str("The other party's number, E.164, or `anonymous`."))),
-		b.p("missed_call_reason", enumOrNull("Why an unanswered call was missed; null when answered or not missed.",
-			"out_of_opening_hours", "short_abandoned", "abandoned_in_ivr", "abandoned", "no_available_agent",
-			"agents_did_not_answer", "blocked")),
+		b.p("missed_call_reason", extendsAircall(enumOrNull("Why an unanswered call was missed; null when answered or not "+
+			"missed. "+missedReasonsNote, missedReasonNames()...))),
 		b.p("number", b.ro(b.nullableRef("The number; null when none (or deleted).", "CallNumber"))),
 		b.p("user", b.ro(b.nullableRef("Who answered; null when nobody did.", "CallUser"))),
 		b.p("teams", b.ro(b.array("Teams the call went through, in order.", b.ref("CallTeam")))),
@@ -1091,9 +1117,7 @@ func (b *openAPIBuilder) defineFlowSchemas() {
 			"answered by) an external number, a blocked caller, a callback asked.",
 			"answered", "voicemail", "missed", "forwarded", "blocked", "callback_requested"))),
 		b.p("missed_call_reason", enumOrNull("Why the call counts as missed (as a real call's `missed_call_reason`); "+
-			"null when it does not. A call may leave a voicemail and be missed.",
-			"out_of_opening_hours", "short_abandoned", "abandoned_in_ivr", "abandoned", "no_available_agent",
-			"agents_did_not_answer", "blocked")),
+			"null when it does not. A call may leave a voicemail and be missed. "+missedReasonsNote, missedReasonNames()...)),
 		b.p("open", b.ro(b.boolean("Whether the line was open at `at`."))),
 		b.p("ivr_option", b.ro(b.str("The menu key the caller chose; null for none.").WithNullable())),
 		b.p("rung", b.ro(b.array("The agents rung, in the order they started ringing.", b.ref("DryRunRing")))),
@@ -1141,7 +1165,6 @@ func (b *openAPIBuilder) callSearchParameters() []*openapi3.Parameter {
 		enum("status", "Only calls in this status.", "initial", "answered", "done"),
 		id("number_id", "Only calls of this number."),
 		id("user_id", "Only calls this user answered."),
-		enum("missed_call_reason", "Only calls missed for this reason.", "out_of_opening_hours", "short_abandoned",
-			"abandoned_in_ivr", "abandoned", "no_available_agent", "agents_did_not_answer", "blocked"),
+		enum("missed_call_reason", "Only calls missed for this reason. "+missedReasonsNote, missedReasonNames()...),
 	}
 }

@@ -118,7 +118,7 @@ calls AS (
 		CASE WHEN answered THEN t0 + wait * interval '1 s' END, t0 + (wait + dur) * interval '1 s',
 		wait, CASE WHEN answered THEN dur ELSE 0 END,
 		CASE WHEN NOT answered AND NOT outbound THEN (ARRAY['out_of_opening_hours', 'short_abandoned', 'abandoned_in_ivr',
-			'abandoned', 'no_available_agent', 'agents_did_not_answer'])[1 + g % 6] END,
+			'abandoned_in_classic', 'no_available_agent', 'agents_did_not_answer'])[1 + g % 6] END,
 		CASE WHEN NOT answered AND NOT outbound AND r2 < 0.3 THEN 'vm' || g END, r2 < 0.5
 	FROM c ORDER BY g
 	RETURNING id, started_at, number_id, user_id, direction, answered_at, ended_at, waiting_time, talk_time,
@@ -129,7 +129,7 @@ INSERT INTO call_stats (call_id, company_id, started_at, number_id, user_id, inb
 	duration, wait, talk, handling, sla_met, teams, tags)
 SELECT n.id, $1, n.started_at, n.number_id, n.user_id, n.direction = 'inbound', n.answered_at IS NOT NULL,
 	n.voicemail IS NOT NULL, coalesce(array_position(ARRAY['out_of_opening_hours', 'short_abandoned', 'abandoned_in_ivr',
-		'abandoned', 'no_available_agent', 'agents_did_not_answer', 'blocked'], n.missed_call_reason), 0),
+		'abandoned_in_classic', 'no_available_agent', 'agents_did_not_answer', 'blocked'], n.missed_call_reason), 0),
 	extract(epoch FROM n.ended_at - n.started_at)::int, n.waiting_time, n.talk_time,
 	CASE WHEN n.direction = 'inbound' AND n.answered_at IS NULL AND s.r2 < 0.6 THEN s.g % 7200 END,
 	n.answered_at IS NOT NULL AND n.waiting_time <= 20, s.teams, s.tags

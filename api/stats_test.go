@@ -43,7 +43,7 @@ func newStatsEnv(t *testing.T) *statsEnv {
 		// answered by the owner after 30 s: outside the service level
 		{Direction: dialplan.Inbound, User: e.owner.user, StartedAt: at(9, 30, 0), AnsweredAt: ptr(at(9, 30, 30)), EndedAt: ptr(at(9, 31, 0))},
 		// abandoned after 40 s
-		{Direction: dialplan.Inbound, StartedAt: at(10, 5, 0), EndedAt: ptr(at(10, 5, 40)), MissedReason: dialplan.Abandoned},
+		{Direction: dialplan.Inbound, StartedAt: at(10, 5, 0), EndedAt: ptr(at(10, 5, 40)), MissedReason: dialplan.AbandonedInClassic},
 		// out of opening hours, with a voicemail
 		{Direction: dialplan.Inbound, StartedAt: at(20, 0, 0), EndedAt: ptr(at(20, 1, 0)), MissedReason: dialplan.OutOfOpeningHours, Voicemail: "vm1"},
 		// the agent calls out
@@ -96,7 +96,7 @@ func TestStats(t *testing.T) {
 	assert.EqualValues(t, 1.33, tot["inbound_calls_per_user"], "4 calls, 3 users")
 	assert.EqualValues(t, 3, tot["outbound_minutes_per_call"])
 	assert.Equal(t, map[string]any{"out_of_opening_hours": 1.0, "short_abandoned": 0.0, "abandoned_in_ivr": 0.0,
-		"abandoned": 1.0, "no_available_agent": 0.0, "agents_did_not_answer": 0.0, "blocked": 0.0}, tot["missed_by_reason"])
+		"abandoned_in_classic": 1.0, "no_available_agent": 0.0, "agents_did_not_answer": 0.0, "blocked": 0.0}, tot["missed_by_reason"])
 	require.Len(t, out.Stats.Series, 24, "a day by hour")
 	assert.Equal(t, "2026-11-23T09:00:00+01:00", out.Stats.Series[9]["start"])
 	assert.EqualValues(t, 2, out.Stats.Series[9]["inbound_calls"])

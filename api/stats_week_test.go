@@ -90,7 +90,7 @@ func TestStatsScriptedWeek(t *testing.T) {
 		)
 		if day >= 3 { // Thursday and Friday, callers give up during the Hotline's welcome
 			script = append(script, weekCall{at: local(day, 16, 0), line: "hotline", hangup: 3 * time.Second,
-				wait: 3, duration: 3, missed: dialplan.Abandoned})
+				wait: 3, duration: 3, missed: dialplan.AbandonedInClassic})
 		}
 		if day == 1 { // Tuesday, nobody answers for 18 s and the caller hangs up
 			script = append(script, weekCall{at: local(day, 16, 30), line: "sales", alice: rings, bob: rings,

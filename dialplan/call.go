@@ -364,7 +364,7 @@ func (c *call) missedReason(end time.Time) MissedReason {
 	case c.ringPhase:
 		return NoAvailableAgent
 	}
-	return Abandoned
+	return AbandonedInClassic
 }
 
 // causeName is a cause as the call record shows it.

@@ -371,7 +371,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.PressDuring(dialplan.MsgIVR, "3")
 				w.Media.SetPeer("+442079460958", dialplan.Peer{Busy: true})
 			},
-			want: outcome{missed: dialplan.Abandoned, names: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer,
+			want: outcome{missed: dialplan.AbandonedInClassic, names: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer,
 				events.CallVoicemailLeft, events.CallEnded}, tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
@@ -381,7 +381,7 @@ func TestCallFlows(t *testing.T) {
 				w.Media.PressDuring(dialplan.MsgIVR, "3")
 				w.Media.SetPeer("+442079460958", dialplan.Peer{})
 			},
-			want: outcome{missed: dialplan.Abandoned, names: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer,
+			want: outcome{missed: dialplan.AbandonedInClassic, names: []events.Kind{events.CallTransferred, events.CallUnsuccessfulTransfer,
 				events.CallVoicemailLeft, events.CallEnded}, tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
@@ -408,18 +408,18 @@ func TestCallFlows(t *testing.T) {
 				w.Media.CallerHangsUp(leg, 20*s)
 			},
 			// Nobody was rung: the caller chose the voicemail.
-			want: outcome{missed: dialplan.Abandoned, names: []events.Kind{events.CallIVROptionSelected, events.CallVoicemailLeft},
+			want: outcome{missed: dialplan.AbandonedInClassic, names: []events.Kind{events.CallIVROptionSelected, events.CallVoicemailLeft},
 				tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
 		},
 		{
-			name: "the caller hangs up during the welcome: abandoned",
+			name: "the caller hangs up during the welcome: abandoned in classic",
 			setup: func(w *dialplantest.World) {
 				number(w, 100, func(n *dialplan.Number) {
 					n.Messages = dialplan.Messages{dialplan.MsgWelcome: {Type: dialplan.MessageTTS, Text: "A long welcome message for our dear callers"}}
 				})
 			},
 			script: func(w *dialplantest.World, leg dialplan.LegID) { w.Media.CallerHangsUp(leg, time.Second) },
-			want:   outcome{missed: dialplan.Abandoned, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
+			want:   outcome{missed: dialplan.AbandonedInClassic, tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}},
 		},
 		{
 			name: "an anonymous caller is recorded as anonymous",

@@ -31,12 +31,18 @@ const (
 	OutOfOpeningHours   MissedReason = "out_of_opening_hours"
 	ShortAbandoned      MissedReason = "short_abandoned"
 	AbandonedInIVR      MissedReason = "abandoned_in_ivr"
-	Abandoned           MissedReason = "abandoned"
+	AbandonedInClassic  MissedReason = "abandoned_in_classic" // hung up outside the IVR before any agent rang
 	NoAvailableAgent    MissedReason = "no_available_agent"
 	AgentsDidNotAnswer  MissedReason = "agents_did_not_answer"
 	BlockedCaller       MissedReason = "blocked"
 	shortAbandonedUnder              = 10 * time.Second
 )
+
+// MissedReasons lists every reason: Aircall's, then ours (blocked). The
+// order is kept: statistics store a reason as its position here (new
+// reasons go at the end).
+var MissedReasons = []MissedReason{OutOfOpeningHours, ShortAbandoned, AbandonedInIVR, AbandonedInClassic,
+	NoAvailableAgent, AgentsDidNotAnswer, BlockedCaller}
 
 // Anonymous is the raw digits of a caller who hides their number.
 const Anonymous = "anonymous"

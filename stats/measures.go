@@ -9,8 +9,7 @@ import (
 // Reasons are the missed-call reasons in the order call_stats numbers them
 // (missed_reason is the place in this list, from 1; 0 for an answered or
 // outbound call). The order is stored: append, never reorder.
-var Reasons = []dialplan.MissedReason{dialplan.OutOfOpeningHours, dialplan.ShortAbandoned, dialplan.AbandonedInIVR,
-	dialplan.Abandoned, dialplan.NoAvailableAgent, dialplan.AgentsDidNotAnswer, dialplan.BlockedCaller}
+var Reasons = dialplan.MissedReasons
 
 // ReasonCode is a reason's number in call_stats (0 for none or unknown).
 func ReasonCode(r dialplan.MissedReason) int {
@@ -72,7 +71,7 @@ func (s *Sums) Add(o Sums) {
 // Abandoned counts the offered calls whose caller hung up waiting (in the
 // queue or the IVR): short abandons are not offered.
 func (s Sums) Abandoned() int64 {
-	return s.Missed[ReasonCode(dialplan.Abandoned)-1] + s.Missed[ReasonCode(dialplan.AbandonedInIVR)-1]
+	return s.Missed[ReasonCode(dialplan.AbandonedInClassic)-1] + s.Missed[ReasonCode(dialplan.AbandonedInIVR)-1]
 }
 
 // Measures are the figures of the seed's statistics, for a bucket or the

@@ -142,7 +142,7 @@ func TestQueryErrorsNameTheParameter(t *testing.T) {
 func TestMeasures(t *testing.T) {
 	in := stats.Sums{Calls: 10, Answered: 6, Voicemails: 2, Duration: 1000, Talk: 720, Wait: 60, LongestWait: 45,
 		Offered: 8, WithinSLA: 5, Handled: 2, Handling: 300, Users: 3}
-	in.Missed[stats.ReasonCode(dialplan.Abandoned)-1] = 1
+	in.Missed[stats.ReasonCode(dialplan.AbandonedInClassic)-1] = 1
 	in.Missed[stats.ReasonCode(dialplan.OutOfOpeningHours)-1] = 2
 	in.Missed[stats.ReasonCode(dialplan.AgentsDidNotAnswer)-1] = 1
 	out := stats.Sums{Calls: 4, Answered: 3, Duration: 400, Talk: 360, Users: 2}
