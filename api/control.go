@@ -246,72 +246,88 @@ type clickToCallInput struct {
 	To       string            `json:"to"`
 }
 
-// clickToCall rings a user's phones, then dials to with a number of the
-// company as caller id: POST /v1/users/:id/calls. Agents and supervisors
-// call for themselves, admins for anyone.
+// clickToCall is POST /v1/users/:id/calls: it places the call and
+// answers with it.
 func (s *server) clickToCall(c *gin.Context) {
+	if call, ok := s.placeCall(c); ok {
+		s.writeCall(c, http.StatusCreated, call)
+	}
+}
+
+// dial is Aircall's POST /v1/users/:id/dial: the same call, answered as
+// Aircall does, with no content (the call is then in GET /v1/calls).
+func (s *server) dial(c *gin.Context) {
+	if _, ok := s.placeCall(c); ok {
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// placeCall rings a user's phones, then dials to with a number of the
+// company as caller id. Agents and supervisors call for themselves,
+// admins for anyone. false: the answer is sent.
+func (s *server) placeCall(c *gin.Context) (dialplan.CallID, bool) {
 	if s.Calls == nil {
 		s.fail(c, errNoEngine)
-		return
+		return 0, false
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
 		s.fail(c, err)
-		return
+		return 0, false
 	}
 	me := principal(c)
 	if me.Role != dialplan.RoleAdmin && dialplan.UserID(id) != me.User {
 		s.fail(c, forbidden("only admins place calls for other users"))
-		return
+		return 0, false
 	}
 	var in clickToCallInput
 	if err := decode(c, &in); err != nil {
 		s.fail(c, err)
-		return
+		return 0, false
 	}
 	ctx := c.Request.Context()
 	u, err := s.Store.User(ctx, me.Company, dialplan.UserID(id))
 	if err != nil {
 		s.fail(c, err)
-		return
+		return 0, false
 	}
 	if len(u.Devices) == 0 {
 		s.fail(c, &apiError{http.StatusUnprocessableEntity, "invalid user",
 			fmt.Sprintf("user %d has no device to ring: give them one (devices) first", u.ID)})
-		return
+		return 0, false
 	}
 	n, err := s.outboundNumber(ctx, me.Company, u, in.NumberID)
 	if err != nil {
 		s.fail(c, err)
-		return
+		return 0, false
 	}
 	if strings.TrimSpace(in.To) == "" {
 		s.fail(c, &dialplan.FieldError{Field: "to", Problem: "the number to call is required"})
-		return
+		return 0, false
 	}
 	co, err := s.Store.Company(ctx, me.Company)
 	if err != nil {
 		s.fail(c, err)
-		return
+		return 0, false
 	}
 	to, err := s.destination(ctx, co, in.To)
 	if err != nil {
 		s.fail(c, err)
-		return
+		return 0, false
 	}
 	call, err := s.Calls.Dial(ctx, co, dialplan.OutboundCall{User: u, Number: n, To: to})
 	switch {
 	case errors.Is(err, dialplan.ErrAgentBusy):
 		s.fail(c, &apiError{http.StatusConflict, "conflict", fmt.Sprintf("user %d is already in a call", u.ID)})
-		return
+		return 0, false
 	case errors.Is(err, dialplan.ErrUnreachable):
 		s.fail(c, &apiError{http.StatusBadGateway, "media server error", err.Error()})
-		return
+		return 0, false
 	case err != nil:
 		s.fail(c, actionError(0, err))
-		return
+		return 0, false
 	}
-	s.writeCall(c, http.StatusCreated, call)
+	return call, true
 }
 
 // outboundNumber is the number a user calls out with: the one asked for,

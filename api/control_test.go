@@ -481,4 +481,17 @@ func TestClickToCall(t *testing.T) {
 			require.Equal(t, float64(tc.user), call["user"].(map[string]any)["id"])
 		})
 	}
+
+	// Aircall's name for it: the same call, no content.
+	c.engine.reset(nil)
+	res, body := e.get(f.a, "POST", fmt.Sprintf("/v1/users/%d/dial", alice), nil)
+	require.Equal(t, 400, res.StatusCode, "no body: %s", body)
+	status, out := e.do(f.a, "POST", fmt.Sprintf("/v1/users/%d/dial", alice), map[string]any{"to": "+33 6 12 34 56 79"})
+	require.Equal(t, 204, status, "%v", out)
+	require.Nil(t, out)
+	_, dials := c.engine.asked()
+	require.Len(t, dials, 1)
+	require.Equal(t, "+33612345679", dials[0].call.To)
+	status, out = e.do(c.sup, "POST", fmt.Sprintf("/v1/users/%d/dial", alice), map[string]any{"to": "+33612345679"})
+	require.Equal(t, 403, status, "the same roles: %v", out)
 }

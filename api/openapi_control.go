@@ -88,5 +88,12 @@ func (b *openAPIBuilder) controlOperations() []openAPIOperation {
 			body: b.ref("ClickToCallInput"), errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusBadGateway,
 				http.StatusServiceUnavailable},
 			status: http.StatusCreated, result: call, resultDesc: "The new call."},
+		{method: post, path: "/v1/users/{id}/dial", id: "dial", tag: "users", summary: "Dial a number (Aircall's click to call)",
+			roles: "**Roles:** as `POST /v1/users/{id}/calls`.",
+			details: "Aircall's name for `POST /v1/users/{id}/calls`: the same call, the same refusals, answered with no " +
+				"content; the call then shows in `GET /v1/calls`.",
+			body: b.ref("ClickToCallInput"), errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusBadGateway,
+				http.StatusServiceUnavailable},
+			status: http.StatusNoContent, resultDesc: "The call is placed."},
 	}
 }

@@ -32,6 +32,7 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/users/:id/availability", s.getAvailability)
 	v1.PUT("/users/:id/availability", s.updateAvailability)
 	v1.POST("/users/:id/calls", s.clickToCall)
+	v1.POST("/users/:id/dial", s.dial) // Aircall's name for the same call
 
 	v1.GET("/teams", readConfig, s.listTeams)
 	v1.POST("/teams", admin, s.createTeam)
