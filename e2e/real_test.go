@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,6 +375,9 @@ func (l *playLog) heard(callID string) []string {
 	return media
 }
 
+// listeners numbers the suite's ARI listeners (listenARI).
+var listeners atomic.Int64
+
 // listenARI opens an events websocket on Asterisk for an app of the
 // suite's own subscribed to everything (switchboard's app keeps its
 // calls), and logs the playbacks started on channels and each channel's
@@ -385,7 +389,11 @@ func listenARI(t testing.TB, base, user, password string) (*playLog, error) {
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/ari/events"
-	u.RawQuery = url.Values{"app": {"switchboard-e2e"}, "subscribeAll": {"true"}}.Encode()
+	// An app of its own for each listener: one test's listener closing
+	// while the next one opens under the same name could unregister the
+	// new one's subscription on Asterisk, and its events would be lost.
+	app := fmt.Sprintf("switchboard-e2e-%d", listeners.Add(1))
+	u.RawQuery = url.Values{"app": {app}, "subscribeAll": {"true"}}.Encode()
 	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, res, err := dialer.Dial(u.String(), basicAuth(user, password))
 	if err != nil {
@@ -393,6 +401,12 @@ func listenARI(t testing.TB, base, user, password string) (*playLog, error) {
 			err = fmt.Errorf("%w (%s)", err, res.Status)
 		}
 		return nil, fmt.Errorf("ARI events %s: %w", u, err)
+	}
+	// The handshake done, Asterisk registers the app: the events of calls
+	// placed from then on are this listener's.
+	if err := waitForApp(base, app, user, password); err != nil {
+		ws.Close()
+		return nil, err
 	}
 	log := &playLog{}
 	done := make(chan struct{})
@@ -437,6 +451,29 @@ func listenARI(t testing.TB, base, user, password string) (*playLog, error) {
 		<-done
 	})
 	return log, nil
+}
+
+// waitForApp waits until Asterisk lists the ARI application.
+func waitForApp(base, app, user, password string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, err := http.NewRequest("GET", strings.TrimSuffix(base, "/")+"/ari/applications/"+app, nil)
+		if err != nil {
+			return err
+		}
+		req.Header = basicAuth(user, password)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ARI application %s not registered after 10 s (last: %v)", app, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func basicAuth(user, password string) http.Header {
