@@ -77,8 +77,8 @@ type callTagJSON struct {
 type callCommentJSON struct {
 	ID       dialplan.CommentID `json:"id"`
 	Content  string             `json:"content"`
-	UserID   *dialplan.UserID   `json:"user_id"`
 	PostedAt int64              `json:"posted_at"`
+	PostedBy *callUserJSON      `json:"posted_by"` // as Aircall's: the author, null once deleted
 }
 
 type transferJSON struct {
@@ -169,7 +169,8 @@ func newCallJSON(s site, r store.CallRecord, timeline bool) callJSON {
 		out.Tags[i] = callTagJSON{ID: t.ID, Name: t.Name}
 	}
 	for i, cm := range r.Comments {
-		out.Comments[i] = callCommentJSON{ID: cm.ID, Content: cm.Content, UserID: orNull(cm.User), PostedAt: cm.PostedAt.Unix()}
+		out.Comments[i] = callCommentJSON{ID: cm.ID, Content: cm.Content, PostedAt: cm.PostedAt.Unix(),
+			PostedBy: newCallUserJSON(s, cm.User, cm.UserName, cm.UserEmail)}
 	}
 	if t := c.TransferredTo; t != nil {
 		out.TransferredTo = &transferJSON{Type: t.Type, ID: orNull(t.ID), Digits: orNull(t.Digits)}

@@ -972,8 +972,8 @@ func (b *openAPIBuilder) defineCallSchemas() {
 	b.define("CallComment", b.object("A comment on a call.",
 		b.p("id", b.ro(b.id("The comment's id."))),
 		b.p("content", b.ro(b.str("The text."))),
-		b.p("user_id", nullableID("Who wrote it; null once that user is deleted.")),
-		b.p("posted_at", unixTime("When it was written,"))))
+		b.p("posted_at", unixTime("When it was written,")),
+		b.p("posted_by", b.ro(b.nullableRef("Who wrote it, as Aircall shows them; null once that user is deleted.", "CallUser")))))
 
 	b.define("CallTransfer", b.object("Where a call was transferred.",
 		b.p("type", b.ro(b.enum("Kind of target.", "team", "user", "number", "external", "voicemail"))),

@@ -45,10 +45,11 @@ type CallTag struct {
 
 // CallComment is a user's note on a call.
 type CallComment struct {
-	ID       dialplan.CommentID
-	User     dialplan.UserID // 0 once the user is deleted
-	Content  string
-	PostedAt time.Time
+	ID                  dialplan.CommentID
+	User                dialplan.UserID // 0 once the user is deleted
+	UserName, UserEmail string
+	Content             string
+	PostedAt            time.Time
 }
 
 // CallFilter selects calls. Page's From and To apply to started_at, and
@@ -282,8 +283,9 @@ const callSelect = `SELECT c.id, c.company_id, coalesce(c.number_id, 0), c.direc
 	(SELECT coalesce(json_agg(json_build_object('id', ct.tag_id, 'name', t.name) ORDER BY ct.created_at, ct.tag_id), '[]')
 		FROM call_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.call_id = c.id),
 	(SELECT coalesce(json_agg(json_build_object('id', cm.id, 'user_id', coalesce(cm.user_id, 0), 'content', cm.content,
-		'created_at', cm.created_at) ORDER BY cm.id), '[]')
-		FROM call_comments cm WHERE cm.call_id = c.id)
+		'created_at', cm.created_at, 'user_name', coalesce(trim(cu.first_name || ' ' || cu.last_name), ''),
+		'user_email', coalesce(cu.email, '')) ORDER BY cm.id), '[]')
+		FROM call_comments cm LEFT JOIN users cu ON cu.id = cm.user_id WHERE cm.call_id = c.id)
 	FROM calls c
 	LEFT JOIN numbers n ON n.id = c.number_id
 	LEFT JOIN users u ON u.id = c.user_id
@@ -337,6 +339,8 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		commentRows []struct {
 			ID        dialplan.CommentID `json:"id"`
 			User      dialplan.UserID    `json:"user_id"`
+			UserName  string             `json:"user_name"`
+			UserEmail string             `json:"user_email"`
 			Content   string             `json:"content"`
 			CreatedAt time.Time          `json:"created_at"`
 		}
@@ -352,7 +356,8 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		r.Tags = append(r.Tags, CallTag{ID: t.ID, Name: t.Name})
 	}
 	for _, cm := range commentRows {
-		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.User, Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
+		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.User, UserName: cm.UserName, UserEmail: cm.UserEmail,
+			Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
 	}
 	return r, nil
 }

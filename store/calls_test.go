@@ -396,7 +396,7 @@ func TestTagCommentArchive(t *testing.T) {
 		r, err := w.st.Call(ctx, w.acme.ID, c.ID)
 		require.NoError(t, err)
 		require.Len(t, r.Comments, 2)
-		require.Equal(t, store.CallComment{ID: first, User: w.alice.ID, Content: "Called back, no answer", PostedAt: r.Comments[0].PostedAt}, r.Comments[0])
+		require.Equal(t, store.CallComment{ID: first, User: w.alice.ID, UserName: "Alice Martin", UserEmail: "alice@acme.test", Content: "Called back, no answer", PostedAt: r.Comments[0].PostedAt}, r.Comments[0])
 		require.Equal(t, w.bob.ID, r.Comments[1].User)
 		last := r.Timeline[len(r.Timeline)-1]
 		require.Equal(t, events.CallCommented, last.Event)
