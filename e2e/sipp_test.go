@@ -413,24 +413,45 @@ func (s *sipp) rings(name string) []time.Duration {
 func (s *sipp) listen(t testing.TB, name, xml string) *sippProc {
 	t.Helper()
 	port := s.port(name)
-	p := s.run(t, name, xml, "-p", fmt.Sprint(port), "-timeout", "600s")
-	t.Cleanup(func() {
-		p.stop()
-		// A call off the phone's script (SIPp exits 1) is for the record:
-		// the scenario's own checks say whether switchboard did right.
-		if t.Failed() || p.err != nil && p.cmd.ProcessState.ExitCode() == 1 {
-			t.Logf("phone %s (SIPp, %v): %s", name, p.err, p.report())
+	for attempt := 1; ; attempt++ {
+		p := s.run(t, name, xml, "-p", fmt.Sprint(port), "-timeout", "600s")
+		t.Cleanup(func() {
+			p.stop()
+			// A call off the phone's script (SIPp exits 1) is for the
+			// record: the scenario's own checks say whether switchboard
+			// did right.
+			if t.Failed() || p.err != nil && p.cmd.ProcessState.ExitCode() == 1 {
+				t.Logf("phone %s (SIPp, %v): %s", name, p.err, p.report())
+			}
+		})
+		if s.bound(t, p, name, port) {
+			return p
 		}
-	})
-	// The media server may dial it at once: an INVITE before SIPp binds
-	// its port would be refused by the system.
+		// The port was taken for a moment (by the probe below, or the
+		// last test's phone on its way out): SIPp tries again.
+		require.Less(t, attempt, 5, "phone %s: SIPp could not bind port %d: %s", name, port, p.report())
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// bound waits until SIPp holds its port: the media server may dial it at
+// once, and an INVITE before SIPp binds would be refused by the system.
+// false: SIPp stopped because the port was in use.
+func (s *sipp) bound(t testing.TB, p *sippProc, name string, port int) bool {
+	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		c, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			return p // SIPp holds the port
+			return true // SIPp holds the port
 		}
 		c.Close()
-		require.False(t, p.exited(20*time.Millisecond), "phone %s: SIPp stopped at once: %s", name, p.report())
+		if p.exited(20 * time.Millisecond) {
+			report := p.report()
+			if strings.Contains(report, "Unable to bind main socket") {
+				return false
+			}
+			require.Fail(t, "SIPp stopped at once", "phone %s: %s", name, report)
+		}
 		require.True(t, time.Now().Before(deadline), "phone %s: SIPp never listened on port %d", name, port)
 	}
 }
