@@ -398,12 +398,7 @@ func (s *server) addContactDetail(k store.DetailKind) gin.HandlerFunc {
 // email_details/:email_id: both label and value are set as sent.
 func (s *server) updateContactDetail(k store.DetailKind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := s.contactID(c)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		detail, err := pathID(c, detailParam(k))
+		id, detail, err := s.detailPath(c, k)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -413,7 +408,7 @@ func (s *server) updateContactDetail(k store.DetailKind) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		d.ID = store.ContactDetailID(detail)
+		d.ID = detail
 		ct, err := s.Store.UpdateContactDetail(c.Request.Context(), principal(c).Company, id, k, d)
 		if err != nil {
 			s.fail(c, err)
@@ -425,22 +420,27 @@ func (s *server) updateContactDetail(k store.DetailKind) gin.HandlerFunc {
 
 func (s *server) deleteContactDetail(k store.DetailKind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id, err := s.contactID(c)
+		id, detail, err := s.detailPath(c, k)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		detail, err := pathID(c, detailParam(k))
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		if err := s.Store.DeleteContactDetail(c.Request.Context(), principal(c).Company, id, k, store.ContactDetailID(detail)); err != nil {
+		if err := s.Store.DeleteContactDetail(c.Request.Context(), principal(c).Company, id, k, detail); err != nil {
 			s.fail(c, err)
 			return
 		}
 		c.Status(http.StatusNoContent)
 	}
+}
+
+// detailPath reads the contact's and the detail's ids from the path.
+func (s *server) detailPath(c *gin.Context, k store.DetailKind) (store.ContactID, store.ContactDetailID, error) {
+	id, err := s.contactID(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	detail, err := pathID(c, detailParam(k))
+	return id, store.ContactDetailID(detail), err
 }
 
 // detailParam names a detail's id in the path, as routes.go does.
