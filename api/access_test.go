@@ -128,10 +128,10 @@ func TestRoles(t *testing.T) {
 		for _, role := range roles {
 			e.ok(keys[role], "GET", user(role), nil, nil)
 			e.ok(keys[role], "PUT", user(role)+"/availability", map[string]any{"availability_status": "unavailable", "unavailable_reason": "lunch"}, nil)
-			var out struct{ Availability map[string]any }
+			var out map[string]any
 			e.ok(keys[role], "GET", user(role)+"/availability", nil, &out)
-			require.Equal(t, "do_not_disturb", out.Availability["availability"])
-			require.Equal(t, "lunch", out.Availability["unavailable_reason"])
+			require.Equal(t, "do_not_disturb", out["availability"], "Aircall's: the live status")
+			require.Equal(t, "lunch", out["unavailable_reason"])
 			e.ok(keys[role], "PUT", user(role), map[string]any{"last_name": "Renamed", "time_zone": "America/New_York"}, nil)
 		}
 	})

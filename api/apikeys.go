@@ -14,12 +14,13 @@ import (
 type apiKeyJSON struct {
 	store.APIKey
 	DirectLink string `json:"direct_link"`
+	CreatedAt  stamp  `json:"created_at"`
 	// APIToken is shown once, in the answer to the creation.
 	APIToken string `json:"api_token,omitempty"`
 }
 
 func newAPIKeyJSON(s site, k store.APIKey) apiKeyJSON {
-	return apiKeyJSON{APIKey: k, DirectLink: s.link("/v1/api_keys/%d", k.ID)}
+	return apiKeyJSON{APIKey: k, DirectLink: s.link("/v1/api_keys/%d", k.ID), CreatedAt: stamp(k.CreatedAt)}
 }
 
 func (s *server) listAPIKeys(c *gin.Context) {

@@ -11,10 +11,11 @@ import (
 type blockedJSON struct {
 	dialplan.BlockedNumber
 	DirectLink string `json:"direct_link"`
+	CreatedAt  stamp  `json:"created_at"`
 }
 
 func newBlockedJSON(s site, b dialplan.BlockedNumber) blockedJSON {
-	return blockedJSON{BlockedNumber: b, DirectLink: s.link("/v1/blocked_numbers/%d", b.ID)}
+	return blockedJSON{BlockedNumber: b, DirectLink: s.link("/v1/blocked_numbers/%d", b.ID), CreatedAt: stamp(b.CreatedAt)}
 }
 
 func (s *server) listBlockedNumbers(c *gin.Context) {

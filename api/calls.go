@@ -15,76 +15,87 @@ import (
 
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/events"
+	"github.com/switchboard/switchboard/phone"
 	"github.com/switchboard/switchboard/store"
 )
 
-// callJSON is a call as Aircall shows it, plus waiting_time, talk_time and
-// (on GET /v1/calls/:id only) the timeline.
+// callJSON is a call as Aircall shows it, plus waiting_time, talk_time,
+// where a transfer went (transfer_target) and (on GET /v1/calls/:id only)
+// the timeline. Its users and number are filled in by Deps.embed.
 type callJSON struct {
-	ID                 dialplan.CallID        `json:"id"`
-	DirectLink         string                 `json:"direct_link"`
-	Direction          dialplan.Direction     `json:"direction"`
-	Status             dialplan.CallStatus    `json:"status"`
-	StartedAt          int64                  `json:"started_at"`
-	AnsweredAt         *int64                 `json:"answered_at"`
-	EndedAt            *int64                 `json:"ended_at"`
-	Duration           *int64                 `json:"duration"`
-	RawDigits          string                 `json:"raw_digits"`
-	MissedCallReason   *dialplan.MissedReason `json:"missed_call_reason"`
-	Number             *callNumberJSON        `json:"number"`
-	User               *callUserJSON          `json:"user"`
-	Teams              []callTeamJSON         `json:"teams"`
-	Tags               []callTagJSON          `json:"tags"`
-	Comments           []callCommentJSON      `json:"comments"`
-	AssignedTo         *callUserJSON          `json:"assigned_to"`
-	Archived           bool                   `json:"archived"`
-	Recording          *string                `json:"recording"`
-	Voicemail          *string                `json:"voicemail"`
-	TransferredTo      *transferJSON          `json:"transferred_to"`
-	Contact            *contactJSON           `json:"contact"`
-	HangupCause        *string                `json:"hangup_cause"`
-	IVROptionsSelected []string               `json:"ivr_options_selected"`
-	WaitingTime        *int                   `json:"waiting_time"`
-	TalkTime           *int                   `json:"talk_time"`
-	Timeline           *[]timelineEventJSON   `json:"timeline,omitempty"`
-}
-
-type callNumberJSON struct {
-	ID         dialplan.NumberID `json:"id"`
-	DirectLink string            `json:"direct_link"`
-	Name       string            `json:"name"`
-	Digits     string            `json:"digits"`
-}
-
-type callUserJSON struct {
-	ID         dialplan.UserID `json:"id"`
-	DirectLink string          `json:"direct_link"`
-	Name       string          `json:"name"`
-	Email      string          `json:"email"`
+	ID                 dialplan.CallID          `json:"id"`
+	DirectLink         string                   `json:"direct_link"`
+	Direction          dialplan.Direction       `json:"direction"`
+	Status             dialplan.CallStatus      `json:"status"`
+	StartedAt          int64                    `json:"started_at"`
+	AnsweredAt         *int64                   `json:"answered_at"`
+	EndedAt            *int64                   `json:"ended_at"`
+	Duration           int64                    `json:"duration"` // 0 until it ends
+	RawDigits          string                   `json:"raw_digits"`
+	MissedCallReason   *dialplan.MissedReason   `json:"missed_call_reason"`
+	Number             *numberRefJSON           `json:"number"`
+	User               *userRefJSON             `json:"user"`
+	Teams              []callTeamJSON           `json:"teams"`
+	Tags               []callTagJSON            `json:"tags"`
+	Comments           []callCommentJSON        `json:"comments"`
+	AssignedTo         *userRefJSON             `json:"assigned_to"`
+	Archived           bool                     `json:"archived"`
+	Recording          *string                  `json:"recording"`
+	Voicemail          *string                  `json:"voicemail"`
+	Asset              *string                  `json:"asset"`
+	Cost               string                   `json:"cost"`
+	CountryCode        *string                  `json:"country_code_a2"`
+	PricingType        *string                  `json:"pricing_type"`
+	TransferredBy      *userRefJSON             `json:"transferred_by"`
+	TransferredTo      *userRefJSON             `json:"transferred_to"`
+	TransferTarget     *transferJSON            `json:"transfer_target"`
+	Contact            *contactJSON             `json:"contact"`
+	HangupCause        *string                  `json:"hangup_cause"`
+	IVROptionsSelected *[]ivrOptionSelectedJSON `json:"ivr_options_selected,omitempty"`
+	WaitingTime        *int                     `json:"waiting_time"`
+	TalkTime           *int                     `json:"talk_time"`
+	Timeline           *[]timelineEventJSON     `json:"timeline,omitempty"`
 }
 
 type callTeamJSON struct {
 	ID         dialplan.TeamID `json:"id"`
 	DirectLink string          `json:"direct_link"`
 	Name       string          `json:"name"`
+	CreatedAt  stamp           `json:"created_at"`
 }
 
 type callTagJSON struct {
-	ID   dialplan.TagID `json:"id"`
-	Name string         `json:"name"`
+	ID       dialplan.TagID `json:"id"`
+	Name     string         `json:"name"`
+	TaggedBy *userRefJSON   `json:"tagged_by"` // null: a system tag, or its user since deleted
+	TaggedAt int64          `json:"tagged_at"`
 }
 
 type callCommentJSON struct {
 	ID       dialplan.CommentID `json:"id"`
 	Content  string             `json:"content"`
 	PostedAt int64              `json:"posted_at"`
-	PostedBy *callUserJSON      `json:"posted_by"` // as Aircall's: the author, null once deleted
+	PostedBy *userRefJSON       `json:"posted_by"` // as Aircall's: the author, null once deleted
 }
 
 type transferJSON struct {
 	Type   dialplan.TargetType `json:"type"`
 	ID     *int64              `json:"id"`
 	Digits *string             `json:"digits"`
+}
+
+// ivrOptionSelectedJSON is a key the caller pressed in an IVR, as Aircall
+// shows it with fetch_call_timeline=true: its id is the key's place in
+// the call (1 for the first key pressed), its title and branch where the
+// key led, the transition from the press to the next step's start.
+type ivrOptionSelectedJSON struct {
+	ID                  int     `json:"id"`
+	Title               string  `json:"title"`
+	Key                 string  `json:"key"`
+	Branch              *string `json:"branch"`
+	CreatedAt           stamp   `json:"created_at"`
+	TransitionStartedAt stamp   `json:"transition_started_at"`
+	TransitionEndedAt   *stamp  `json:"transition_ended_at"`
 }
 
 type timelineEventJSON struct {
@@ -112,70 +123,60 @@ func orNull[T comparable](v T) *T {
 	return &v
 }
 
-func newCallUserJSON(s site, id dialplan.UserID, name, email string) *callUserJSON {
-	if id == 0 {
-		return nil
-	}
-	return &callUserJSON{ID: id, DirectLink: s.link("/v1/users/%d", id), Name: name, Email: email}
-}
-
-// newCallJSON shapes a call record; the timeline only when asked.
+// newCallJSON shapes a call record; its timeline (and the IVR options
+// selected, read from it) only when asked. Deps.embed fills in its users
+// and number.
 func newCallJSON(s site, r store.CallRecord, timeline bool) callJSON {
 	c := r.Call
 	out := callJSON{
-		ID:                 c.ID,
-		DirectLink:         s.link("/v1/calls/%d", c.ID),
-		Direction:          c.Direction,
-		Status:             c.Status,
-		StartedAt:          c.StartedAt.Unix(),
-		AnsweredAt:         unix(c.AnsweredAt),
-		EndedAt:            unix(c.EndedAt),
-		RawDigits:          c.RawDigits,
-		MissedCallReason:   orNull(c.MissedReason),
-		User:               newCallUserJSON(s, c.User, r.UserName, r.UserEmail),
-		Teams:              make([]callTeamJSON, len(c.Teams)),
-		Tags:               make([]callTagJSON, len(r.Tags)),
-		Comments:           make([]callCommentJSON, len(r.Comments)),
-		AssignedTo:         newCallUserJSON(s, r.AssignedTo, r.AssignedName, r.AssignedEmail),
-		Archived:           r.Archived,
-		Recording:          fileLink(s, c.ID, "recording", c.Recording),
-		Voicemail:          fileLink(s, c.ID, "voicemail", c.Voicemail),
-		HangupCause:        orNull(c.HangupCause),
-		IVROptionsSelected: c.IVROptions,
-		WaitingTime:        r.WaitingSeconds,
-		TalkTime:           r.TalkSeconds,
+		ID:               c.ID,
+		DirectLink:       s.link("/v1/calls/%d", c.ID),
+		Direction:        c.Direction,
+		Status:           c.Status,
+		StartedAt:        c.StartedAt.Unix(),
+		AnsweredAt:       unix(c.AnsweredAt),
+		EndedAt:          unix(c.EndedAt),
+		RawDigits:        c.RawDigits,
+		MissedCallReason: orNull(c.MissedReason),
+		Teams:            make([]callTeamJSON, len(r.TeamRefs)),
+		Tags:             make([]callTagJSON, len(r.Tags)),
+		Comments:         make([]callCommentJSON, len(r.Comments)),
+		Archived:         r.Archived,
+		Recording:        fileLink(s, c.ID, "recording", c.Recording),
+		Voicemail:        fileLink(s, c.ID, "voicemail", c.Voicemail),
+		Cost:             "0.0", // calls go through the company's own PBX and trunks: Switchboard bills nothing
+		CountryCode:      countryOf(c.RawDigits),
+		HangupCause:      orNull(c.HangupCause),
+		WaitingTime:      r.WaitingSeconds,
+		TalkTime:         r.TalkSeconds,
 	}
 	if c.AnsweredAt != nil {
 		out.MissedCallReason = nil
 	}
-	if out.IVROptionsSelected == nil {
-		out.IVROptionsSelected = []string{}
-	}
 	if c.EndedAt != nil {
-		d := c.EndedAt.Unix() - c.StartedAt.Unix()
-		out.Duration = &d
+		out.Duration = c.EndedAt.Unix() - c.StartedAt.Unix()
 	}
-	if c.Number != 0 {
-		out.Number = &callNumberJSON{ID: c.Number, DirectLink: s.link("/v1/numbers/%d", c.Number),
-			Name: r.NumberName, Digits: r.NumberDigits}
+	// The asset is the call's file to listen to (Aircall's page of it):
+	// the voicemail, else the recording.
+	switch {
+	case c.Voicemail != "":
+		out.Asset = orNull(s.link("/v1/calls/%d/voicemail", c.ID))
+	case c.Recording != "":
+		out.Asset = orNull(s.link("/v1/calls/%d/recording", c.ID))
 	}
-	for i, id := range c.Teams {
-		out.Teams[i] = callTeamJSON{ID: id, DirectLink: s.link("/v1/teams/%d", id)}
-		if i < len(r.TeamNames) {
-			out.Teams[i].Name = r.TeamNames[i]
-		}
+	for i, t := range r.TeamRefs {
+		out.Teams[i] = callTeamJSON{ID: t.ID, DirectLink: s.link("/v1/teams/%d", t.ID), Name: t.Name, CreatedAt: stamp(t.CreatedAt)}
 	}
 	for i, t := range r.Tags {
-		out.Tags[i] = callTagJSON{ID: t.ID, Name: t.Name}
+		out.Tags[i] = callTagJSON{ID: t.ID, Name: t.Name, TaggedAt: t.At.Unix()}
 	}
 	for i, cm := range r.Comments {
-		out.Comments[i] = callCommentJSON{ID: cm.ID, Content: cm.Content, PostedAt: cm.PostedAt.Unix(),
-			PostedBy: newCallUserJSON(s, cm.User, cm.UserName, cm.UserEmail)}
+		out.Comments[i] = callCommentJSON{ID: cm.ID, Content: cm.Content, PostedAt: cm.PostedAt.Unix()}
 	}
 	if t := c.TransferredTo; t != nil {
-		out.TransferredTo = &transferJSON{Type: t.Type, ID: orNull(t.ID), Digits: orNull(t.Digits)}
+		out.TransferTarget = &transferJSON{Type: t.Type, ID: orNull(t.ID), Digits: orNull(t.Digits)}
 	}
-	if timeline {
+	if timeline && r.Timeline != nil {
 		lines := make([]timelineEventJSON, len(r.Timeline))
 		for i, e := range r.Timeline {
 			lines[i] = timelineEventJSON{Event: e.Event, At: e.At.Unix(), UserID: orNull(e.User), Data: e.Data}
@@ -184,6 +185,40 @@ func newCallJSON(s site, r store.CallRecord, timeline bool) callJSON {
 			}
 		}
 		out.Timeline = &lines
+		ivr := ivrOptionsSelected(r.Timeline)
+		out.IVROptionsSelected = &ivr
+	}
+	return out
+}
+
+// countryOf is the country of the other party's number, when its calling
+// code names one country only (+1 is many: null).
+func countryOf(raw string) *string {
+	if !strings.HasPrefix(raw, "+") {
+		return nil
+	}
+	if c := phone.Countries(raw); len(c) == 1 {
+		return &c[0]
+	}
+	return nil
+}
+
+// ivrOptionsSelected reads the keys the caller pressed from a timeline:
+// each key's transition ends when the call's next step starts.
+func ivrOptionsSelected(timeline []dialplan.TimelineEvent) []ivrOptionSelectedJSON {
+	out := []ivrOptionSelectedJSON{}
+	for i, e := range timeline {
+		o, ok := e.Data.(events.IVROption)
+		if e.Event != events.CallIVROptionSelected || !ok {
+			continue
+		}
+		selected := ivrOptionSelectedJSON{ID: len(out) + 1, Title: "Key " + o.Key, Key: o.Key, Branch: orNull(o.Target),
+			CreatedAt: stamp(e.At), TransitionStartedAt: stamp(e.At)}
+		if i+1 < len(timeline) {
+			end := stamp(timeline[i+1].At)
+			selected.TransitionEndedAt = &end
+		}
+		out = append(out, selected)
 	}
 	return out
 }
@@ -269,24 +304,57 @@ func (s *server) searchCalls(c *gin.Context) {
 }
 
 func (s *server) writeCalls(c *gin.Context, f store.CallFilter) {
-	calls, total, err := s.Store.Calls(c.Request.Context(), principal(c).Company, f)
+	timeline, err := queryBool(c, "fetch_call_timeline")
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := make([]callJSON, len(calls))
-	for i, r := range calls {
-		out[i] = newCallJSON(s.site(), r, false)
-		if err := s.signLinks(c.Request.Context(), &out[i], r); err != nil {
+	ctx, company := c.Request.Context(), principal(c).Company
+	calls, total, err := s.Store.Calls(ctx, company, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if timeline {
+		ids := make([]dialplan.CallID, len(calls))
+		for i, r := range calls {
+			ids[i] = r.ID
+		}
+		timelines, err := s.Store.Timelines(ctx, company, ids)
+		if err != nil {
 			s.fail(c, err)
 			return
 		}
+		for i := range calls {
+			calls[i].Timeline = timelines[calls[i].ID]
+		}
 	}
-	if err := s.withContacts(c.Request.Context(), principal(c).Company, out); err != nil {
+	out, err := s.callsJSON(ctx, company, calls, timeline)
+	if err == nil {
+		for i, r := range calls {
+			if err = s.signLinks(ctx, &out[i], r); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	list(c, s.site(), "calls", out, total, f.Page)
+}
+
+// queryBool reads a boolean query parameter: true or false, false when
+// absent.
+func queryBool(c *gin.Context, name string) (bool, error) {
+	switch raw := c.Query(name); raw {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, &dialplan.FieldError{Field: name, Problem: fmt.Sprintf("%q must be true or false", raw)}
+	}
 }
 
 // call reads the call named in the path, if the caller may see it.
@@ -334,12 +402,11 @@ func (s *server) writeCall(c *gin.Context, status int, id dialplan.CallID) {
 // writeCallJSON answers with the call, its timeline and signed links to
 // its files.
 func (s *server) writeCallJSON(c *gin.Context, status int, r store.CallRecord) {
-	out := []callJSON{newCallJSON(s.site(), r, true)}
-	if err := s.signLinks(c.Request.Context(), &out[0], r); err != nil {
-		s.fail(c, err)
-		return
+	out, err := s.callsJSON(c.Request.Context(), r.Company, []store.CallRecord{r}, true)
+	if err == nil {
+		err = s.signLinks(c.Request.Context(), &out[0], r)
 	}
-	if err := s.withContacts(c.Request.Context(), r.Company, out); err != nil {
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -384,7 +451,7 @@ func (s *server) tagCall(c *gin.Context) {
 			s.ACD.Tagged(agent, r.ID)
 		}
 	}
-	s.writeCall(c, http.StatusOK, r.ID)
+	s.writeCall(c, http.StatusCreated, r.ID) // as Aircall, and as a comment
 }
 
 // maxCommentLength is Aircall's, in characters.

@@ -68,6 +68,7 @@ func TestCallShape(t *testing.T) {
 	})
 	id := e.saveCall(&full,
 		dialplan.TimelineEvent{Event: events.CallCreated, At: t0},
+		dialplan.TimelineEvent{Event: events.CallIVROptionSelected, At: t0.Add(time.Second), Data: events.IVROption{Key: "2", Target: "external"}},
 		dialplan.TimelineEvent{Event: events.CallRingingOnAgent, At: t0.Add(2 * time.Second), User: dialplan.UserID(f.userA)},
 		dialplan.TimelineEvent{Event: events.CallAnswered, At: answered, User: dialplan.UserID(f.userA)},
 		dialplan.TimelineEvent{Event: events.CallEnded, At: ended})
@@ -75,6 +76,22 @@ func TestCallShape(t *testing.T) {
 	ringingID := e.saveCall(&ringing, dialplan.TimelineEvent{Event: events.CallCreated, At: now})
 
 	link := func(kind string, id int64) string { return e.url + fmt.Sprintf("/v1/%s/%d", kind, id) }
+	// A call embeds its number and users as Aircall does: the fields of
+	// GET /v1/numbers/:id and /v1/users/:id that Aircall embeds.
+	embedded := func(kind string, id int64, fields ...string) map[string]any {
+		var out map[string]map[string]any
+		e.ok(f.a, "GET", link(kind+"s", id), nil, &out)
+		picked := map[string]any{}
+		for _, field := range fields {
+			v, ok := out[kind][field]
+			require.True(t, ok, "%s has %s", kind, field)
+			picked[field] = v
+		}
+		return picked
+	}
+	alice := embedded("user", f.userA, "id", "direct_link", "name", "email", "available", "availability_status",
+		"created_at", "time_zone", "language")
+	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 	wantFull := map[string]any{
 		"id":                 float64(id),
 		"direct_link":        link("calls", int64(id)),
@@ -86,25 +103,35 @@ func TestCallShape(t *testing.T) {
 		"duration":           95.0,
 		"raw_digits":         "+33612345678",
 		"missed_call_reason": nil,
-		"number": map[string]any{"id": float64(f.numberA), "direct_link": link("numbers", f.numberA),
-			"name": "Main", "digits": "+33176390861"},
-		"user": map[string]any{"id": float64(f.userA), "direct_link": link("users", f.userA),
-			"name": "Alice", "email": "alice@acme.test"},
-		"teams":                []any{map[string]any{"id": float64(f.teamA), "direct_link": link("teams", f.teamA), "name": "Support"}},
-		"tags":                 []any{},
-		"comments":             []any{},
-		"assigned_to":          nil,
-		"archived":             false,
-		"recording":            "/v1/calls/1/recording?expires=…&signature=…", // signed: checked, then set below
-		"voicemail":            nil,
-		"transferred_to":       map[string]any{"type": "external", "id": nil, "digits": "+442079460000"},
-		"contact":              nil,
-		"hangup_cause":         "normal_clearing",
-		"ivr_options_selected": []any{"2"},
-		"waiting_time":         12.0,
-		"talk_time":            82.0,
+		"number": embedded("number", f.numberA, "id", "direct_link", "name", "digits", "created_at", "country", "time_zone",
+			"open", "availability_status", "is_ivr", "live_recording_activated", "priority", "messages"),
+		"user": alice,
+		"teams": []any{map[string]any{"id": float64(f.teamA), "direct_link": link("teams", f.teamA), "name": "Support",
+			"created_at": embedded("team", f.teamA, "created_at")["created_at"]}},
+		"tags":            []any{},
+		"comments":        []any{},
+		"assigned_to":     nil,
+		"archived":        false,
+		"recording":       "/v1/calls/1/recording?expires=…&signature=…", // signed: checked, then set below
+		"voicemail":       nil,
+		"asset":           link("calls", int64(id)) + "/recording",
+		"cost":            "0.0",
+		"country_code_a2": "FR",
+		"pricing_type":    nil,
+		"transferred_by":  alice,
+		"transferred_to":  nil, // not to a user
+		"transfer_target": map[string]any{"type": "external", "id": nil, "digits": "+442079460000"},
+		"contact":         nil,
+		"hangup_cause":    "normal_clearing",
+		"ivr_options_selected": []any{map[string]any{"id": 1.0, "title": "Key 2", "key": "2", "branch": "external",
+			"created_at": stamp(t0.Add(time.Second)), "transition_started_at": stamp(t0.Add(time.Second)),
+			"transition_ended_at": stamp(t0.Add(2 * time.Second))}},
+		"waiting_time": 12.0,
+		"talk_time":    82.0,
 		"timeline": []any{
 			map[string]any{"event": "call.created", "at": float64(t0.Unix()), "user_id": nil, "data": map[string]any{}},
+			map[string]any{"event": "call.ivr_option_selected", "at": float64(t0.Unix() + 1), "user_id": nil,
+				"data": map[string]any{"key": "2", "target": "external"}},
 			map[string]any{"event": "call.ringing_on_agent", "at": float64(t0.Unix() + 2), "user_id": float64(f.userA),
 				"data": map[string]any{}},
 			map[string]any{"event": "call.answered", "at": float64(answered.Unix()), "user_id": float64(f.userA), "data": map[string]any{}},
@@ -113,9 +140,11 @@ func TestCallShape(t *testing.T) {
 	}
 	wantRinging := map[string]any{
 		"id": float64(ringingID), "direct_link": link("calls", int64(ringingID)), "direction": "inbound", "status": "initial",
-		"started_at": float64(now.Unix()), "answered_at": nil, "ended_at": nil, "duration": nil, "raw_digits": "anonymous",
+		"started_at": float64(now.Unix()), "answered_at": nil, "ended_at": nil, "duration": 0.0, "raw_digits": "anonymous",
 		"missed_call_reason": nil, "number": nil, "user": nil, "teams": []any{}, "tags": []any{}, "comments": []any{},
-		"assigned_to": nil, "archived": false, "recording": nil, "voicemail": nil, "transferred_to": nil, "contact": nil, "hangup_cause": nil,
+		"assigned_to": nil, "archived": false, "recording": nil, "voicemail": nil, "asset": nil, "cost": "0.0",
+		"country_code_a2": nil, "pricing_type": nil, "transferred_by": nil, "transferred_to": nil, "transfer_target": nil,
+		"contact": nil, "hangup_cause": nil,
 		"ivr_options_selected": []any{}, "waiting_time": nil, "talk_time": nil,
 		"timeline": []any{map[string]any{"event": "call.created", "at": float64(now.Unix()), "user_id": nil, "data": map[string]any{}}},
 	}
@@ -129,11 +158,19 @@ func TestCallShape(t *testing.T) {
 	require.Equal(t, wantRinging, got.Call)
 
 	var list callsPage
+	e.ok(f.a, "GET", "/v1/calls?fetch_call_timeline=true", nil, &list)
+	require.Equal(t, []map[string]any{wantFull, wantRinging}, list.Calls, "oldest first, with their timelines as asked")
+	list = callsPage{}
 	e.ok(f.a, "GET", "/v1/calls", nil, &list)
 	require.Equal(t, 2, list.Meta.Total)
-	delete(wantFull, "timeline")
-	delete(wantRinging, "timeline")
+	for _, want := range []map[string]any{wantFull, wantRinging} {
+		delete(want, "timeline")
+		delete(want, "ivr_options_selected")
+	}
 	require.Equal(t, []map[string]any{wantFull, wantRinging}, list.Calls, "oldest first, without timeline")
+	status, out := e.do(f.a, "GET", "/v1/calls?fetch_call_timeline=yes", nil)
+	require.Equal(t, 422, status, "%v", out)
+	require.Contains(t, out["error"], "fetch_call_timeline")
 
 	t.Run("a missed call", func(t *testing.T) {
 		missed := f.call(t0, func(c *dialplan.Call) {
@@ -161,9 +198,9 @@ func TestCallActions(t *testing.T) {
 	acd.Talk(agent.ID, mine.ID)
 	acd.Hangup(agent, mine.ID, 0, true)
 	liveStatus := func() string {
-		var out struct{ Availability map[string]any }
+		var out struct{ Availability string }
 		e.ok(f.a, "GET", fmt.Sprintf("/v1/users/%d/availability", agent.ID), nil, &out)
-		return out.Availability["availability"].(string)
+		return out.Availability
 	}
 	require.Equal(t, "pending_tag", liveStatus())
 	path := fmt.Sprintf("/v1/calls/%d", mine.ID)
@@ -171,7 +208,14 @@ func TestCallActions(t *testing.T) {
 
 	var got struct{ Call map[string]any }
 	e.ok(f.agent, "POST", path+"/tags", map[string]any{"tags": []int64{f.tag}}, &got)
-	require.Equal(t, []any{map[string]any{"id": float64(f.tag), "name": "VIP"}}, got.Call["tags"])
+	tags := got.Call["tags"].([]any)
+	require.Len(t, tags, 1)
+	tag := tags[0].(map[string]any)
+	require.Equal(t, float64(f.tag), tag["id"])
+	require.Equal(t, "VIP", tag["name"])
+	require.Equal(t, float64(f.agent.user), tag["tagged_by"].(map[string]any)["id"], "Aircall's tagged_by: who tagged it")
+	timeline := got.Call["timeline"].([]any)
+	require.Equal(t, timeline[len(timeline)-1].(map[string]any)["at"], tag["tagged_at"], "tagged when call.tagged says")
 	require.Equal(t, "offline", liveStatus(), "tagging the call lifts the pending tag (the agent has no phone, so: offline)")
 	last := func() map[string]any {
 		timeline := got.Call["timeline"].([]any)
@@ -417,7 +461,7 @@ func TestCallAccess(t *testing.T) {
 			ok             int
 		}{
 			{"GET", "", nil, 200},
-			{"POST", "/tags", map[string]any{"tags": []int64{f.tag}}, 200},
+			{"POST", "/tags", map[string]any{"tags": []int64{f.tag}}, 201},
 			{"POST", "/comments", map[string]any{"content": "seen"}, 201},
 			{"PUT", "/archive", nil, 200},
 			{"PUT", "/unarchive", nil, 200},

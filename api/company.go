@@ -20,6 +20,7 @@ type readOnly struct {
 type companyJSON struct {
 	dialplan.Company
 	DirectLink   string `json:"direct_link"`
+	CreatedAt    stamp  `json:"created_at"`
 	UsersCount   int    `json:"users_count"`
 	NumbersCount int    `json:"numbers_count"`
 }
@@ -41,6 +42,7 @@ func (s *server) writeCompany(c *gin.Context, company dialplan.Company) {
 		return
 	}
 	c.PureJSON(http.StatusOK, gin.H{"company": companyJSON{Company: company, DirectLink: s.site().link("/v1/company"),
+		CreatedAt:  stamp(company.CreatedAt),
 		UsersCount: users, NumbersCount: numbers}})
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -48,8 +47,8 @@ type contactJSON struct {
 	IsShared     bool                `json:"is_shared"`
 	PhoneNumbers []contactDetailJSON `json:"phone_numbers"`
 	Emails       []contactDetailJSON `json:"emails"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
+	CreatedAt    int64               `json:"created_at"` // UNIX seconds, as Aircall's contacts
+	UpdatedAt    int64               `json:"updated_at"`
 }
 
 func newContactJSON(at site, c store.Contact) contactJSON {
@@ -63,7 +62,7 @@ func newContactJSON(at site, c store.Contact) contactJSON {
 	return contactJSON{ID: c.ID, DirectLink: at.link("/v1/contacts/%d", c.ID), FirstName: c.FirstName,
 		LastName: c.LastName, CompanyName: c.CompanyName, Description: c.Information, Information: c.Information,
 		IsShared: true, PhoneNumbers: details(c.PhoneNumbers), Emails: details(c.Emails),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		CreatedAt: c.CreatedAt.Unix(), UpdatedAt: c.UpdatedAt.Unix()}
 }
 
 // contactDetailInput is a phone number or an email as a client sends it.

@@ -89,8 +89,8 @@ func TestContactCRUD(t *testing.T) {
 	require.Equal(t, "VIP", c["description"], "Aircall's older name of information")
 	require.Equal(t, []string{"+33176390861"}, values(c, "phone_numbers"), "national input, E.164 out")
 	require.Equal(t, []string{"john.doe@example.com"}, values(c, "emails"), "lower-cased")
-	_, err := time.Parse(time.RFC3339, c["created_at"].(string))
-	require.NoError(t, err, "RFC 3339, as every created_at here")
+	require.Equal(t, c["created_at"], c["updated_at"], "UNIX seconds, as Aircall's contacts")
+	require.Greater(t, c["created_at"].(float64), 1.7e9)
 
 	// Updated with POST (Aircall) or PUT (ours); the contact as read may be
 	// sent back, details included, and the document says so too.

@@ -78,8 +78,9 @@ func (s *server) liveCall(c *gin.Context) (store.CallAccess, error) {
 	return r, nil
 }
 
-// act carries out one action on the call of the request and answers with
-// the call as it is now.
+// act carries out one action on the call of the request and answers as
+// Aircall does for its actions (transfers, pause and resume recording:
+// no content), with the call as it is now for Switchboard's own.
 func (s *server) act(c *gin.Context, r store.CallAccess, a dialplan.Action) {
 	me := principal(c)
 	a.By = me.User
@@ -87,8 +88,16 @@ func (s *server) act(c *gin.Context, r store.CallAccess, a dialplan.Action) {
 		s.fail(c, actionError(r.ID, err))
 		return
 	}
+	if aircallActions[a.Kind] {
+		c.Status(http.StatusNoContent)
+		return
+	}
 	s.writeCall(c, http.StatusOK, r.ID)
 }
+
+// aircallActions are the actions on a call in progress that Aircall has.
+var aircallActions = map[dialplan.ActionKind]bool{dialplan.ActTransfer: true, dialplan.ActPauseRecording: true,
+	dialplan.ActResumeRecording: true}
 
 // simpleAction is a route for an action with no body.
 func (s *server) simpleAction(kind dialplan.ActionKind) gin.HandlerFunc {
@@ -246,18 +255,12 @@ type clickToCallInput struct {
 	To       string            `json:"to"`
 }
 
-// clickToCall is POST /v1/users/:id/calls: it places the call and
-// answers with it.
-func (s *server) clickToCall(c *gin.Context) {
-	if call, ok := s.placeCall(c); ok {
-		s.writeCall(c, http.StatusCreated, call)
-	}
-}
-
-// dial is Aircall's POST /v1/users/:id/dial: the same call, answered as
-// Aircall does, with no content (the call is then in GET /v1/calls).
+// dial is POST /v1/users/:id/calls and /dial, Aircall's two names of
+// click to call: it places the call and answers as Aircall does, with no
+// content; Location links the call made.
 func (s *server) dial(c *gin.Context) {
-	if _, ok := s.placeCall(c); ok {
+	if call, ok := s.placeCall(c); ok {
+		c.Header("Location", s.site().link("/v1/calls/%d", call))
 		c.Status(http.StatusNoContent)
 	}
 }

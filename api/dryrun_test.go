@@ -96,7 +96,7 @@ func newDryRunLines(e *env) dryRunLines {
 		"time_zone": "Europe/Paris", "availability_status": "custom",
 		"business_hours": map[string]any{"slots": []any{
 			map[string]any{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "from": "09:00", "to": "18:00"}}},
-		"messages": map[string]any{
+		"message_settings": map[string]any{
 			"welcome": map[string]any{"type": "tts", "text": "Bienvenue chez Acme"},
 			"ivr":     map[string]any{"type": "tts", "text": "Tapez 1 pour les ventes, 2 pour l'accueil, 3 pour Londres, 0 pour un message"}},
 		"ivr_options": []any{

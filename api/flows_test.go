@@ -49,15 +49,15 @@ func TestConfigureACompany(t *testing.T) {
 			"special_dates": []any{map[string]any{"from_date": "2026-12-24", "to_date": "2026-12-26", "open": false}}},
 		"distribution": []any{map[string]any{"type": "user", "id": alice, "ring_seconds": 15},
 			map[string]any{"type": "team", "id": team, "ring_seconds": 30}},
-		"recording": map[string]any{"inbound": map[string]any{"auto": true, "allow_pause": true}},
-		"messages":  map[string]any{"welcome": map[string]any{"type": "tts", "text": "Bienvenue chez Acme"}}})
+		"recording":        map[string]any{"inbound": map[string]any{"auto": true, "allow_pause": true}},
+		"message_settings": map[string]any{"welcome": map[string]any{"type": "tts", "text": "Bienvenue chez Acme"}}})
 	ivr := e.id(a, "/v1/numbers", "number", map[string]any{"name": "Standard", "digits": "+33 1 76 39 08 70", "type": "ivr",
 		"ivr_options": []any{
 			map[string]any{"key": "1", "target": map[string]any{"type": "number", "id": classic}},
 			map[string]any{"key": "2", "target": map[string]any{"type": "team", "id": team}},
 			map[string]any{"key": "3", "target": map[string]any{"type": "external", "digits": "+44 20 7946 0958"}},
 			map[string]any{"key": "0", "target": map[string]any{"type": "voicemail"}}},
-		"messages": map[string]any{"ivr": map[string]any{"type": "tts", "text": "Tapez 1 pour les ventes", "voice": "female"}}})
+		"message_settings": map[string]any{"ivr": map[string]any{"type": "tts", "text": "Tapez 1 pour les ventes", "voice": "female"}}})
 
 	var n struct{ Number map[string]any }
 	e.ok(a, "GET", fmt.Sprintf("/v1/numbers/%d", classic), nil, &n)
@@ -65,7 +65,7 @@ func TestConfigureACompany(t *testing.T) {
 	require.Equal(t, true, n.Number["open"], "Monday 11:15 in Paris")
 	require.Equal(t, true, n.Number["voicemail"], "voicemail is on by default")
 	require.Len(t, n.Number["distribution"], 2)
-	msgs := n.Number["messages"].(map[string]any)
+	msgs := n.Number["message_settings"].(map[string]any)
 	require.Len(t, msgs, 8, "every message kind is shown")
 	require.Nil(t, msgs["after_hours"])
 	require.Equal(t, "fr-FR", msgs["welcome"].(map[string]any)["language"], "the company's language by default")
@@ -82,9 +82,9 @@ func TestConfigureACompany(t *testing.T) {
 	require.Equal(t, "+442079460958", options[3].(map[string]any)["target"].(map[string]any)["digits"])
 
 	// A partial PUT changes what it names and keeps the rest.
-	e.ok(a, "PUT", fmt.Sprintf("/v1/numbers/%d", ivr), map[string]any{"messages": map[string]any{"ivr": nil,
+	e.ok(a, "PUT", fmt.Sprintf("/v1/numbers/%d", ivr), map[string]any{"message_settings": map[string]any{"ivr": nil,
 		"after_hours": map[string]any{"type": "tts", "text": "Nous sommes fermés"}}, "availability_status": "closed"}, &n)
-	msgs = n.Number["messages"].(map[string]any)
+	msgs = n.Number["message_settings"].(map[string]any)
 	require.Nil(t, msgs["ivr"])
 	require.NotNil(t, msgs["after_hours"])
 	require.Equal(t, false, n.Number["open"])

@@ -3,7 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,12 +17,39 @@ import (
 
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/internal/aircall"
 	"github.com/switchboard/switchboard/prompts"
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	code := storetest.Run(m)
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
+		// The whole suite ran: it must have tried every Aircall route.
+		for _, r := range aircallSchemas.Unseen() {
+			fmt.Fprintf(os.Stderr, "no test got a successful answer from Aircall's %s %s\n", r.Method, r.Path)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// aircallSchemas checks every answer the tests get against Aircall's
+// objects (internal/aircall).
+var aircallSchemas = func() *aircall.Checker {
+	c, err := aircall.Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// checkAircall fails the test when an answer is not what Aircall answers.
+func (e *env) checkAircall(method, path string, status int, body []byte) {
+	e.t.Helper()
+	require.NoError(e.t, aircallSchemas.Check(method, path, status, body))
+}
 
 // env is one test's API on its own database, reached over real HTTP.
 type env struct {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,13 +32,13 @@ type mediaJSON struct {
 	SizeBytes   int64            `json:"size_bytes"`
 	SHA256      string           `json:"sha256"`
 	FileURL     string           `json:"file_url"`
-	CreatedAt   time.Time        `json:"created_at"`
+	CreatedAt   stamp            `json:"created_at"`
 }
 
 func newMediaJSON(s site, m store.Media) mediaJSON {
 	link := s.link("/v1/media/%d", m.ID)
 	return mediaJSON{ID: m.ID, DirectLink: link, Name: m.Name, ContentType: m.ContentType, DurationMS: m.DurationMS,
-		SizeBytes: m.SizeBytes, SHA256: m.SHA256, FileURL: link + "/file", CreatedAt: m.CreatedAt}
+		SizeBytes: m.SizeBytes, SHA256: m.SHA256, FileURL: link + "/file", CreatedAt: stamp(m.CreatedAt)}
 }
 
 // errNoLibrary answers media requests of a server built without prompts.
@@ -180,7 +179,13 @@ func (s *server) getPrompt(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not found", "no such prompt")
 		return
 	}
-	f, hash, err := s.Prompts.Open(c.Param("file"))
+	s.servePrompt(c, c.Param("file"), true)
+}
+
+// servePrompt serves a prompt file of the library by its name, revalidated
+// by ETag (its hash); forever when the URL names the content (immutable).
+func (s *server) servePrompt(c *gin.Context, name string, immutable bool) {
+	f, hash, err := s.Prompts.Open(name)
 	if errors.Is(err, prompts.ErrNotFound) {
 		abort(c, http.StatusNotFound, "not found", "no such prompt: its name is the SHA-256 of its content, then .wav")
 		return
@@ -197,7 +202,9 @@ func (s *server) getPrompt(c *gin.Context) {
 	}
 	h := c.Writer.Header()
 	h.Set("Content-Type", "audio/wav")
-	h.Set("Cache-Control", "max-age=31536000, immutable")
+	if immutable {
+		h.Set("Cache-Control", "max-age=31536000, immutable")
+	}
 	h.Set("ETag", `"`+hash+`"`)
 	http.ServeContent(c.Writer, c.Request, "", info.ModTime(), f)
 }

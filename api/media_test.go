@@ -73,17 +73,7 @@ func (e *env) upload(k key, parts ...part) (int, map[string]any) {
 // raw sends a body with a content type and decodes a JSON answer.
 func (e *env) raw(k key, method, path, contentType string, body []byte) (int, map[string]any) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.at(path), bytes.NewReader(body))
-	require.NoError(e.t, err)
-	req.Header.Set("Content-Type", contentType)
-	if k.id != "" {
-		req.SetBasicAuth(k.id, k.token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(e.t, err)
+	res, raw := e.send(k, method, path, body, map[string]string{"Content-Type": contentType})
 	var out map[string]any
 	if len(raw) > 0 {
 		require.NoError(e.t, json.Unmarshal(raw, &out), "body: %s", raw)
@@ -94,7 +84,14 @@ func (e *env) raw(k key, method, path, contentType string, body []byte) (int, ma
 // get fetches a path and returns the whole answer, body read.
 func (e *env) get(k key, method, path string, header map[string]string) (*http.Response, []byte) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.at(path), nil)
+	return e.send(k, method, path, nil, header)
+}
+
+// send sends a request and returns the whole answer, body read; every
+// answer must be what Aircall answers, for its routes.
+func (e *env) send(k key, method, path string, body []byte, header map[string]string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.at(path), bytes.NewReader(body))
 	require.NoError(e.t, err)
 	if k.id != "" {
 		req.SetBasicAuth(k.id, k.token)
@@ -105,9 +102,10 @@ func (e *env) get(k key, method, path string, header map[string]string) (*http.R
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(e.t, err)
 	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	answer, err := io.ReadAll(res.Body)
 	require.NoError(e.t, err)
-	return res, body
+	e.checkAircall(method, req.URL.String(), res.StatusCode, answer)
+	return res, answer
 }
 
 func sha(b []byte) string {
@@ -222,13 +220,38 @@ func TestMediaLibrary(t *testing.T) {
 	// Played by a number: the media cannot be deleted until the number
 	// stops using it. Another company cannot use it.
 	ivr := map[string]any{"name": "Standard", "digits": "01 76 39 08 70", "type": "ivr",
-		"ivr_options": []any{map[string]any{"key": "0", "target": map[string]any{"type": "voicemail"}}},
-		"messages":    map[string]any{"ivr": map[string]any{"type": "media", "media_id": id}}}
+		"ivr_options":      []any{map[string]any{"key": "0", "target": map[string]any{"type": "voicemail"}}},
+		"message_settings": map[string]any{"ivr": map[string]any{"type": "media", "media_id": id}}}
 	number := e.id(admin, "/v1/numbers", "number", ivr)
-	status, out = e.do(other, "POST", "/v1/numbers", map[string]any{"name": "Theirs", "digits": "01 76 39 08 71",
-		"messages": map[string]any{"welcome": map[string]any{"type": "media", "media_id": id}}})
+	path := fmt.Sprintf("/v1/numbers/%d", number)
+
+	// Its messages are Aircall's: links to the audio, here the media's own
+	// wav; null for the default.
+	var shown map[string]map[string]any
+	e.ok(supervisor, "GET", path, nil, &shown)
+	links := shown["number"]["messages"].(map[string]any)
+	require.Nil(t, links["welcome"], "the default: no link")
+	link := links["ivr"].(string)
+	require.Equal(t, e.url+path+"/messages/ivr", link)
+	res, played := e.get(supervisor, "GET", link, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, "audio/wav", res.Header.Get("Content-Type"))
+	require.Equal(t, hash, sha(played), "what the media servers play")
+	res, _ = e.get(supervisor, "GET", path+"/messages/welcome", nil)
+	require.Equal(t, http.StatusNotFound, res.StatusCode, "a message left to the default")
+	res, _ = e.get(other, "GET", link, nil)
+	require.Equal(t, http.StatusNotFound, res.StatusCode, "another company's number")
+	// Sent back as read, the links change nothing; settings sent in their
+	// place are refused, not ignored.
+	e.ok(admin, "PUT", path, shown["number"], nil)
+	status, out = e.do(admin, "PUT", path, map[string]any{"messages": map[string]any{"welcome": map[string]any{"type": "tts", "text": "Hi"}}})
 	require.Equal(t, http.StatusUnprocessableEntity, status)
-	require.Contains(t, out["error"], "messages.welcome.media_id")
+	require.Contains(t, out["error"], "messages.welcome")
+	require.Contains(t, out["troubleshoot"], "message_settings")
+	status, out = e.do(other, "POST", "/v1/numbers", map[string]any{"name": "Theirs", "digits": "01 76 39 08 71",
+		"message_settings": map[string]any{"welcome": map[string]any{"type": "media", "media_id": id}}})
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, out["error"], "message_settings.welcome.media_id")
 
 	status, out = e.do(admin, "DELETE", fmt.Sprintf("/v1/media/%d", id), nil)
 	require.Equal(t, http.StatusConflict, status)
@@ -237,7 +260,7 @@ func TestMediaLibrary(t *testing.T) {
 	status, _ = e.do(supervisor, "DELETE", fmt.Sprintf("/v1/media/%d", id), nil)
 	require.Equal(t, http.StatusForbidden, status)
 
-	e.ok(admin, "PUT", fmt.Sprintf("/v1/numbers/%d", number), map[string]any{"messages": map[string]any{"ivr": nil}}, nil)
+	e.ok(admin, "PUT", path, map[string]any{"message_settings": map[string]any{"ivr": nil}}, nil)
 	status, _ = e.do(admin, "DELETE", fmt.Sprintf("/v1/media/%d", id), nil)
 	require.Equal(t, http.StatusNoContent, status)
 	status, _ = e.do(admin, "GET", fmt.Sprintf("/v1/media/%d", id), nil)
@@ -324,14 +347,14 @@ func TestNumberSaveRendersSpeech(t *testing.T) {
 	admin := e.company("Acme", "owner@acme.test")
 	before := e.snapshot()
 	welcome := func(m map[string]any) map[string]any {
-		return map[string]any{"name": "Main", "digits": "01 76 39 08 61", "messages": map[string]any{"welcome": m}}
+		return map[string]any{"name": "Main", "digits": "01 76 39 08 61", "message_settings": map[string]any{"welcome": m}}
 	}
 	for _, tc := range []struct {
 		msg   map[string]any
 		field string
 	}{
-		{map[string]any{"type": "tts", "text": "Hallo", "language": "xx-YY"}, "messages.welcome.language"},
-		{map[string]any{"type": "tts", "text": "Bonjour", "voice": "Léa"}, "messages.welcome.voice"},
+		{map[string]any{"type": "tts", "text": "Hallo", "language": "xx-YY"}, "message_settings.welcome.language"},
+		{map[string]any{"type": "tts", "text": "Bonjour", "voice": "Léa"}, "message_settings.welcome.voice"},
 	} {
 		status, out := e.do(admin, "POST", "/v1/numbers", welcome(tc.msg))
 		require.Equal(t, http.StatusUnprocessableEntity, status, "%v", out)
@@ -351,14 +374,14 @@ func TestNumberSaveRendersSpeech(t *testing.T) {
 	e.ok(admin, "PUT", path, n.Number, nil)
 	e.ok(admin, "PUT", path, map[string]any{"name": "Main line"}, nil)
 	require.EqualValues(t, 1, e.prompts.Stats().Rendered)
-	e.ok(admin, "PUT", path, map[string]any{"messages": map[string]any{
+	e.ok(admin, "PUT", path, map[string]any{"message_settings": map[string]any{
 		"welcome":     map[string]any{"type": "tts", "text": "Bienvenue chez Acme", "voice": "female"},
 		"after_hours": map[string]any{"type": "tts", "text": "We are closed", "language": "en-US"}}}, nil)
 	require.EqualValues(t, 2, e.prompts.Stats().Rendered)
-	status, out := e.do(admin, "PUT", path, map[string]any{"messages": map[string]any{
+	status, out := e.do(admin, "PUT", path, map[string]any{"message_settings": map[string]any{
 		"after_hours": map[string]any{"type": "tts", "text": "Wir sind geschlossen", "language": "de-DE", "voice": "nobody"}}})
 	require.Equal(t, http.StatusUnprocessableEntity, status)
-	require.Equal(t, "invalid messages.after_hours.voice", out["error"])
+	require.Equal(t, "invalid message_settings.after_hours.voice", out["error"])
 
 	// The speech is what a call plays.
 	var saved struct{ Number dialplan.Number }
@@ -381,7 +404,7 @@ func TestPromptFiles(t *testing.T) {
 	require.Equal(t, http.StatusCreated, status, "%v", out)
 	mediaID := dialplan.MediaID(out["media"].(map[string]any)["id"].(float64))
 	number := e.id(admin, "/v1/numbers", "number", map[string]any{"name": "Main", "digits": "01 76 39 08 61",
-		"messages": map[string]any{"welcome": map[string]any{"type": "media", "media_id": mediaID}}})
+		"message_settings": map[string]any{"welcome": map[string]any{"type": "media", "media_id": mediaID}}})
 
 	// A library that hands out URLs of this server, as with
 	// SWITCHBOARD_PROMPTS_URL; it shares the server's directory.

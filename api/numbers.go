@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"path"
 
 	"github.com/gin-gonic/gin"
 
@@ -9,16 +11,44 @@ import (
 	"github.com/switchboard/switchboard/events"
 )
 
+// numberJSON is a number as Aircall shows it, with its whole
+// configuration: its messages' settings are message_settings, as Aircall's
+// messages are the URLs of their audio.
 type numberJSON struct {
 	dialplan.Number
-	DirectLink string `json:"direct_link"`
-	Open       bool   `json:"open"`
+	DirectLink             string            `json:"direct_link"`
+	CreatedAt              stamp             `json:"created_at"`
+	Open                   bool              `json:"open"`
+	IsIVR                  bool              `json:"is_ivr"`
+	LiveRecordingActivated bool              `json:"live_recording_activated"`
+	Messages               messageLinks      `json:"messages"`
+	MessageSettings        dialplan.Messages `json:"message_settings"`
+	Users                  []*userRefJSON    `json:"users"`
 }
 
 type numberInput struct {
 	*dialplan.Number
 	readOnly
-	Open any `json:"open,omitempty"`
+	Open                   any `json:"open,omitempty"`
+	CreatedAt              any `json:"created_at,omitempty"`
+	IsIVR                  any `json:"is_ivr,omitempty"`
+	LiveRecordingActivated any `json:"live_recording_activated,omitempty"`
+	Users                  any `json:"users,omitempty"`
+	// Messages are Aircall's links, which may be sent back as read: the
+	// settings are message_settings.
+	Messages map[string]any `json:"messages,omitempty"`
+}
+
+// check refuses settings sent in messages, where a client following our
+// older documents would put them: they would be ignored without a word.
+func (in numberInput) check() error {
+	for kind, v := range in.Messages {
+		if _, ok := v.(map[string]any); ok {
+			return &dialplan.FieldError{Field: "messages." + kind,
+				Problem: "messages are the links to the audio, which cannot be set: set the message in message_settings"}
+		}
+	}
+	return nil
 }
 
 func (s *server) listNumbers(c *gin.Context) {
@@ -32,9 +62,10 @@ func (s *server) listNumbers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]numberJSON, len(numbers))
-	for i, n := range numbers {
-		out[i] = s.numberJSON(n)
+	out, err := s.numbersJSON(c.Request.Context(), principal(c).Company, numbers)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	list(c, s.site(), "numbers", out, total, p)
 }
@@ -47,7 +78,12 @@ func (s *server) createNumber(c *gin.Context) {
 		return
 	}
 	n := dialplan.NewNumber()
-	if err := decode(c, &numberInput{Number: &n}); err != nil {
+	in := numberInput{Number: &n}
+	err = decode(c, &in)
+	if err == nil {
+		err = in.check()
+	}
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -60,7 +96,17 @@ func (s *server) createNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusCreated, gin.H{"number": s.numberJSON(n)})
+	s.respondNumber(c, http.StatusCreated, n)
+}
+
+// respondNumber answers with the number as GET /v1/numbers/:id shows it.
+func (s *server) respondNumber(c *gin.Context, status int, n dialplan.Number) {
+	out, err := s.numberJSON(c.Request.Context(), principal(c).Company, n)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(status, gin.H{"number": out})
 }
 
 // checkNumber readies a number to save: its own fields normalised, no
@@ -90,7 +136,7 @@ func (s *server) getNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"number": s.numberJSON(n)})
+	s.respondNumber(c, http.StatusOK, n)
 }
 
 func (s *server) updateNumber(c *gin.Context) {
@@ -106,7 +152,12 @@ func (s *server) updateNumber(c *gin.Context) {
 		return
 	}
 	orig := n
-	if err := decode(c, &numberInput{Number: &n}); err != nil {
+	in := numberInput{Number: &n}
+	err = decode(c, &in)
+	if err == nil {
+		err = in.check()
+	}
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -119,7 +170,7 @@ func (s *server) updateNumber(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"number": s.numberJSON(n)})
+	s.respondNumber(c, http.StatusOK, n)
 }
 
 func (s *server) deleteNumber(c *gin.Context) {
@@ -151,4 +202,35 @@ func (s *server) renderMessages(c *gin.Context, n dialplan.Number) error {
 		return nil
 	}
 	return s.Prompts.Prepare(c.Request.Context(), n.Messages)
+}
+
+// getNumberMessage serves the audio of one of the number's messages, the
+// link its messages show (Aircall's): the wav the media servers play.
+func (s *server) getNumberMessage(c *gin.Context) {
+	n, err := s.number(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	kind := dialplan.MessageKind(c.Param("kind"))
+	m := n.Messages[kind]
+	if m == nil {
+		abort(c, http.StatusNotFound, "not found", fmt.Sprintf("number %d has no %s message of its own: it plays the default", n.ID, kind))
+		return
+	}
+	if s.Prompts == nil {
+		s.fail(c, errNoLibrary)
+		return
+	}
+	audio, err := s.Prompts.Audio(c.Request.Context(), dialplan.Prompt{Number: n.ID, Kind: kind, Message: m})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	where := audio.Path // the file, or the URL the media servers fetch it at
+	if audio.URL != "" {
+		where = audio.URL
+	}
+	// The link stays when the message changes: not immutable.
+	s.servePrompt(c, path.Base(where), false)
 }

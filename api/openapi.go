@@ -143,7 +143,7 @@ func (b *openAPIBuilder) object(desc string, props ...openAPIProp) *openapi3.Sch
 	s.Description = desc
 	for _, x := range props {
 		s.Properties[x.name] = x.schema
-		if x.schema.Ref == "" && x.schema.Value.ReadOnly {
+		if x.schema.Value.ReadOnly { // a component too: MessageLinks
 			s.Required = append(s.Required, x.name)
 		}
 	}
@@ -217,7 +217,16 @@ func (b *openAPIBuilder) linkField(path string) openAPIProp {
 }
 
 func (b *openAPIBuilder) createdField() openAPIProp {
-	return b.p("created_at", b.ro(b.dateTime("When it was created (RFC 3339).")))
+	return b.p("created_at", b.ro(b.stamp("When it was created.")))
+}
+
+// openAPIStamp is how Aircall writes created_at: UTC, with milliseconds.
+const openAPIStamp = `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$`
+
+// stamp is a time as Aircall writes created_at.
+func (b *openAPIBuilder) stamp(desc string) *openapi3.Schema {
+	return b.dateTime(desc + " ISO 8601 in UTC with milliseconds, as Aircall's: `2026-11-23T10:15:00.000Z`.").
+		WithPattern(openAPIStamp)
 }
 
 // Formats checked by dialplan's Normalize methods.
@@ -306,12 +315,51 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("numbers_count", b.ro(b.integer("How many numbers the company has.", 0, math.MaxInt32)))))
 
 	liveStatus := func(desc string) *openapi3.Schema {
-		return b.ro(b.enum(desc, "available", "offline", "do_not_disturb", "in_call", "after_call_work", "pending_tag"))
+		return extendsAircall(b.ro(b.enum(desc+" `pending_tag` is Switchboard's (listed in `x-switchboard-extension`): "+
+			"after a call on a number with mandatory tagging, until the call is tagged.",
+			"available", "offline", "do_not_disturb", "in_call", "after_call_work", "pending_tag")), "pending_tag")
 	}
 	availabilityStatus := func() *openapi3.Schema {
 		return b.enum("The user's setting: `available`, `custom` (follows `working_hours`) or `unavailable`. Default `available`.",
 			"available", "custom", "unavailable")
 	}
+
+	links := b.object("The number's messages as Aircall shows them: the link to each one's audio (a wav, " +
+		"`GET /v1/numbers/{id}/messages/{kind}`), null when the number plays the default. `voicemail` is always null (the " +
+		"greeting is built in), `closed` is `after_hours`. Ignored on input: the settings are `message_settings`.")
+	for _, kind := range []string{"welcome", "waiting", "ringing_tone", "unanswered_call", "after_hours", "ivr", "voicemail",
+		"closed", "callback_later"} {
+		links.Properties[kind] = b.ro(b.str("Link to the `" + kind + "` message's audio, or null.").WithNullable()).NewRef()
+		links.Required = append(links.Required, kind)
+	}
+	b.define("MessageLinks", b.ro(links))
+
+	b.define("NumberRef", b.object("A number inside another object (a call's number, a user's numbers), as Aircall shows it.",
+		b.p("id", b.ro(b.id("The number's id."))),
+		b.linkField("/v1/numbers/1"),
+		b.p("name", b.ro(b.str("The number's name."))),
+		b.p("digits", b.ro(b.str("The number's digits, E.164."))),
+		b.createdField(),
+		b.p("country", b.ro(b.country("Country."))),
+		b.p("time_zone", b.ro(b.timeZone("Time zone of its business hours."))),
+		b.p("open", b.ro(b.boolean("Whether the line is open now."))),
+		b.p("availability_status", b.ro(b.enum("`open`, `closed` or `custom` (follows its business hours).", "open", "closed", "custom"))),
+		b.p("is_ivr", b.ro(b.boolean("Whether it is an IVR (`type` is `ivr`)."))),
+		b.p("live_recording_activated", b.ro(b.boolean("Whether its calls are recorded (inbound or outbound)."))),
+		b.p("priority", b.ro(b.priority())),
+		b.pRef("messages", b.ref("MessageLinks"))))
+
+	b.define("UserRef", b.object("A user inside another object (a call's user, assignee and transfer ends, a comment's "+
+		"author, a tag's tagger, a number's users), as Aircall shows them.",
+		b.p("id", b.ro(b.id("The user's id."))),
+		b.linkField("/v1/users/1"),
+		b.p("name", b.ro(b.str("First and last name."))),
+		b.p("email", b.ro(b.str("Email address."))),
+		b.p("available", b.ro(b.boolean("Whether the user can take a call now."))),
+		b.p("availability_status", b.ro(availabilityStatus())),
+		b.createdField(),
+		b.p("time_zone", b.ro(b.timeZone("The user's time zone."))),
+		b.p("language", b.ro(b.language("The user's language.")))))
 
 	b.define("User", b.object("A user of the company.",
 		b.idField("user"),
@@ -336,7 +384,11 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("name", b.ro(b.str("First and last name."))),
 		b.p("availability", liveStatus("Status the configuration gives now: `available`, `offline` (outside working hours) "+
 			"or `do_not_disturb` (unavailable).")),
-		b.p("available", b.ro(b.boolean("Whether the user can take a call now (`availability` is `available`), as Aircall's.")))))
+		b.p("available", b.ro(b.boolean("Whether the user can take a call now (`availability` is `available`), as Aircall's."))),
+		b.p("substatus", b.ro(b.str("Why the user is available or not, as Aircall's: `always_opened` (available), "+
+			"`always_closed` or `unavailable_reason` (unavailable), `custom` (`working_hours` decide)."))),
+		b.p("numbers", b.ro(b.array("The numbers the user is on, as Aircall's: those that ring them (in a ring step, "+
+			"alone or in a team) or that they call out with.", b.ref("NumberRef"))))))
 
 	b.define("Availability", b.object("A user's availability.",
 		b.p("id", b.ro(b.id("The user's id."))),
@@ -410,7 +462,7 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("voice", b.strMax("Voice name (tts); left out when empty.", 64)),
 		b.p("media_id", b.id("Media id (media); left out otherwise."))))
 
-	messages := b.object("The number's messages. Answers show every kind, null when not set; send null for the default.")
+	messages := b.object("The settings of the number's messages. Answers show every kind, null when not set; send null for the default.")
 	for _, kind := range []string{"welcome", "ivr", "waiting", "ringing_tone", "unanswered_call", "after_hours", "callback_later", "blocked"} {
 		messages.Properties[kind] = b.nullableRef("The `"+kind+"` message, or null.", "Message").NewRef()
 	}
@@ -427,7 +479,7 @@ func (b *openAPIBuilder) defineSchemas() {
 			"Default `open`.", "open", "closed", "custom")),
 		b.pRef("business_hours", b.ref("BusinessHours")),
 		b.p("open", b.ro(b.boolean("Whether the line is open now."))),
-		b.p("priority", b.integer("Queue priority: 1 is served before 0.", 0, 1)),
+		b.p("priority", b.priority()),
 		b.p("sla_seconds", b.integer("The number's own service level: seconds within which a call should be answered "+
 			"(statistics). 0, the default, is the company's.", 0, 3600)),
 		b.p("distribution", b.array("Who rings, step after step.", b.ref("Step")).WithMaxItems(20)),
@@ -443,7 +495,12 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("music_on_hold", b.boolean("Play music while the caller waits. Default true.")),
 		b.pRef("recording", b.ref("Recording")),
 		b.p("ivr_options", b.array("IVR menu (type `ivr` only); each key once.", b.ref("IVROption"))),
-		b.pRef("messages", b.ref("Messages")),
+		b.pRef("message_settings", b.ref("Messages")),
+		b.pRef("messages", b.ref("MessageLinks")),
+		b.p("is_ivr", b.ro(b.boolean("Whether it is an IVR (`type` is `ivr`), as Aircall's."))),
+		b.p("live_recording_activated", b.ro(b.boolean("Whether its calls are recorded (inbound or outbound), as Aircall's."))),
+		b.p("users", b.ro(b.array("The users on the number, as Aircall's: those it rings (in a ring step, alone or in a "+
+			"team) and those who call out with it.", b.ref("UserRef")))),
 		b.createdField(),
 		b.linkField("/v1/numbers/1")))
 
@@ -502,6 +559,13 @@ func (b *openAPIBuilder) defineSchemas() {
 		WithRequired([]string{"ready", "checks"}))
 }
 
+// priority is a number's queue priority, Aircall's 0 or 1.
+func (b *openAPIBuilder) priority() *openapi3.Schema {
+	s := b.integer("Queue priority: 1 is served before 0.", 0, 1)
+	s.Enum = []any{0, 1}
+	return s
+}
+
 // missedReasonNames are the values of missed_call_reason: Aircall's, and
 // ours after them (missedReasonsNote says which).
 func missedReasonNames() []string {
@@ -512,19 +576,17 @@ func missedReasonNames() []string {
 	return out
 }
 
-// aircallExtensions are the values we add to an Aircall enum: a client
-// that follows Aircall's enum meets them only in these cases.
-var aircallExtensions = []string{string(dialplan.BlockedCaller)}
-
 const missedReasonsNote = "Aircall's values, and one of Switchboard's: `blocked` (a caller of the blocked numbers, " +
 	"refused before any agent rang; listed in `x-switchboard-extension`)."
 
-// extendsAircall marks a schema whose enum extends Aircall's.
-func extendsAircall(s *openapi3.Schema) *openapi3.Schema {
+// extendsAircall marks a schema whose enum extends Aircall's with values:
+// a client that follows Aircall's enum meets them only in the cases the
+// description gives.
+func extendsAircall(s *openapi3.Schema, values ...string) *openapi3.Schema {
 	if s.Extensions == nil {
 		s.Extensions = map[string]any{}
 	}
-	s.Extensions["x-switchboard-extension"] = aircallExtensions
+	s.Extensions["x-switchboard-extension"] = values
 	return s
 }
 
@@ -758,10 +820,10 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			errors: denyOrConflict, status: noBody, resultDesc: "Deleted."},
 		{method: get, path: "/v1/users/{id}/availability", id: "getAvailability", tag: "users", summary: "Get a user's availability",
 			roles: openAPISelfRead, errors: deny,
-			status: ok, result: b.wrapped("availability", "Availability"), resultDesc: "The availability."},
+			status: ok, result: b.ref("Availability"), resultDesc: "The availability: Aircall's `{\"availability\": \"…\"}`, with the setting beside it."},
 		{method: put, path: "/v1/users/{id}/availability", id: "updateAvailability", tag: "users", summary: "Set a user's availability",
 			roles: openAPISelfEdit, body: b.ref("AvailabilityInput"), errors: deny,
-			status: ok, result: b.wrapped("availability", "Availability"), resultDesc: "The availability as saved."},
+			status: ok, result: b.ref("Availability"), resultDesc: "The availability as saved."},
 
 		{method: get, path: "/v1/teams", id: "listTeams", tag: "teams", summary: "List teams",
 			roles: openAPIReaders, list: true, errors: deny,
@@ -810,6 +872,13 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 				"order a call meets them (blocked callers, opening hours, welcome, menu or ring steps, voicemail), each with the " +
 				"node that follows each of its outcomes. Computed, never stored: it always shows the number as saved now.",
 			errors: deny, status: ok, result: b.wrapped("flow", "Flow"), resultDesc: "The flow."},
+		{method: get, path: "/v1/numbers/{id}/messages/{kind}", id: "getNumberMessage", tag: "numbers",
+			summary: "Download a number's message", roles: openAPIReaders,
+			details: "The audio of one of the number's messages (`welcome`, `ivr`, `waiting`, `ringing_tone`, `unanswered_call`, " +
+				"`after_hours`, `callback_later`, `blocked`): the link its `messages` show, as Aircall's. 404 for a message the " +
+				"number does not set (it plays the default).",
+			errors: []int{http.StatusForbidden, http.StatusServiceUnavailable},
+			status: ok, binary: "audio/wav", resultDesc: "The message as the media servers play it: 8 kHz mono 16-bit wav."},
 		{method: post, path: "/v1/numbers/{id}/dry_run", id: "dryRun", tag: "numbers", summary: "Dry-run a call to a number",
 			roles: openAPIReaders, details: "Runs the real call-flow engine for one imagined call to the number, on a simulated media " +
 				"server and a virtual clock that starts at `at`, and **writes nothing**: no call record, no timeline, no webhook, no " +
@@ -833,11 +902,13 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 	ops = append(ops, b.mediaOperations()...)
 	ops = append(ops, []openAPIOperation{
 		{method: get, path: "/v1/calls", id: "listCalls", tag: "calls", summary: "List calls",
-			roles: openAPICalls, details: "`order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
-			list: true, status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of calls."},
+			roles: openAPICalls, details: "`order`, `from` and `to` apply to `started_at`. Calls come without their `timeline` " +
+				"unless `fetch_call_timeline=true`.",
+			list: true, query: []*openapi3.Parameter{b.fetchTimelineParameter()}, status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of calls."},
 		{method: get, path: "/v1/calls/search", id: "searchCalls", tag: "calls", summary: "Search calls",
 			roles: openAPICalls, details: "The list parameters, and filters that must all match; a filter with a value it cannot " +
-				"take is a 422 naming it. `order`, `from` and `to` apply to `started_at`. Calls come without their `timeline`.",
+				"take is a 422 naming it. `order`, `from` and `to` apply to `started_at`. Calls come without their `timeline` " +
+				"unless `fetch_call_timeline=true`.",
 			list: true, query: b.callSearchParameters(), status: ok, result: b.listed("calls", "Call"), resultDesc: "A page of the calls found."},
 		{method: get, path: "/v1/calls/{id}", id: "getCall", tag: "calls", summary: "Get a call",
 			roles: openAPICalls, details: "With its `timeline`.", errors: deny,
@@ -861,7 +932,7 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 				"an id that is not one of the company's tags is a 422 naming it (`tags[1]`). This lifts the tagging user's " +
 				"pending tag state (numbers with mandatory tagging).",
 			body: b.ref("CallTagsInput"), errors: deny,
-			status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
+			status: created, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
 		{method: del, path: "/v1/calls/{id}/tags/{tag_id}", id: "untagCall", tag: "calls", summary: "Take a tag off a call",
 			roles: openAPICalls, details: "Adds a `call.untagged` event; a tag the call does not carry is a 404.",
 			errors: deny, status: ok, result: b.wrapped("call", "Call"), resultDesc: "The call, with its timeline."},
@@ -948,32 +1019,24 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		return s
 	}
 
-	b.define("CallNumber", b.object("The number a call came in on or went out from.",
-		b.p("id", b.ro(b.id("The number's id."))),
-		b.linkField("/v1/numbers/1"),
-		b.p("name", b.ro(b.str("The number's name."))),
-		b.p("digits", b.ro(b.str("The number's digits, E.164.")))))
-
-	b.define("CallUser", b.object("A user, as a call shows them.",
-		b.p("id", b.ro(b.id("The user's id."))),
-		b.linkField("/v1/users/1"),
-		b.p("name", b.ro(b.str("First and last name."))),
-		b.p("email", b.ro(b.str("Email address.")))))
-
 	b.define("CallTeam", b.object("A team a call went through.",
 		b.p("id", b.ro(b.id("The team's id."))),
 		b.linkField("/v1/teams/1"),
-		b.p("name", b.ro(b.str("The team's name.")))))
+		b.p("name", b.ro(b.str("The team's name."))),
+		b.createdField()))
 
 	b.define("CallTag", b.object("A tag on a call.",
 		b.p("id", b.ro(b.id("The tag's id."))),
-		b.p("name", b.ro(b.str("The tag's name.")))))
+		b.p("name", b.ro(b.str("The tag's name."))),
+		b.p("tagged_by", b.ro(b.nullableRef("Who put it on the call; null for a tag the call got by itself (a system "+
+			"tag) or whose user is deleted.", "UserRef"))),
+		b.p("tagged_at", unixTime("When it was put on the call,"))))
 
 	b.define("CallComment", b.object("A comment on a call.",
 		b.p("id", b.ro(b.id("The comment's id."))),
 		b.p("content", b.ro(b.str("The text."))),
 		b.p("posted_at", unixTime("When it was written,")),
-		b.p("posted_by", b.ro(b.nullableRef("Who wrote it, as Aircall shows them; null once that user is deleted.", "CallUser")))))
+		b.p("posted_by", b.ro(b.nullableRef("Who wrote it, as Aircall shows them; null once that user is deleted.", "UserRef")))))
 
 	b.define("CallTransfer", b.object("Where a call was transferred.",
 		b.p("type", b.ro(b.enum("Kind of target.", "team", "user", "number", "external", "voicemail"))),
@@ -986,6 +1049,15 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		b.p("user_id", nullableID("The user concerned (rung, answering, tagging…); null for none.")),
 		b.p("data", b.ro(b.described(openapi3.NewObjectSchema(), "Details of the event, which depend on it (free-form).")))))
 
+	b.define("IVROptionSelected", b.object("An IVR key the caller pressed, as Aircall shows it.",
+		b.p("id", b.ro(b.integer("The key's place in the call: 1 for the first pressed.", 1, math.MaxInt32))),
+		b.p("title", b.ro(b.str("`Key ` and the key."))),
+		b.p("key", b.ro(b.str("The key pressed."))),
+		b.p("branch", b.ro(b.str("Where the key led: `team`, `user`, `number`, `external` or `voicemail`.").WithNullable())),
+		b.p("created_at", b.ro(b.stamp("When the key was pressed."))),
+		b.p("transition_started_at", b.ro(b.stamp("When the call left the menu (the key was pressed)."))),
+		b.p("transition_ended_at", b.ro(b.stamp("When the call's next step began; null if the call ended first.").WithNullable()))))
+
 	call := b.object("A call, as Aircall shows it, with `waiting_time`, `talk_time` and `timeline`.",
 		b.idField("call"),
 		b.linkField("/v1/calls/1"),
@@ -994,32 +1066,46 @@ func (b *openAPIBuilder) defineCallSchemas() {
 		b.p("started_at", unixTime("When the call began,")),
 		b.p("answered_at", unixTime("When it was answered; null if not (yet),").WithNullable()),
 		b.p("ended_at", unixTime("When it ended; null while it runs,").WithNullable()),
-		b.p("duration", seconds("Seconds from `started_at` to `ended_at`; null while the call runs.").WithNullable()),
+		b.p("duration", seconds("Seconds from `started_at` to `ended_at`; 0 while the call runs.")),
 		b.p("raw_digits", b.ro(b.str("The other party's number, E.164, or `anonymous`."))),
 		b.p("missed_call_reason", extendsAircall(enumOrNull("Why an unanswered call was missed; null when answered or not "+
-			"missed. "+missedReasonsNote, missedReasonNames()...))),
-		b.p("number", b.ro(b.nullableRef("The number; null when none (or deleted).", "CallNumber"))),
-		b.p("user", b.ro(b.nullableRef("Who answered; null when nobody did.", "CallUser"))),
+			"missed. "+missedReasonsNote, missedReasonNames()...), string(dialplan.BlockedCaller))),
+		b.p("number", b.ro(b.nullableRef("The number, as Aircall embeds it; null when none (or deleted).", "NumberRef"))),
+		b.p("user", b.ro(b.nullableRef("Who answered; null when nobody did (or the user is deleted).", "UserRef"))),
 		b.p("teams", b.ro(b.array("Teams the call went through, in order.", b.ref("CallTeam")))),
 		b.p("tags", b.ro(b.array("Tags on the call.", b.ref("CallTag")))),
 		b.p("comments", b.ro(b.array("Comments, oldest first.", b.ref("CallComment")))),
-		b.p("assigned_to", b.ro(b.nullableRef("Who must follow the call up; null for nobody.", "CallUser"))),
+		b.p("assigned_to", b.ro(b.nullableRef("Who must follow the call up; null for nobody.", "UserRef"))),
 		b.p("archived", b.ro(b.boolean("Whether the call is archived (done with, in the inbox)."))),
 		b.p("recording", b.ro(b.str("Link to the call's recording: in the API's answers signed and good for 10 "+
 			"minutes without credentials (`/v1/calls/1/recording?expires=1795429500&signature=…`); in webhooks' data the unsigned "+
 			"link, which needs credentials. Null for none.").WithNullable())),
 		b.p("voicemail", b.ro(b.str("Link to the voicemail left, as `recording` (`/v1/calls/1/voicemail?expires=…&signature=…`); "+
 			"null for none.").WithNullable())),
-		b.p("transferred_to", b.ro(b.nullableRef("Where the call was transferred; null if it was not.", "CallTransfer"))),
+		b.p("asset", b.ro(b.str("Link to the call's file to listen to, as Aircall's: the voicemail, else the recording "+
+			"(`/v1/calls/1/voicemail`, with credentials); null for none.").WithNullable())),
+		b.p("cost", b.ro(b.str("Aircall's cost, in cents: always `0.0`, as calls go through the company's own PBX and trunks.").
+			WithPattern(`^[0-9]+\.[0-9]+$`))),
+		b.p("country_code_a2", b.ro(b.str("The country of the other party's number (`raw_digits`), when its calling code "+
+			"names one country only; null otherwise (anonymous, +1).").WithPattern(`^[A-Z]{2}$`).WithNullable())),
+		b.p("pricing_type", b.ro(b.str("Aircall's pricing type: always null, Switchboard prices no call.").WithNullable())),
+		b.p("transferred_by", b.ro(b.nullableRef("Who transferred the call, as Aircall's: the user who had answered it; "+
+			"null when it was not transferred, or by the number's configuration (an IVR key, a forward).", "UserRef"))),
+		b.p("transferred_to", b.ro(b.nullableRef("The user the call was transferred to, as Aircall's; null when it was not "+
+			"transferred to a user (`transfer_target` says where it went).", "UserRef"))),
+		b.p("transfer_target", b.ro(b.nullableRef("Where the call was transferred (a team, a user, a number, an external "+
+			"number, voicemail); null if it was not.", "CallTransfer"))),
 		b.p("contact", b.ro(b.nullableRef("The contact of the company's address book whose phone number is the other party's "+
 			"(`raw_digits`), the oldest when several have it; null for none.", "Contact"))),
 		b.p("hangup_cause", b.ro(b.str("The media server's hang-up cause; null while unknown.").WithNullable())),
-		b.p("ivr_options_selected", b.ro(b.array("IVR keys the caller pressed, in order.", b.str("A key.").NewRef()))),
+		b.p("ivr_options_selected", b.ro(b.array("IVR keys the caller pressed, in order, as Aircall's: only with "+
+			"`fetch_call_timeline=true`, and on `GET /v1/calls/{id}` and the call actions.", b.ref("IVROptionSelected")))),
 		b.p("waiting_time", seconds("Seconds the caller waited before an answer (or the end); null while unknown.").WithNullable()),
 		b.p("talk_time", seconds("Seconds of conversation (0 when nobody answered); null until the call ends.").WithNullable()),
-		b.p("timeline", b.ro(b.array("Every event of the call, oldest first; only on `GET /v1/calls/{id}` and the call actions.",
+		b.p("timeline", b.ro(b.array("Every event of the call, oldest first; only on `GET /v1/calls/{id}`, the call actions "+
+			"and with `fetch_call_timeline=true`.",
 			b.ref("TimelineEvent")))))
-	call.Required = slices.DeleteFunc(call.Required, func(s string) bool { return s == "timeline" })
+	call.Required = slices.DeleteFunc(call.Required, func(s string) bool { return s == "timeline" || s == "ivr_options_selected" })
 	b.define("Call", call)
 
 	b.define("CallTagsInput", b.object("Tags to put on a call.",
@@ -1149,6 +1235,14 @@ func (b *openAPIBuilder) signedLinkParameters() []*openapi3.Parameter {
 }
 
 // callSearchParameters are the filters searchCalls reads.
+// fetchTimelineParameter is Aircall's fetch_call_timeline.
+func (b *openAPIBuilder) fetchTimelineParameter() *openapi3.Parameter {
+	s := openapi3.NewStringSchema()
+	s.Enum = []any{"true", "false"}
+	return openapi3.NewQueryParameter("fetch_call_timeline").WithSchema(s).
+		WithDescription("`true`: each call comes with its `timeline` and `ivr_options_selected`, as Aircall's. Default `false`.")
+}
+
 func (b *openAPIBuilder) callSearchParameters() []*openapi3.Parameter {
 	enum := func(name, desc string, values ...string) *openapi3.Parameter {
 		s := openapi3.NewStringSchema()
@@ -1161,6 +1255,7 @@ func (b *openAPIBuilder) callSearchParameters() []*openapi3.Parameter {
 		return openapi3.NewQueryParameter(name).WithDescription(desc).WithSchema(openapi3.NewInt64Schema().WithMin(1))
 	}
 	return []*openapi3.Parameter{
+		b.fetchTimelineParameter(),
 		enum("direction", "Only calls in this direction.", "inbound", "outbound"),
 		enum("status", "Only calls in this status.", "initial", "answered", "done"),
 		id("number_id", "Only calls of this number."),

@@ -23,13 +23,13 @@ func (b *openAPIBuilder) defineContactSchemas() {
 		b.p("id", b.ro(b.id("The phone number's id (its `phone_id`)."))),
 		b.p("label", label()),
 		b.p("value", b.phone("The number; national numbers are read in the company's country. Required."))).
-		WithRequired([]string{"value"}))
+		WithRequired([]string{"id", "value"}))
 	b.define("ContactEmail", b.object("An email of a contact.",
 		b.p("id", b.ro(b.id("The email's id (its `email_id`)."))),
 		b.p("label", label()),
 		b.p("value", b.str("The address; stored and returned lower-cased. Required.").WithFormat("email").
 			WithMaxLength(maxEmail))).
-		WithRequired([]string{"value"}))
+		WithRequired([]string{"id", "value"}))
 
 	name := func(desc string) *openapi3.Schema { return b.strMax(desc+" Default empty.", maxContactName) }
 	b.define("Contact", b.object("A contact of the company's shared address book, as Aircall's. `phone_numbers` (at "+
@@ -48,8 +48,10 @@ func (b *openAPIBuilder) defineContactSchemas() {
 			WithMaxItems(store.MaxContactDetails)),
 		b.p("emails", b.array("Emails, in the order they were added.", b.ref("ContactEmail")).
 			WithMaxItems(store.MaxContactDetails)),
-		b.createdField(),
-		b.p("updated_at", b.ro(b.dateTime("When it, or one of its phone numbers or emails, last changed (RFC 3339).")))))
+		b.p("created_at", b.ro(b.described(openapi3.NewInt64Schema().WithMin(0), "When it was created, UNIX seconds (as "+
+			"Aircall's contacts)."))),
+		b.p("updated_at", b.ro(b.described(openapi3.NewInt64Schema().WithMin(0), "When it, or one of its phone numbers or "+
+			"emails, last changed, UNIX seconds.")))))
 }
 
 // contactOperations are the routes of contacts.go.

@@ -46,6 +46,11 @@ func (b *openAPIBuilder) controlOperations() []openAPIOperation {
 			roles: roles, details: "No body. " + details + inProgress, errors: live,
 			status: ok, result: call, resultDesc: "The call, with its timeline."}
 	}
+	// Aircall's actions answer as Aircall's: no content.
+	aircall := func(o openAPIOperation) openAPIOperation {
+		o.status, o.result, o.resultDesc = http.StatusNoContent, nil, "Done, as Aircall answers: no content; GET the call to see it."
+		return o
+	}
 	return []openAPIOperation{
 		simple("/v1/calls/{id}/hangup", "hangupCall", "Hang up a call in progress", "Hangs up the caller at any "+
 			"point of the call (ringing, queued, in a conversation); the timeline has `call.hangup_requested` by the "+
@@ -60,11 +65,11 @@ func (b *openAPIBuilder) controlOperations() []openAPIOperation {
 		simple("/v1/calls/{id}/transfers/cancel", "cancelTransfer", "Cancel a warm transfer", "The target's phone "+
 			"is hung up and the caller is back with the agent (`call.unsuccessful_transfer`); 409 with no warm transfer "+
 			"in progress. A target who declines or hangs up cancels it too.", openAPICalls),
-		simple("/v1/calls/{id}/pause_recording", "pauseRecording", "Pause the call's recording", "Only where the "+
+		aircall(simple("/v1/calls/{id}/pause_recording", "pauseRecording", "Pause the call's recording", "Only where the "+
 			"number's recording policy has `allow_pause` for the call's direction (409 otherwise, and 409 for a call "+
-			"not recorded); `call.recording_paused`.", openAPICalls),
-		simple("/v1/calls/{id}/resume_recording", "resumeRecording", "Resume the call's recording",
-			"`call.recording_resumed`.", openAPICalls),
+			"not recorded); `call.recording_paused`.", openAPICalls)),
+		aircall(simple("/v1/calls/{id}/resume_recording", "resumeRecording", "Resume the call's recording",
+			"`call.recording_resumed`.", openAPICalls)),
 		{method: post, path: "/v1/calls/{id}/transfers", id: "transferCall", tag: "calls", summary: "Transfer a call",
 			roles: openAPICalls, details: "A cold transfer (a warm one: see `mode`): the caller waits with music while the target rings; the " +
 				"user who answers (or the external number) takes the agent's place, and the agent is free (after-call " +
@@ -72,28 +77,31 @@ func (b *openAPIBuilder) controlOperations() []openAPIOperation {
 				"if the agent hung up meanwhile, goes to the number's voicemail. A number takes the caller into its own " +
 				"flow at once. The answer comes once the target rings; `transferred_to` and the timeline " +
 				"(`call.transferred`) tell the rest. A target of another company is a 404." + inProgress,
-			body: b.ref("TransferInput"), errors: live, status: ok, result: call, resultDesc: "The call, with its timeline."},
+			body: b.ref("TransferInput"), errors: live, status: http.StatusNoContent,
+			resultDesc: "The target rings, as Aircall answers: no content; GET the call to see it."},
 		{method: post, path: "/v1/calls/{id}/supervise", id: "superviseCall", tag: "calls", summary: "Supervise a call",
 			roles: "**Roles:** admin, supervisor. Agents get 403.", details: "Rings the supervisor's phone and, when " +
 				"they answer, connects it to the agent's side of the call (`call.supervised` with the mode); supervising " +
 				"again switches the mode (409 while their phone still rings). An agent named in `user_id` is a 422; a " +
 				"user of another company a 404." + inProgress,
 			body: b.ref("SuperviseInput"), errors: live, status: ok, result: call, resultDesc: "The call, with its timeline."},
-		{method: post, path: "/v1/users/{id}/calls", id: "clickToCall", tag: "users", summary: "Place a call (click to call)",
+		{method: post, path: "/v1/users/{id}/calls", id: "dial", tag: "users", summary: "Place a call (click to call)",
 			roles: "**Roles:** admin for any user; a supervisor or an agent only for their own user (403 otherwise).",
 			details: "Rings the user's phones (30 s); when one answers, it hears ringing while `to` is dialled with the " +
 				"number as caller id, then the two talk, recorded if the number's outbound policy says so. The answer " +
-				"comes once the call is recorded and the user's phones ring: an outbound call, `status` `initial`. A " +
-				"user already in a call is a 409; a user with no device a 422; 503 without a media server.",
+				"comes once the call is recorded and the user's phones ring, with no content as Aircall's; `Location` links the " +
+				"call (an outbound call, `status` `initial`). A user already in a call is a 409; a user with no device a " +
+				"422; 503 without a media server.",
 			body: b.ref("ClickToCallInput"), errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusBadGateway,
 				http.StatusServiceUnavailable},
-			status: http.StatusCreated, result: call, resultDesc: "The new call."},
-		{method: post, path: "/v1/users/{id}/dial", id: "dial", tag: "users", summary: "Dial a number (Aircall's click to call)",
-			roles: "**Roles:** as `POST /v1/users/{id}/calls`.",
-			details: "Aircall's name for `POST /v1/users/{id}/calls`: the same call, the same refusals, answered with no " +
-				"content; the call then shows in `GET /v1/calls`.",
-			body: b.ref("ClickToCallInput"), errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusBadGateway,
+			status: http.StatusNoContent, resultDesc: "The call is placed.",
+			headers: map[string]string{"Location": "The call made: `/v1/calls/{id}` under the public URL."}},
+		{method: post, path: "/v1/users/{id}/dial", id: "dialAlias", tag: "users", summary: "Dial a number (Aircall's other name)",
+			roles:   "**Roles:** as `POST /v1/users/{id}/calls`.",
+			details: "Aircall's other name for `POST /v1/users/{id}/calls`: the same call, the same answer.",
+			body:    b.ref("ClickToCallInput"), errors: []int{http.StatusForbidden, http.StatusConflict, http.StatusBadGateway,
 				http.StatusServiceUnavailable},
-			status: http.StatusNoContent, resultDesc: "The call is placed."},
+			status: http.StatusNoContent, resultDesc: "The call is placed.",
+			headers: map[string]string{"Location": "The call made: `/v1/calls/{id}` under the public URL."}},
 	}
 }

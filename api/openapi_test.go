@@ -320,7 +320,7 @@ func listBody(t *testing.T, key string, items any, total int) []byte {
 func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	now := time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC)
-	s := &server{Deps: Deps{Now: func() time.Time { return now }, ACD: dialplan.NewACD(dialplan.WallClock{})}}
+	s := &server{Deps: Deps{Now: func() time.Time { return now }, ACD: dialplan.NewACD(dialplan.WallClock{}), PublicURL: string(web)}}
 	company := dialplan.Company{ID: 1, Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20, CreatedAt: now}
 	normalized := func(err error) { t.Helper(); require.NoError(t, err) }
 
@@ -333,12 +333,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	awayUser := dialplan.User{ID: 8, FirstName: "Bob", Email: "bob@acme.test", AvailabilityStatus: dialplan.Unavailable,
 		UnavailableReason: "holidays", CreatedAt: now}
 	normalized(awayUser.Normalize(company))
-	users := []userJSON{s.userJSON(fullUser), s.userJSON(awayUser)}
 	availabilities := []availabilityJSON{s.availabilityJSON(fullUser), s.availabilityJSON(awayUser)}
 
 	team := dialplan.Team{ID: 3, Name: "Support", Users: []dialplan.UserID{7, 8}, RingingRule: dialplan.RoundRobin, CreatedAt: now}
 	normalized(team.Normalize())
-	teams := []teamJSON{{Team: team, DirectLink: web.link("/v1/teams/3"), Users: users}}
 
 	ivr := dialplan.NewNumber()
 	ivr.ID, ivr.Name, ivr.Digits, ivr.Type, ivr.CreatedAt = 5, "Main", "01 76 39 08 61", dialplan.IVR, now
@@ -367,7 +365,14 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	plain := dialplan.NewNumber()
 	plain.ID, plain.Name, plain.Digits, plain.CreatedAt = 6, "Sales", "+33176390862", now
 	normalized(plain.Normalize(company))
-	numbers := []numberJSON{s.numberJSON(ivr), s.numberJSON(plain)}
+	// The IVR rings the team (Alice and Bob) and Alice, who calls out
+	// with it too.
+	r := refs{lines: []store.Line{{Number: 5, User: 7}, {Number: 5, User: 8}},
+		users:   map[dialplan.UserID]dialplan.User{7: fullUser, 8: awayUser},
+		numbers: map[dialplan.NumberID]dialplan.Number{5: ivr, 6: plain}}
+	users := s.showUsers([]dialplan.User{fullUser, awayUser}, r)
+	numbers := s.showNumbers([]dialplan.Number{ivr, plain}, r)
+	teams := []teamJSON{{Team: team, DirectLink: web.link("/v1/teams/3"), CreatedAt: stamp(now), Users: users}}
 
 	tag := dialplan.Tag{ID: 2, Name: "VIP", Description: "Important", CreatedAt: now}
 	normalized(tag.Normalize())
@@ -394,10 +399,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 			RawDigits: "+33612345678", StartedAt: now, AnsweredAt: &answered, EndedAt: &ended, User: 7,
 			Teams: []dialplan.TeamID{3}, HangupCause: "normal_clearing", IVROptions: []string{"1"},
 			TransferredTo: &dialplan.Transfer{Type: dialplan.TargetUser, ID: 8}, Recording: "rec-9.wav", Voicemail: "vm-9.wav"},
-		NumberName: "Main", NumberDigits: "+33176390861", UserName: "Alice Martin", UserEmail: "alice@acme.test",
-		TeamNames: []string{"Support"}, AssignedTo: 8, AssignedName: "Bob", AssignedEmail: "bob@acme.test", Archived: true,
+		TeamRefs: []store.CallTeam{{ID: 3, Name: "Support", CreatedAt: now}}, AssignedTo: 8, Archived: true,
 		WaitingSeconds: ptr(8), TalkSeconds: ptr(67),
-		Tags:     []store.CallTag{{ID: 2, Name: "VIP"}},
+		Tags:     []store.CallTag{{ID: 2, Name: "VIP", By: 7, At: ended}, {ID: 1, Name: "Missed", At: now}},
 		Comments: []store.CallComment{{ID: 1, User: 7, Content: "Wants a quote", PostedAt: ended}, {ID: 2, Content: "From a deleted user", PostedAt: ended}},
 		Timeline: []dialplan.TimelineEvent{
 			{Event: events.CallCreated, At: now},
@@ -410,8 +414,13 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	missed := store.CallRecord{Call: dialplan.Call{ID: 11, Company: 1, Number: 5, Direction: dialplan.Inbound, Status: dialplan.CallDone,
 		RawDigits: "+33612345678", StartedAt: now, EndedAt: &ended, MissedReason: dialplan.NoAvailableAgent,
 		TransferredTo: &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: "+442079460000"}},
-		NumberName: "Main", NumberDigits: "+33176390861", WaitingSeconds: ptr(75), TalkSeconds: ptr(0)}
-	calls := []callJSON{newCallJSON(web, fullCall, false), newCallJSON(web, ringing, false), newCallJSON(web, missed, false)}
+		WaitingSeconds: ptr(75), TalkSeconds: ptr(0)}
+	fullCall.Timeline = append(fullCall.Timeline[:1], append([]dialplan.TimelineEvent{
+		{Event: events.CallIVROptionSelected, At: now.Add(time.Second), Data: events.IVROption{Key: "1", Target: "team"}}},
+		fullCall.Timeline[1:]...)...)
+	recs := []store.CallRecord{fullCall, ringing, missed}
+	calls := []callJSON{newCallJSON(web, fullCall, true), newCallJSON(web, ringing, false), newCallJSON(web, missed, false)}
+	s.embedRefs(recs, calls, r)
 
 	// Flows as the engine compiles them: the IVR, and a classic line that
 	// keeps the caller's place in the queue and offers a callback.
@@ -503,12 +512,12 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		cv.walk(schema, v, method+" "+path)
 	}
 
-	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, web.link("/v1/company"), 3, 2}})
+	check("GET", "/v1/company", 200, gin.H{"company": companyJSON{company, web.link("/v1/company"), stamp(now), 3, 2}})
 	check("GET", "/v1/users", 200, listBody(t, "users", users, 3))
 	check("POST", "/v1/users", 201, gin.H{"user": users[0]})
 	check("GET", "/v1/users/{id}", 200, gin.H{"user": users[1]})
 	check("GET", "/v1/users/availabilities", 200, listBody(t, "users", availabilities, 2))
-	check("PUT", "/v1/users/{id}/availability", 200, gin.H{"availability": availabilities[1]})
+	check("PUT", "/v1/users/{id}/availability", 200, availabilities[1])
 	check("GET", "/v1/teams", 200, listBody(t, "teams", teams, 1))
 	check("POST", "/v1/teams/{id}/users/{user_id}", 200, gin.H{"team": teams[0]})
 	check("GET", "/v1/numbers", 200, listBody(t, "numbers", numbers, 2))
@@ -520,11 +529,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	check("POST", "/v1/api_keys", 201, gin.H{"api_key": newKey})
 	check("GET", "/v1/calls", 200, listBody(t, "calls", calls, 3))
 	check("GET", "/v1/calls/search", 200, listBody(t, "calls", calls[1:], 2))
-	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(web, fullCall, true)})
-	check("GET", "/v1/calls/{id}", 200, gin.H{"call": newCallJSON(web, ringing, true)})
-	check("POST", "/v1/calls/{id}/tags", 200, gin.H{"call": newCallJSON(web, missed, true)})
-	check("POST", "/v1/calls/{id}/comments", 201, gin.H{"call": newCallJSON(web, fullCall, true)})
-	check("PUT", "/v1/calls/{id}/archive", 200, gin.H{"call": newCallJSON(web, fullCall, true)})
+	shown := func(rec store.CallRecord) callJSON { // as GET /v1/calls/{id} shows it
+		out := []callJSON{newCallJSON(web, rec, true)}
+		s.embedRefs([]store.CallRecord{rec}, out, r)
+		return out[0]
+	}
+	check("GET", "/v1/calls/{id}", 200, gin.H{"call": shown(fullCall)})
+	check("GET", "/v1/calls/{id}", 200, gin.H{"call": shown(ringing)})
+	check("POST", "/v1/calls/{id}/tags", 201, gin.H{"call": shown(missed)})
+	check("POST", "/v1/calls/{id}/comments", 201, gin.H{"call": shown(fullCall)})
+	check("PUT", "/v1/calls/{id}/archive", 200, gin.H{"call": shown(fullCall)})
 	for _, f := range flows {
 		check("GET", "/v1/numbers/{id}/flow", 200, gin.H{"flow": f})
 	}
@@ -568,7 +582,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		read         any
 		input        any // what the handler decodes into
 	}{
-		{"PUT", "/v1/company", companyJSON{company, web.link("/v1/company"), 3, 2}, &companyInput{Company: new(dialplan.Company)}},
+		{"PUT", "/v1/company", companyJSON{company, web.link("/v1/company"), stamp(now), 3, 2}, &companyInput{Company: new(dialplan.Company)}},
 		{"PUT", "/v1/users/{id}", users[0], &userInput{User: new(dialplan.User)}},
 		{"POST", "/v1/users", users[1], &userInput{User: new(dialplan.User)}},
 		{"PUT", "/v1/users/{id}/availability", availabilities[1], nil},

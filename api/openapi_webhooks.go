@@ -23,6 +23,7 @@ func (b *openAPIBuilder) defineWebhookSchemas() {
 		"it subscribes to is POSTed to `url` as `{resource, event, timestamp, token, data}`, signed with HMAC-SHA256 "+
 		"keyed by `token`. `url` and `events` are required on creation.",
 		b.idField("webhook"),
+		b.p("webhook_id", b.ro(b.str("The id as Aircall gives it, a string; the webhook's routes take either."))),
 		b.linkField("/v1/webhooks/1"),
 		b.p("custom_name", b.strMax("A name for the admins; default empty.", maxWebhookName)),
 		b.p("url", b.str("Where events are posted: an https URL whose host resolves to public addresses only (the "+

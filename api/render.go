@@ -17,17 +17,21 @@ import (
 // How the API shows its objects: the one code path of the GET handlers,
 // the Renderer (a webhook's data) and the snapshots of deleted objects.
 
-// userJSON is a user as GET /v1/users/:id shows them, with their live
-// availability from the ACD.
-func (d *Deps) userJSON(u dialplan.User) userJSON {
-	status := d.ACD.Status(u)
-	return userJSON{User: u, DirectLink: d.site().link("/v1/users/%d", u.ID), Name: u.Name(),
-		Availability: status, Available: status == dialplan.StatusAvailable}
-}
-
-// numberJSON is a number as GET /v1/numbers/:id shows it, open or not now.
-func (d *Deps) numberJSON(n dialplan.Number) numberJSON {
-	return numberJSON{Number: n, DirectLink: d.site().link("/v1/numbers/%d", n.ID), Open: n.OpenAt(d.Now())}
+// callsJSON shows calls as GET /v1/calls does, with their timelines (read
+// by the caller) when asked: the records, the users and numbers they name,
+// their contacts. Links to files are the server's to sign.
+func (d *Deps) callsJSON(ctx context.Context, company dialplan.CompanyID, recs []store.CallRecord, timeline bool) ([]callJSON, error) {
+	out := make([]callJSON, len(recs))
+	for i, r := range recs {
+		out[i] = newCallJSON(d.site(), r, timeline)
+	}
+	if err := d.embed(ctx, company, recs, out); err != nil {
+		return nil, err
+	}
+	if err := d.withContacts(ctx, company, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // withContacts links each call to its contact, as Aircall does: the
@@ -87,8 +91,8 @@ func (r *Renderer) Render(ctx context.Context, company dialplan.CompanyID, resou
 		if err != nil {
 			return nil, err
 		}
-		out := []callJSON{newCallJSON(r.deps.site(), loaded.rec, false)}
-		if err := r.deps.withContacts(ctx, company, out); err != nil {
+		out, err := r.deps.callsJSON(ctx, company, []store.CallRecord{loaded.rec}, false)
+		if err != nil {
 			return nil, err
 		}
 		obj = out[0]
@@ -97,13 +101,17 @@ func (r *Renderer) Render(ctx context.Context, company dialplan.CompanyID, resou
 		if err != nil {
 			return nil, err
 		}
-		obj = r.deps.userJSON(u)
+		if obj, err = r.deps.userJSON(ctx, company, u); err != nil {
+			return nil, err
+		}
 	case events.ResourceNumber:
 		n, err := r.deps.Store.Number(ctx, company, dialplan.NumberID(id))
 		if err != nil {
 			return nil, err
 		}
-		obj = r.deps.numberJSON(n)
+		if obj, err = r.deps.numberJSON(ctx, company, n); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("render: no object for resource %q", resource)
 	}

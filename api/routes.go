@@ -31,8 +31,8 @@ func (s *server) routes(r *gin.Engine) {
 	v1.DELETE("/users/:id", admin, s.deleteUser)
 	v1.GET("/users/:id/availability", s.getAvailability)
 	v1.PUT("/users/:id/availability", s.updateAvailability)
-	v1.POST("/users/:id/calls", s.clickToCall)
-	v1.POST("/users/:id/dial", s.dial) // Aircall's name for the same call
+	v1.POST("/users/:id/calls", s.dial)
+	v1.POST("/users/:id/dial", s.dial) // Aircall's two names for one call
 
 	v1.GET("/teams", readConfig, s.listTeams)
 	v1.POST("/teams", admin, s.createTeam)
@@ -48,6 +48,7 @@ func (s *server) routes(r *gin.Engine) {
 	v1.PUT("/numbers/:id", admin, s.updateNumber)
 	v1.DELETE("/numbers/:id", admin, s.deleteNumber)
 	v1.GET("/numbers/:id/flow", readConfig, s.getFlow)
+	v1.GET("/numbers/:id/messages/:kind", readConfig, s.getNumberMessage)
 	v1.POST("/numbers/:id/dry_run", readConfig, s.dryRun)
 
 	// Any role: agents see and act on only the calls they answered or are

@@ -61,7 +61,7 @@ func TestStatsScriptedWeek(t *testing.T) {
 	sales := e.id(owner, "/v1/numbers", "number", map[string]any{"name": "Sales", "digits": "+33176390861",
 		"distribution": []map[string]any{{"type": "team", "id": support, "ring_seconds": 20}}, "outbound_users": []int64{bob}})
 	hotline := e.id(owner, "/v1/numbers", "number", map[string]any{"name": "Hotline", "digits": "+33176390862",
-		"sla_seconds": 10, "availability_status": "custom", "messages": map[string]any{"welcome": map[string]any{"type": "tts", "text": "Bienvenue"}},
+		"sla_seconds": 10, "availability_status": "custom", "message_settings": map[string]any{"welcome": map[string]any{"type": "tts", "text": "Bienvenue"}},
 		"business_hours": map[string]any{"slots": []map[string]any{{"days": []string{"mon", "tue", "wed", "thu", "fri"},
 			"from": "09:00", "to": "18:00"}}},
 		"distribution": []map[string]any{{"type": "user", "id": alice, "ring_seconds": 15}}})

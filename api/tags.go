@@ -11,10 +11,11 @@ import (
 type tagJSON struct {
 	dialplan.Tag
 	DirectLink string `json:"direct_link"`
+	CreatedAt  stamp  `json:"created_at"`
 }
 
 func newTagJSON(s site, t dialplan.Tag) tagJSON {
-	return tagJSON{Tag: t, DirectLink: s.link("/v1/tags/%d", t.ID)}
+	return tagJSON{Tag: t, DirectLink: s.link("/v1/tags/%d", t.ID), CreatedAt: stamp(t.CreatedAt)}
 }
 
 func (s *server) listTags(c *gin.Context) {

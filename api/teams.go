@@ -14,6 +14,7 @@ import (
 type teamJSON struct {
 	dialplan.Team
 	DirectLink string     `json:"direct_link"`
+	CreatedAt  stamp      `json:"created_at"`
 	Users      []userJSON `json:"users"`
 }
 
@@ -64,8 +65,12 @@ func (s *server) teamsJSON(c *gin.Context, teams []dialplan.Team) ([]teamJSON, e
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[dialplan.UserID]dialplan.User, len(users))
-	for _, u := range users {
+	shown, err := s.usersJSON(c.Request.Context(), principal(c).Company, users)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[dialplan.UserID]userJSON, len(shown))
+	for _, u := range shown {
 		byID[u.ID] = u
 	}
 	out := make([]teamJSON, len(teams))
@@ -73,10 +78,10 @@ func (s *server) teamsJSON(c *gin.Context, teams []dialplan.Team) ([]teamJSON, e
 		members := make([]userJSON, 0, len(t.Users))
 		for _, id := range t.Users {
 			if u, ok := byID[id]; ok { // else deleted since the team was read
-				members = append(members, s.userJSON(u))
+				members = append(members, u)
 			}
 		}
-		out[i] = teamJSON{Team: t, DirectLink: s.site().link("/v1/teams/%d", t.ID), Users: members}
+		out[i] = teamJSON{Team: t, DirectLink: s.site().link("/v1/teams/%d", t.ID), CreatedAt: stamp(t.CreatedAt), Users: members}
 	}
 	return out, nil
 }

@@ -17,7 +17,10 @@ type userJSON struct {
 	Name         string              `json:"name"`
 	Availability dialplan.LiveStatus `json:"availability"`
 	// Available is Aircall's boolean: the user can take a call now.
-	Available bool `json:"available"`
+	Available bool            `json:"available"`
+	Substatus string          `json:"substatus"`
+	CreatedAt stamp           `json:"created_at"`
+	Numbers   []numberRefJSON `json:"numbers"` // the numbers that ring them or they call out with
 }
 
 // userInput is a user as a client sends it: name, availability and
@@ -28,6 +31,18 @@ type userInput struct {
 	Name         any `json:"name,omitempty"`
 	Availability any `json:"availability,omitempty"`
 	Available    any `json:"available,omitempty"`
+	Substatus    any `json:"substatus,omitempty"`
+	Numbers      any `json:"numbers,omitempty"`
+}
+
+// respondUser answers with the user as GET /v1/users/:id shows them.
+func (s *server) respondUser(c *gin.Context, status int, u dialplan.User) {
+	out, err := s.userJSON(c.Request.Context(), principal(c).Company, u)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.PureJSON(status, gin.H{"user": out})
 }
 
 func (s *server) listUsers(c *gin.Context) {
@@ -41,9 +56,10 @@ func (s *server) listUsers(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]userJSON, len(users))
-	for i, u := range users {
-		out[i] = s.userJSON(u)
+	out, err := s.usersJSON(c.Request.Context(), principal(c).Company, users)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	list(c, s.site(), "users", out, total, p)
 }
@@ -73,7 +89,7 @@ func (s *server) createUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusCreated, gin.H{"user": s.userJSON(u)})
+	s.respondUser(c, http.StatusCreated, u)
 }
 
 // user reads the user named in the path, if the caller may see them.
@@ -95,7 +111,7 @@ func (s *server) getUser(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"user": s.userJSON(u)})
+	s.respondUser(c, http.StatusOK, u)
 }
 
 func (s *server) updateUser(c *gin.Context) {
@@ -133,7 +149,7 @@ func (s *server) updateUser(c *gin.Context) {
 		return
 	}
 	s.ACD.UserChanged(u)
-	c.PureJSON(http.StatusOK, gin.H{"user": s.userJSON(u)})
+	s.respondUser(c, http.StatusOK, u)
 }
 
 // mayChange refuses changes to fields the caller's role does not control.
@@ -227,7 +243,7 @@ func (s *server) getAvailability(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.PureJSON(http.StatusOK, gin.H{"availability": s.availabilityJSON(u)})
+	c.PureJSON(http.StatusOK, s.availabilityJSON(u)) // Aircall's {"availability": "…"}, with the setting beside it
 }
 
 func (s *server) updateAvailability(c *gin.Context) {
@@ -268,5 +284,5 @@ func (s *server) updateAvailability(c *gin.Context) {
 		return
 	}
 	s.ACD.UserChanged(u)
-	c.PureJSON(http.StatusOK, gin.H{"availability": s.availabilityJSON(u)})
+	c.PureJSON(http.StatusOK, s.availabilityJSON(u)) // Aircall's {"availability": "…"}, with the setting beside it
 }

@@ -34,22 +34,25 @@ const (
 const urlCheckTimeout = 5 * time.Second
 
 type webhookJSON struct {
-	ID                store.WebhookID `json:"id"`
-	DirectLink        string          `json:"direct_link"`
-	CustomName        string          `json:"custom_name"`
-	URL               string          `json:"url"`
-	Events            []events.Kind   `json:"events"`
-	Active            bool            `json:"active"`
-	Token             string          `json:"token"`
-	CreatedAt         time.Time       `json:"created_at"`
-	FailingSince      *time.Time      `json:"failing_since"`
-	DeactivatedReason *string         `json:"deactivated_reason"`
-	DeactivatedAt     *time.Time      `json:"deactivated_at"`
+	ID store.WebhookID `json:"id"`
+	// WebhookID is Aircall's name of the id, a string: the path of the
+	// webhook's routes takes either.
+	WebhookID         string        `json:"webhook_id"`
+	DirectLink        string        `json:"direct_link"`
+	CustomName        string        `json:"custom_name"`
+	URL               string        `json:"url"`
+	Events            []events.Kind `json:"events"`
+	Active            bool          `json:"active"`
+	Token             string        `json:"token"`
+	CreatedAt         stamp         `json:"created_at"`
+	FailingSince      *time.Time    `json:"failing_since"`
+	DeactivatedReason *string       `json:"deactivated_reason"`
+	DeactivatedAt     *time.Time    `json:"deactivated_at"`
 }
 
 func newWebhookJSON(s site, w store.Webhook) webhookJSON {
-	out := webhookJSON{ID: w.ID, DirectLink: s.link("/v1/webhooks/%d", w.ID), CustomName: w.CustomName,
-		URL: w.URL, Events: w.Events, Active: w.Active, Token: w.Token, CreatedAt: w.CreatedAt,
+	out := webhookJSON{ID: w.ID, WebhookID: strconv.FormatInt(int64(w.ID), 10), DirectLink: s.link("/v1/webhooks/%d", w.ID), CustomName: w.CustomName,
+		URL: w.URL, Events: w.Events, Active: w.Active, Token: w.Token, CreatedAt: stamp(w.CreatedAt),
 		FailingSince: w.FailingSince, DeactivatedReason: w.DeactivatedReason, DeactivatedAt: w.DeactivatedAt}
 	if out.Events == nil {
 		out.Events = []events.Kind{}
@@ -67,6 +70,7 @@ type webhookInput struct {
 	Active     *bool          `json:"active"`
 	readOnly
 	ID                json.RawMessage `json:"id,omitempty"`
+	WebhookID         json.RawMessage `json:"webhook_id,omitempty"`
 	Token             json.RawMessage `json:"token,omitempty"`
 	CreatedAt         json.RawMessage `json:"created_at,omitempty"`
 	FailingSince      json.RawMessage `json:"failing_since,omitempty"`
@@ -245,14 +249,14 @@ type deliveryJSON struct {
 	LastStatusCode *int                 `json:"last_status_code"`
 	LastError      *string              `json:"last_error"`
 	LastAttemptAt  *time.Time           `json:"last_attempt_at"`
-	CreatedAt      time.Time            `json:"created_at"`
+	CreatedAt      stamp                `json:"created_at"`
 	DeliveredAt    *time.Time           `json:"delivered_at"`
 }
 
 func newDeliveryJSON(d store.Delivery) deliveryJSON {
 	return deliveryJSON{DeliveryID: d.DeliveryID, Event: d.Event, Status: d.Status, Attempts: d.Attempts,
 		LastStatusCode: orNull(d.LastStatusCode), LastError: orNull(d.LastError), LastAttemptAt: d.LastAttemptAt,
-		CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt}
+		CreatedAt: stamp(d.CreatedAt), DeliveredAt: d.DeliveredAt}
 }
 
 // listWebhookDeliveries shows the webhook's last deliveries, newest

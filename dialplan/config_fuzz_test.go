@@ -14,7 +14,7 @@ var fuzzCompany = Company{Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-
 func FuzzNumberConfig(f *testing.F) {
 	f.Add([]byte(`{"name":"Main","digits":"01 76 39 08 61","type":"ivr","ivr_options":[{"key":"1","target":{"type":"external","digits":"06 12 34 56 78"}}]}`))
 	f.Add([]byte(`{"name":"L","digits":"+33176390861","availability_status":"custom","business_hours":{"slots":[{"days":["mon"],"from":"09:00","to":"12:00"}],"special_dates":[{"from_date":"2026-12-24","to_date":"2026-12-26","open":true,"from":"10:00","to":"11:00"}]}}`))
-	f.Add([]byte(`{"name":"L","digits":"+1 415 555 0100","country":"us","distribution":[{"type":"team","id":3,"ring_seconds":20}],"messages":{"welcome":{"type":"tts","text":"Hi"},"ivr":null}}`))
+	f.Add([]byte(`{"name":"L","digits":"+1 415 555 0100","country":"us","distribution":[{"type":"team","id":3,"ring_seconds":20}],"message_settings":{"welcome":{"type":"tts","text":"Hi"},"ivr":null}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n := NewNumber()
 		if json.Unmarshal(body, &n) != nil || n.Normalize(fuzzCompany) != nil {

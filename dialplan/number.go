@@ -162,7 +162,7 @@ type Number struct {
 	MusicOnHold        bool        `json:"music_on_hold"`
 	Recording          Recording   `json:"recording"`
 	IVROptions         []IVROption `json:"ivr_options"`
-	Messages           Messages    `json:"messages"`
+	Messages           Messages    `json:"message_settings"`
 	CreatedAt          time.Time   `json:"created_at"`
 }
 
@@ -315,7 +315,7 @@ func (n *Number) normalizeMessages(c Company) error {
 	}
 	for kind := range n.Messages {
 		if !slices.Contains(MessageKinds, kind) {
-			return invalid("messages."+string(kind), "unknown message (welcome, ivr, waiting, ringing_tone, unanswered_call, after_hours, callback_later, blocked)")
+			return invalid("message_settings."+string(kind), "unknown message (welcome, ivr, waiting, ringing_tone, unanswered_call, after_hours, callback_later, blocked)")
 		}
 	}
 	for _, kind := range MessageKinds {
@@ -323,7 +323,7 @@ func (n *Number) normalizeMessages(c Company) error {
 		if !ok {
 			continue
 		}
-		field := "messages." + string(kind)
+		field := "message_settings." + string(kind)
 		if m == nil {
 			delete(n.Messages, kind)
 			continue

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,13 +92,13 @@ var actionScenarios = []scenario{
 		b.phone(t, "bob", phone{answerAfter: 500 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
 		call := b.call(t, caller1, aliceLine, script{})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"user_id": c.bob}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"user_id": c.bob}))
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
 		require.Subset(t, got.events(), []string{"call.transferred", "call.ringing_on_agent", "call.answered", "call.ended"})
 		require.Equal(t, 2, count(got.events(), "call.answered"), "%v", got.events())
-		require.NotNil(t, got.TransferredTo, "%v", got.events())
+		require.NotNil(t, got.TransferTarget, "%v", got.events())
 		a.waitAvailability(c.alice, "available")
 	}},
 	{"a warm transfer: Alice talks to Bob while the caller waits, then hands the caller over", func(t *testing.T, a *app, b backend, c company) {
@@ -102,7 +106,7 @@ var actionScenarios = []scenario{
 		b.phone(t, "bob", phone{answerAfter: 300 * time.Millisecond, hangupAfter: 6 * time.Second, say: 1200})
 		call := b.call(t, caller1, aliceLine, script{listen: true})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"user_id": c.bob, "mode": "warm"}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"user_id": c.bob, "mode": "warm"}))
 		require.Equal(t, 409, a.action(id, "hold", nil), "the caller is held for the transfer already")
 		// Alice and Bob talk for a while, then she completes the transfer
 		// (409 while Bob's phone rings).
@@ -137,7 +141,7 @@ var actionScenarios = []scenario{
 		b.phone(t, "bob", phone{answerAfter: 300 * time.Millisecond, hangupAfter: 30 * time.Second})
 		call := b.call(t, caller1, aliceLine, script{})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"user_id": c.bob, "mode": "warm"}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"user_id": c.bob, "mode": "warm"}))
 		require.Equal(t, 200, a.action(id, "transfers/cancel", nil))
 		require.Equal(t, 409, a.action(id, "transfers/cancel", nil), "nothing left to cancel")
 		call.ended(t)
@@ -163,20 +167,20 @@ var actionScenarios = []scenario{
 		b.phone(t, "bob", phone{busy: true})
 		call := b.call(t, caller1, aliceLine, script{})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"user_id": c.bob}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"user_id": c.bob}))
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
 		events := got.events()
 		require.Less(t, slices.Index(events, "call.transferred"), slices.Index(events, "call.unsuccessful_transfer"), "%v", events)
-		require.Nil(t, got.TransferredTo, "%v", events)
+		require.Nil(t, got.TransferTarget, "%v", events)
 	}},
 	{"a transfer to an external number", func(t *testing.T, a *app, b backend, c company) {
 		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 30 * time.Second})
 		b.external(t, "+33145678901", phone{answerAfter: 300 * time.Millisecond, hangupAfter: time.Second})
 		call := b.call(t, caller1, aliceLine, script{})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"to": "01 45 67 89 01"}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"to": "01 45 67 89 01"}))
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Subset(t, got.events(), []string{"call.transferred", "call.answered", "call.ended"})
@@ -229,9 +233,9 @@ var actionScenarios = []scenario{
 		call := b.call(t, caller1, "+33176390891", script{say: 440})
 		id := a.waitCall("answered")
 		time.Sleep(500 * time.Millisecond)
-		require.Equal(t, 200, a.action(id, "pause_recording", nil))
+		require.Equal(t, 204, a.action(id, "pause_recording", nil), "as Aircall's")
 		time.Sleep(time.Second)
-		require.Equal(t, 200, a.action(id, "resume_recording", nil))
+		require.Equal(t, 204, a.action(id, "resume_recording", nil))
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Subset(t, got.events(), []string{"call.recording_started", "call.recording_paused", "call.recording_resumed"})
@@ -293,7 +297,7 @@ var actionScenarios = []scenario{
 		b.phone(t, "bob", phone{answerAfter: 500 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
 		call := b.call(t, caller1, aliceLine, script{})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"team_id": c.team}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"team_id": c.team}))
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.bob, got.answeredBy(), "%v", got.events())
@@ -307,11 +311,11 @@ var actionScenarios = []scenario{
 			"distribution": []any{map[string]any{"type": "user", "id": c.carol, "ring_seconds": 5}}})
 		call := b.call(t, caller1, aliceLine, script{})
 		id := a.waitCall("answered")
-		require.Equal(t, 200, a.action(id, "transfers", map[string]any{"number_id": line}))
+		require.Equal(t, 204, a.action(id, "transfers", map[string]any{"number_id": line}))
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.carol, got.answeredBy(), "%v", got.events())
-		require.Equal(t, "number", got.TransferredTo["type"], "%v", got.TransferredTo)
+		require.Equal(t, "number", got.TransferTarget["type"], "%v", got.TransferTarget)
 		a.waitAvailability(c.alice, "available")
 	}},
 	{"a supervisor barges in: the caller hears them too", func(t *testing.T, a *app, b backend, c company) {
@@ -348,9 +352,17 @@ var actionScenarios = []scenario{
 			"outbound_users": []int64{c.alice}})
 		b.phone(t, "alice", phone{answerAfter: 200 * time.Millisecond, hangupAfter: 30 * time.Second})
 		b.external(t, "+33612121212", phone{answerAfter: 500 * time.Millisecond, hangupAfter: 1500 * time.Millisecond})
+		body, err := json.Marshal(map[string]any{"number_id": line, "to": "06 12 12 12 12"})
+		require.NoError(t, err)
+		req, err := http.NewRequest("POST", a.url+fmt.Sprintf("/v1/users/%d/calls", c.alice), bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		res, answer := a.send(req)
+		require.Equal(t, 204, res.StatusCode, "as Aircall's: %s", answer)
+		placed := res.Header.Get("Location")
+		require.True(t, strings.HasPrefix(placed, a.url+"/v1/calls/"), "Location links the call: %q", placed)
 		var out struct{ Call callRecord }
-		require.Equal(t, 201, a.do("POST", fmt.Sprintf("/v1/users/%d/calls", c.alice), map[string]any{"number_id": line, "to": "06 12 12 12 12"}, &out))
-		require.Equal(t, "initial", out.Call.Status)
+		require.Equal(t, 200, a.do("GET", strings.TrimPrefix(placed, a.url), nil, &out))
 		got := a.calls(1)[0]
 		require.Equal(t, out.Call.ID, got.ID)
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/switchboard/switchboard/internal/aircall"
 	"github.com/switchboard/switchboard/store/storetest"
 )
 
@@ -305,8 +306,20 @@ func (a *app) send(req *http.Request) (*http.Response, []byte) {
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	require.NoError(a.t, err)
+	require.NoError(a.t, aircallSchemas.Check(req.Method, req.URL.String(), res.StatusCode, body),
+		"every answer is what Aircall would answer")
 	return res, body
 }
+
+// aircallSchemas checks every answer the scenarios get against Aircall's
+// objects (internal/aircall).
+var aircallSchemas = func() *aircall.Checker {
+	c, err := aircall.Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
 
 // do sends an API request; out receives the JSON.
 func (a *app) do(method, path string, body, out any) int {
@@ -374,14 +387,25 @@ type callRecord struct {
 	User             *struct {
 		ID int64 `json:"id"`
 	} `json:"user"`
-	AnsweredAt *int64   `json:"answered_at"`
-	EndedAt    *int64   `json:"ended_at"`
-	IVROptions []string `json:"ivr_options_selected"`
-	Voicemail  *string  `json:"voicemail"`
-	Recording  *string  `json:"recording"`
-	// TransferredTo is where a transfer took the caller (null: nowhere).
-	TransferredTo map[string]any  `json:"transferred_to"`
-	Timeline      []timelineEvent `json:"timeline"`
+	AnsweredAt *int64 `json:"answered_at"`
+	EndedAt    *int64 `json:"ended_at"`
+	IVROptions []struct {
+		Key string `json:"key"`
+	} `json:"ivr_options_selected"`
+	Voicemail *string `json:"voicemail"`
+	Recording *string `json:"recording"`
+	// TransferTarget is where a transfer took the caller (null: nowhere).
+	TransferTarget map[string]any  `json:"transfer_target"`
+	Timeline       []timelineEvent `json:"timeline"`
+}
+
+// keys are the IVR keys the caller pressed.
+func (c callRecord) keys() []string {
+	var out []string
+	for _, o := range c.IVROptions {
+		out = append(out, o.Key)
+	}
+	return out
 }
 
 type timelineEvent struct {

@@ -208,7 +208,7 @@ func benchmarkReal(b *testing.B, kind string) {
 	media := a.upload("after-hours.wav", benchPrompt())
 	a.create("/v1/numbers", "number", map[string]any{"name": "Bench", "digits": benchDigits,
 		"availability_status": "closed", "voicemail": false,
-		"messages": map[string]any{"after_hours": map[string]any{"type": "media", "media_id": media["id"]}}})
+		"message_settings": map[string]any{"after_hours": map[string]any{"type": "media", "media_id": media["id"]}}})
 	procs := &benchProcs{switchboard: a.pid, server: srv.pid, postgres: postmaster(b)}
 	dir := b.TempDir()
 	load := func(mode string) *benchLoad {

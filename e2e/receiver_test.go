@@ -78,6 +78,8 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	if err := json.Unmarshal(body, &d.envelope); err != nil {
 		d.valid = "not JSON: " + err.Error()
+	} else if err := aircallSchemas.CheckEvent(body); err != nil {
+		d.valid = "not what Aircall sends: " + err.Error()
 	}
 	if req.Method != http.MethodPost || req.URL.Path != "/hooks/switchboard" || req.Header.Get("Content-Type") != "application/json" {
 		d.valid = fmt.Sprintf("%s %s as %s", req.Method, req.URL.Path, req.Header.Get("Content-Type"))

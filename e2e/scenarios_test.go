@@ -85,7 +85,7 @@ func TestScenarios(t *testing.T) {
 			b.phone(t, "carol", phone{answerAfter: 200 * ms, hangupAfter: 300 * ms})
 			b.call(t, caller1, ivrLine, script{digits: map[time.Duration]string{500 * ms: "1"}}).ended(t)
 			got := a.calls(1)[0]
-			require.Equal(t, []string{"1"}, got.IVROptions, "%v", got.events())
+			require.Equal(t, []string{"1"}, got.keys(), "%v", got.events())
 			require.Equal(t, c.carol, got.answeredBy(), "%v", got.events())
 			require.Contains(t, got.events(), "call.ivr_option_selected")
 		}},
@@ -145,7 +145,7 @@ func TestScenarios(t *testing.T) {
 			require.NoError(t, err)
 			media := a.upload("menu.wav", tone)
 			a.create("/v1/numbers", "number", map[string]any{"name": "Voice", "digits": "+33176390890", "type": "ivr",
-				"messages": map[string]any{
+				"message_settings": map[string]any{
 					"welcome": map[string]any{"type": "tts", "text": "Bienvenue chez Acme", "language": "fr"},
 					"ivr":     map[string]any{"type": "media", "media_id": media["id"]}},
 				"ivr_options": []any{map[string]any{"key": "1", "target": map[string]any{"type": "user", "id": c.carol}}}})
@@ -313,7 +313,7 @@ func TestScenarios(t *testing.T) {
 			// What users do with a call.
 			first := fmt.Sprintf("/v1/calls/%d", calls[0].ID)
 			vip := a.create("/v1/tags", "tag", map[string]any{"name": "VIP"})
-			require.Equal(t, 200, a.do("POST", first+"/tags", map[string]any{"tags": []int64{vip}}, nil))
+			require.Equal(t, 201, a.do("POST", first+"/tags", map[string]any{"tags": []int64{vip}}, nil))
 			require.Equal(t, 200, a.do("DELETE", fmt.Sprintf("%s/tags/%d", first, vip), nil, nil))
 			require.Equal(t, 201, a.do("POST", first+"/comments", map[string]any{"content": "Wants a quote"}, nil))
 			require.Equal(t, 200, a.do("POST", first+"/assign", map[string]any{"user_id": c.bob}, nil))

@@ -307,10 +307,10 @@ func TestPrepareRendersOnceAndRefusesWhatIsNotInstalled(t *testing.T) {
 		msg   *dialplan.Message
 		field string
 	}{
-		{tts("Hello", "xx-YY", ""), "messages.after_hours.language"},
-		{tts("Hello", "tlh", ""), "messages.after_hours.language"},
-		{tts("Hello", "en-US", "Léa"), "messages.after_hours.voice"},
-		{tts("Hello", "en", "Mr serious"), "messages.after_hours.voice"},
+		{tts("Hello", "xx-YY", ""), "message_settings.after_hours.language"},
+		{tts("Hello", "tlh", ""), "message_settings.after_hours.language"},
+		{tts("Hello", "en-US", "Léa"), "message_settings.after_hours.voice"},
+		{tts("Hello", "en", "Mr serious"), "message_settings.after_hours.voice"},
 	} {
 		err := l.Prepare(ctx, dialplan.Messages{dialplan.MsgWelcome: tts("Bonjour", "fr-FR", ""), dialplan.MsgAfterHours: tc.msg})
 		var field *dialplan.FieldError

@@ -197,7 +197,7 @@ func (l *Library) Prepare(ctx context.Context, msgs dialplan.Messages) error {
 		if m == nil || m.Type != dialplan.MessageTTS {
 			continue
 		}
-		field := "messages." + string(kind)
+		field := "message_settings." + string(kind)
 		_, err := l.speak(ctx, m.Text, m.Language, m.Voice)
 		var (
 			bad   *voiceError

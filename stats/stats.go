@@ -150,14 +150,28 @@ func (q Query) Plan() (Plan, error) {
 	}
 	cuts = append(cuts, q.To)
 	if w := q.TimeOfDay; w != nil {
+		// The window is read on the local clock, as a person reads it: a
+		// minute the clocks skip is never reached (the window changes at
+		// the clocks' change instead), and one they repeat is reached
+		// twice. So the cuts are every instant the clock shows one of the
+		// window's ends, and every change of the clocks.
+		in := func(t time.Time) bool { return t.After(q.From) && t.Before(q.To) }
 		for day := floor(q.From, Day, q.Location); day.Before(q.To); day = next(day, Day, q.Location) {
-			y, m, d := day.Date()
 			for _, minute := range []int{w.From, w.To} {
-				t := time.Date(y, m, d, 0, minute, 0, 0, q.Location)
-				if t.After(q.From) && t.Before(q.To) {
-					cuts = append(cuts, t)
+				for _, t := range showing(day, minute, q.Location) {
+					if in(t) {
+						cuts = append(cuts, t)
+					}
 				}
 			}
+		}
+		for t := q.From.In(q.Location); ; {
+			_, end := t.ZoneBounds()
+			if end.IsZero() || !in(end) {
+				break
+			}
+			cuts = append(cuts, end)
+			t = end
 		}
 		slices.SortFunc(cuts, func(a, b time.Time) int { return a.Compare(b) })
 		cuts = slices.CompactFunc(cuts, func(a, b time.Time) bool { return a.Equal(b) })
@@ -173,7 +187,50 @@ func (q Query) Plan() (Plan, error) {
 			p.Groups[i] = int32(b + 1)
 		}
 	}
+	// Neighbours in the same group are one interval (a change of clocks
+	// inside the window cuts nothing).
+	for i := len(p.Groups) - 1; i > 0; i-- {
+		if p.Groups[i] == p.Groups[i-1] {
+			p.Groups = slices.Delete(p.Groups, i, i+1)
+			p.Bounds = slices.Delete(p.Bounds, i, i+1)
+		}
+	}
 	return p, nil
+}
+
+// showing is the instants at which the clock of loc shows minute (after
+// midnight) on day: none in a gap of the clocks going forward, two in the
+// hour they repeat going back.
+func showing(day time.Time, minute int, loc *time.Location) []time.Time {
+	y, m, d := day.In(loc).Date()
+	wall := time.Date(y, m, d, 0, minute, 0, 0, time.UTC)
+	shows := func(t time.Time) bool {
+		l := t.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC).Equal(wall)
+	}
+	t := time.Date(y, m, d, 0, minute, 0, 0, loc)
+	var out []time.Time
+	if shows(t) {
+		out = append(out, t)
+	}
+	// The same clock time under the offset in force before or after the
+	// change of clocks nearest to t, if there is one.
+	start, end := t.ZoneBounds()
+	var edges []time.Time
+	if !start.IsZero() {
+		edges = append(edges, start.Add(-time.Nanosecond))
+	}
+	if !end.IsZero() {
+		edges = append(edges, end)
+	}
+	_, offset := t.Zone()
+	for _, edge := range edges {
+		_, other := edge.Zone()
+		if u := t.Add(time.Duration(offset-other) * time.Second); !u.Equal(t) && shows(u) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // floor is the start of the bucket of grouping g that holds t.

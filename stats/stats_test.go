@@ -109,6 +109,41 @@ func TestPlanTimeOfDay(t *testing.T) {
 	}
 }
 
+// The window is read on the wall clock: a minute the clocks skip is never
+// reached, one they repeat is reached twice.
+func TestPlanTimeOfDayAcrossClockChanges(t *testing.T) {
+	loc := paris(t)
+	tests := []struct {
+		name   string
+		day    time.Time
+		window stats.Window
+		inside []string
+	}{
+		{"until a skipped minute", time.Date(2026, 3, 29, 0, 0, 0, 0, loc), stats.Window{From: 22 * 60, To: 2*60 + 30},
+			[]string{"00:00 CET-03:00 CEST", "22:00 CEST-00:00 CEST"}},
+		{"from a skipped minute", time.Date(2026, 3, 29, 0, 0, 0, 0, loc), stats.Window{From: 2*60 + 30, To: 4 * 60},
+			[]string{"03:00 CEST-04:00 CEST"}},
+		{"until a repeated minute", time.Date(2026, 10, 25, 0, 0, 0, 0, loc), stats.Window{From: 22 * 60, To: 2*60 + 30},
+			[]string{"00:00 CEST-02:30 CEST", "02:00 CET-02:30 CET", "22:00 CET-00:00 CET"}},
+		{"from a repeated minute", time.Date(2026, 10, 25, 0, 0, 0, 0, loc), stats.Window{From: 2*60 + 30, To: 4 * 60},
+			[]string{"02:30 CEST-02:00 CET", "02:30 CET-04:00 CET"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := tt.window
+			p, err := stats.Query{From: tt.day, To: tt.day.AddDate(0, 0, 1), Location: loc, Group: stats.Day, TimeOfDay: &w}.Plan()
+			require.NoError(t, err)
+			var inside []string
+			for i, g := range p.Groups {
+				if g != 0 {
+					inside = append(inside, p.Bounds[i].In(loc).Format("15:04 MST")+"-"+p.Bounds[i+1].In(loc).Format("15:04 MST"))
+				}
+			}
+			assert.Equal(t, tt.inside, inside)
+		})
+	}
+}
+
 func TestQueryErrorsNameTheParameter(t *testing.T) {
 	loc := paris(t)
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)

@@ -22,13 +22,9 @@ var _ dialplan.CallLog = (*Store)(nil)
 // users added to it, with the names of what it points at.
 type CallRecord struct {
 	dialplan.Call
-	NumberName, NumberDigits string   // of Call.Number; empty when it has none
-	UserName, UserEmail      string   // of Call.User, who answered
-	TeamNames                []string // of Call.Teams, in the same order
-	AssignedTo               dialplan.UserID
-	AssignedName             string
-	AssignedEmail            string
-	Archived                 bool
+	TeamRefs   []CallTeam // Call.Teams, in the same order
+	AssignedTo dialplan.UserID
+	Archived   bool
 	// WaitingSeconds and TalkSeconds are as saved: nil while not known.
 	WaitingSeconds, TalkSeconds *int
 	Tags                        []CallTag
@@ -37,19 +33,28 @@ type CallRecord struct {
 	Timeline []dialplan.TimelineEvent
 }
 
-// CallTag is a tag put on a call.
+// CallTeam is a team a call went through.
+type CallTeam struct {
+	ID        dialplan.TeamID
+	Name      string
+	CreatedAt time.Time
+}
+
+// CallTag is a tag put on a call, by a user (0: by the call itself, a
+// system tag, or by a user since deleted) at a time.
 type CallTag struct {
 	ID   dialplan.TagID
 	Name string
+	By   dialplan.UserID
+	At   time.Time
 }
 
 // CallComment is a user's note on a call.
 type CallComment struct {
-	ID                  dialplan.CommentID
-	User                dialplan.UserID // 0 once the user is deleted
-	UserName, UserEmail string
-	Content             string
-	PostedAt            time.Time
+	ID       dialplan.CommentID
+	User     dialplan.UserID // 0 once the user is deleted
+	Content  string
+	PostedAt time.Time
 }
 
 // CallFilter selects calls. Page's From and To apply to started_at, and
@@ -268,28 +273,24 @@ func callSeconds(c dialplan.Call) (waiting, talk *int64) {
 	return waiting, talk
 }
 
-// callSelect reads calls c with the names of their number, user and
-// assignee, and their teams, tags and comments (as JSON arrays: one query
-// however many calls, one round trip); scanCall reads its rows.
+// callSelect reads calls c with their teams, tags and comments (as JSON
+// arrays: one query however many calls, one round trip); scanCall reads
+// its rows. The users and number a call names are the API's to read.
 const callSelect = `SELECT c.id, c.company_id, coalesce(c.number_id, 0), c.direction, c.status, c.raw_digits,
 	c.started_at, c.answered_at, c.ended_at, coalesce(c.user_id, 0), coalesce(c.missed_call_reason, ''),
 	coalesce(c.hangup_cause, ''), c.ivr_options_selected, c.transferred_to, coalesce(c.recording, ''),
 	coalesce(c.voicemail, ''), coalesce(c.media_ref, ''), c.waiting_time, c.talk_time, c.archived,
-	coalesce(n.name, ''), coalesce(n.digits, ''),
-	coalesce(trim(u.first_name || ' ' || u.last_name), ''), coalesce(u.email, ''),
-	coalesce(c.assigned_to, 0), coalesce(trim(a.first_name || ' ' || a.last_name), ''), coalesce(a.email, ''),
-	(SELECT coalesce(json_agg(json_build_object('id', ct.team_id, 'name', t.name) ORDER BY ct.position), '[]')
+	coalesce(c.assigned_to, 0),
+	(SELECT coalesce(json_agg(json_build_object('id', ct.team_id, 'name', t.name, 'created_at', t.created_at)
+		ORDER BY ct.position), '[]')
 		FROM call_teams ct JOIN teams t ON t.id = ct.team_id WHERE ct.call_id = c.id),
-	(SELECT coalesce(json_agg(json_build_object('id', ct.tag_id, 'name', t.name) ORDER BY ct.created_at, ct.tag_id), '[]')
+	(SELECT coalesce(json_agg(json_build_object('id', ct.tag_id, 'name', t.name, 'tagged_by', coalesce(ct.tagged_by, 0),
+		'tagged_at', ct.created_at) ORDER BY ct.created_at, ct.tag_id), '[]')
 		FROM call_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.call_id = c.id),
 	(SELECT coalesce(json_agg(json_build_object('id', cm.id, 'user_id', coalesce(cm.user_id, 0), 'content', cm.content,
-		'created_at', cm.created_at, 'user_name', coalesce(trim(cu.first_name || ' ' || cu.last_name), ''),
-		'user_email', coalesce(cu.email, '')) ORDER BY cm.id), '[]')
-		FROM call_comments cm LEFT JOIN users cu ON cu.id = cm.user_id WHERE cm.call_id = c.id)
-	FROM calls c
-	LEFT JOIN numbers n ON n.id = c.number_id
-	LEFT JOIN users u ON u.id = c.user_id
-	LEFT JOIN users a ON a.id = c.assigned_to`
+		'created_at', cm.created_at) ORDER BY cm.id), '[]')
+		FROM call_comments cm WHERE cm.call_id = c.id)
+	FROM calls c`
 
 func scanCall(row rowScanner) (CallRecord, error) {
 	var (
@@ -304,8 +305,7 @@ func scanCall(row rowScanner) (CallRecord, error) {
 	)
 	err := row.Scan(&c.ID, &c.Company, &c.Number, &c.Direction, &c.Status, &c.RawDigits, &c.StartedAt, &answered, &end,
 		&c.User, &c.MissedReason, &c.HangupCause, &ivr, &transfer, &c.Recording, &c.Voicemail, &c.MediaRef,
-		&waiting, &talk, &r.Archived, &r.NumberName, &r.NumberDigits, &r.UserName, &r.UserEmail,
-		&r.AssignedTo, &r.AssignedName, &r.AssignedEmail, &teams, &tags, &comments)
+		&waiting, &talk, &r.Archived, &r.AssignedTo, &teams, &tags, &comments)
 	if err != nil {
 		return r, err
 	}
@@ -326,21 +326,22 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		t := int(talk.Int64)
 		r.TalkSeconds = &t
 	}
-	c.Teams, r.TeamNames, r.Tags, r.Comments = []dialplan.TeamID{}, []string{}, []CallTag{}, []CallComment{}
+	c.Teams, r.TeamRefs, r.Tags, r.Comments = []dialplan.TeamID{}, []CallTeam{}, []CallTag{}, []CallComment{}
 	var (
 		teamRows []struct {
-			ID   dialplan.TeamID `json:"id"`
-			Name string          `json:"name"`
+			ID        dialplan.TeamID `json:"id"`
+			Name      string          `json:"name"`
+			CreatedAt time.Time       `json:"created_at"`
 		}
 		tagRows []struct {
-			ID   dialplan.TagID `json:"id"`
-			Name string         `json:"name"`
+			ID       dialplan.TagID  `json:"id"`
+			Name     string          `json:"name"`
+			TaggedBy dialplan.UserID `json:"tagged_by"`
+			TaggedAt time.Time       `json:"tagged_at"`
 		}
 		commentRows []struct {
 			ID        dialplan.CommentID `json:"id"`
 			User      dialplan.UserID    `json:"user_id"`
-			UserName  string             `json:"user_name"`
-			UserEmail string             `json:"user_email"`
 			Content   string             `json:"content"`
 			CreatedAt time.Time          `json:"created_at"`
 		}
@@ -350,14 +351,14 @@ func scanCall(row rowScanner) (CallRecord, error) {
 		return r, fmt.Errorf("call %d: %w", c.ID, err)
 	}
 	for _, t := range teamRows {
-		c.Teams, r.TeamNames = append(c.Teams, t.ID), append(r.TeamNames, t.Name)
+		c.Teams = append(c.Teams, t.ID)
+		r.TeamRefs = append(r.TeamRefs, CallTeam{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt.UTC()})
 	}
 	for _, t := range tagRows {
-		r.Tags = append(r.Tags, CallTag{ID: t.ID, Name: t.Name})
+		r.Tags = append(r.Tags, CallTag{ID: t.ID, Name: t.Name, By: t.TaggedBy, At: t.TaggedAt.UTC()})
 	}
 	for _, cm := range commentRows {
-		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.User, UserName: cm.UserName, UserEmail: cm.UserEmail,
-			Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
+		r.Comments = append(r.Comments, CallComment{ID: cm.ID, User: cm.User, Content: cm.Content, PostedAt: cm.CreatedAt.UTC()})
 	}
 	return r, nil
 }
@@ -447,31 +448,43 @@ func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialpla
 		return CallRecord{}, fmt.Errorf("call %d: %w", id, ErrNotFound)
 	}
 	r := calls[0]
-	rows, err := s.db.QueryContext(ctx, `SELECT event, at, coalesce(user_id, 0), data FROM events
-		WHERE company_id = $1 AND call_id = $2 ORDER BY id`, company, id)
+	timelines, err := s.Timelines(ctx, company, []dialplan.CallID{id})
+	r.Timeline = timelines[id]
+	return r, err
+}
+
+// Timelines reads the timelines of the company's listed calls, oldest
+// event first: every call listed has one, empty when it has no event.
+func (s *Store) Timelines(ctx context.Context, company dialplan.CompanyID, ids []dialplan.CallID) (map[dialplan.CallID][]dialplan.TimelineEvent, error) {
+	out := make(map[dialplan.CallID][]dialplan.TimelineEvent, len(ids))
+	for _, id := range ids {
+		out[id] = []dialplan.TimelineEvent{}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT call_id, event, at, coalesce(user_id, 0), data FROM events
+		WHERE company_id = $1 AND call_id = ANY($2) ORDER BY call_id, id`, company, pq.Array(ids))
 	if err != nil {
-		return r, fmt.Errorf("call %d timeline: %w", id, err)
+		return nil, fmt.Errorf("call timelines: %w", err)
 	}
 	defer rows.Close()
-	r.Timeline = []dialplan.TimelineEvent{}
 	for rows.Next() {
 		var (
+			id   dialplan.CallID
 			e    dialplan.TimelineEvent
 			data []byte
 		)
-		if err := rows.Scan(&e.Event, &e.At, &e.User, &data); err != nil {
-			return r, fmt.Errorf("call %d timeline: %w", id, err)
+		if err := rows.Scan(&id, &e.Event, &e.At, &e.User, &data); err != nil {
+			return nil, fmt.Errorf("call timelines: %w", err)
 		}
 		e.At = e.At.UTC()
 		if e.Data, err = events.Decode(e.Event, data); err != nil {
-			return r, fmt.Errorf("call %d timeline: %w", id, err)
+			return nil, fmt.Errorf("call %d timeline: %w", id, err)
 		}
-		r.Timeline = append(r.Timeline, e)
+		out[id] = append(out[id], e)
 	}
 	if err := rows.Err(); err != nil {
-		return r, fmt.Errorf("call %d timeline: %w", id, err)
+		return nil, fmt.Errorf("call timelines: %w", err)
 	}
-	return r, nil
+	return out, nil
 }
 
 // CallsToSettle lists the calls of every company that are not done, for the

@@ -139,6 +139,45 @@ func (s *Store) Number(ctx context.Context, company dialplan.CompanyID, id dialp
 	return numbers[0], nil
 }
 
+// NumbersByID reads the listed numbers of the company, by id; unknown ids
+// are left out.
+func (s *Store) NumbersByID(ctx context.Context, company dialplan.CompanyID, ids []dialplan.NumberID) (map[dialplan.NumberID]dialplan.Number, error) {
+	numbers, err := queryNumbers(ctx, s.db, "SELECT "+numberColumns+" FROM numbers WHERE company_id = $1 AND id = ANY($2)",
+		company, pq.Array(ids))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[dialplan.NumberID]dialplan.Number, len(numbers))
+	for _, n := range numbers {
+		out[n.ID] = n
+	}
+	return out, nil
+}
+
+// Line is a user's place on a number: the number rings them (in a ring
+// step, alone or in a team) or lets them call out with it. These are a
+// number's users, and a user's numbers, as Aircall shows them.
+type Line struct {
+	Number dialplan.NumberID `db:"number_id"`
+	User   dialplan.UserID   `db:"user_id"`
+}
+
+// Lines reads the company's lines of the listed users, or of the listed
+// numbers (nil for none of that side), ordered by number then user.
+func (s *Store) Lines(ctx context.Context, company dialplan.CompanyID, users []dialplan.UserID, numbers []dialplan.NumberID) ([]Line, error) {
+	var out []Line
+	err := sqlx.SelectContext(ctx, s.db, &out, `WITH line AS (
+		SELECT number_id, user_id FROM number_steps WHERE company_id = $1 AND user_id IS NOT NULL
+		UNION SELECT s.number_id, m.user_id FROM number_steps s JOIN team_members m ON m.team_id = s.team_id WHERE s.company_id = $1
+		UNION SELECT number_id, user_id FROM number_outbound_users WHERE company_id = $1)
+	SELECT number_id, user_id FROM line WHERE user_id = ANY($2) OR number_id = ANY($3) ORDER BY number_id, user_id`,
+		company, pq.Array(users), pq.Array(numbers))
+	if err != nil {
+		return nil, fmt.Errorf("lines: %w", err)
+	}
+	return out, nil
+}
+
 // NumberByDigits finds the number a call is made to, in any company: the
 // media server knows only the dialled digits. This is the lookup of every
 // inbound call (unique index on digits).
@@ -285,7 +324,7 @@ func writeNumberParts(ctx context.Context, tx *sqlx.Tx, company dialplan.Company
 		var media *int64
 		if m.Type == dialplan.MessageMedia {
 			id := int64(m.MediaID)
-			if err := exists(ctx, tx, "media", "media", company, id, "messages."+string(kind)+".media_id"); err != nil {
+			if err := exists(ctx, tx, "media", "media", company, id, "message_settings."+string(kind)+".media_id"); err != nil {
 				return err
 			}
 			media = &id

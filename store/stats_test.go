@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -291,7 +293,12 @@ func localKey(start time.Time, g stats.Grouping, loc *time.Location) string {
 
 func TestStatsEqualStraightforwardSQL(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("STATS_SEED"); s != "" { // to replay a failure
+		var err error
+		seed, err = strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "STATS_SEED")
+	}
+	t.Logf("seed %d (replay with STATS_SEED=%[1]d)", seed)
 	w := newStatsWorld(t, seed, 400)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed, 2))
@@ -309,6 +316,9 @@ func TestStatsEqualStraightforwardSQL(t *testing.T) {
 		got := p.Combine(rows, 0)
 		wantBuckets, wantUsers := w.rawSums(t, q)
 		desc := fmt.Sprintf("query %d: %+v", i, q)
+		if w := q.TimeOfDay; w != nil {
+			desc += fmt.Sprintf(", time of day %+v", *w)
+		}
 		for b, bucket := range p.Buckets {
 			key := localKey(bucket.Start, q.Group, q.Location)
 			require.Equal(t, wantBuckets[key], got.Buckets[b], "%s, bucket %s", desc, key)
