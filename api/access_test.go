@@ -25,9 +25,11 @@ func TestAuthentication(t *testing.T) {
 		"unknown api_id": {id: "0123456789abcdef0123456789abcdef", token: a.token},
 	} {
 		t.Run(name, func(t *testing.T) {
-			status, out := e.do(k, "GET", "/v1/company", nil)
-			require.Equal(t, 401, status, "%v", out)
-			require.Equal(t, "unauthorized", out["error"])
+			for _, path := range []string{"/v1/company", "/v1/ping"} { // ping: how integrations check a key
+				status, out := e.do(k, "GET", path, nil)
+				require.Equal(t, 401, status, "%s: %v", path, out)
+				require.Equal(t, "unauthorized", out["error"])
+			}
 		})
 	}
 	t.Run("revoked key", func(t *testing.T) {
@@ -83,6 +85,7 @@ func TestRoles(t *testing.T) {
 		body         func(role string) any
 		want         [5]int
 	}{
+		{"GET", "/v1/ping", nil, [5]int{200, 200, 200, 200, 200}},
 		{"GET", "/v1/company", nil, [5]int{200, 200, 200, 200, 200}},
 		{"PUT", "/v1/company", func(string) any { return map[string]any{"sla_seconds": 30} }, [5]int{200, 403, 403, 403, 200}},
 		{"GET", "/v1/users", nil, [5]int{200, 200, 200, 403, 403}},

@@ -65,6 +65,12 @@ func newContactJSON(at site, c store.Contact) contactJSON {
 		CreatedAt: c.CreatedAt.Unix(), UpdatedAt: c.UpdatedAt.Unix()}
 }
 
+// showContact is the contact as GET /v1/contacts/:id shows it: the data
+// of its webhook events.
+func (d *Deps) showContact(c store.Contact) (json.RawMessage, error) {
+	return encodeObject(newContactJSON(d.site(), c))
+}
+
 // contactDetailInput is a phone number or an email as a client sends it.
 // Its id may be sent back as read; it is ignored.
 type contactDetailInput struct {
@@ -258,7 +264,7 @@ func (s *server) createContact(c *gin.Context) {
 			return
 		}
 	}
-	if err := s.Store.CreateContact(c.Request.Context(), principal(c).Company, &ct); err != nil {
+	if err := s.Store.CreateContact(c.Request.Context(), principal(c).Company, &ct, s.showContact); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -335,7 +341,7 @@ func (s *server) updateContact(c *gin.Context) {
 			return
 		}
 	}
-	out, err := s.Store.UpdateContact(c.Request.Context(), principal(c).Company, ct)
+	out, err := s.Store.UpdateContact(c.Request.Context(), principal(c).Company, ct, s.showContact)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -363,7 +369,7 @@ func (s *server) deleteContact(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.DeleteContact(c.Request.Context(), principal(c).Company, id); err != nil {
+	if err := s.Store.DeleteContact(c.Request.Context(), principal(c).Company, id, s.showContact); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -384,7 +390,7 @@ func (s *server) addContactDetail(k store.DetailKind) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		ct, err := s.Store.AddContactDetail(c.Request.Context(), principal(c).Company, id, k, &d)
+		ct, err := s.Store.AddContactDetail(c.Request.Context(), principal(c).Company, id, k, &d, s.showContact)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -408,7 +414,7 @@ func (s *server) updateContactDetail(k store.DetailKind) gin.HandlerFunc {
 			return
 		}
 		d.ID = detail
-		ct, err := s.Store.UpdateContactDetail(c.Request.Context(), principal(c).Company, id, k, d)
+		ct, err := s.Store.UpdateContactDetail(c.Request.Context(), principal(c).Company, id, k, d, s.showContact)
 		if err != nil {
 			s.fail(c, err)
 			return
@@ -424,7 +430,7 @@ func (s *server) deleteContactDetail(k store.DetailKind) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		if err := s.Store.DeleteContactDetail(c.Request.Context(), principal(c).Company, id, k, detail); err != nil {
+		if err := s.Store.DeleteContactDetail(c.Request.Context(), principal(c).Company, id, k, detail, s.showContact); err != nil {
 			s.fail(c, err)
 			return
 		}

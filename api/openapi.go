@@ -548,6 +548,9 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("name", b.strMax("Label.", 64)),
 		b.p("user_id", b.id("The user of the company the key acts as; default the caller."))))
 
+	b.define("Ping", b.object("Aircall's answer to a ping.", b.p("ping", b.enum("Always `pong`.", "pong"))).
+		WithRequired([]string{"ping"}))
+
 	b.define("Health", b.object("The process is up.", b.p("status", b.enum("Always `ok`.", "ok"))).WithRequired([]string{"status"}))
 
 	b.define("Readiness", b.object("Whether the server's dependencies answer.",
@@ -791,6 +794,10 @@ func (b *openAPIBuilder) operations() []openAPIOperation {
 			status: ok, result: b.ref("Readiness"), resultDesc: "Every dependency answers."},
 		{method: get, path: "/v1/openapi.json", id: "openAPI", tag: "meta", summary: "This OpenAPI document", public: true,
 			roles: openAPIPublic, status: ok, result: openapi3.NewObjectSchema().NewRef(), resultDesc: "The OpenAPI 3.0.3 document."},
+
+		{method: get, path: "/v1/ping", id: "ping", tag: "meta", summary: "Check the credentials",
+			roles: openAPIAnyRole, details: "Aircall's ping: what an integration calls to check its key.",
+			status: ok, result: b.ref("Ping"), resultDesc: "The key works."},
 
 		{method: get, path: "/v1/company", id: "getCompany", tag: "company", summary: "Get the company",
 			roles: openAPIAnyRole, status: ok, result: b.wrapped("company", "Company"), resultDesc: "The caller's company."},

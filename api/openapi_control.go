@@ -56,8 +56,8 @@ func (b *openAPIBuilder) controlOperations() []openAPIOperation {
 			"point of the call (ringing, queued, in a conversation); the timeline has `call.hangup_requested` by the "+
 			"key's user.", openAPIAdmins),
 		simple("/v1/calls/{id}/hold", "holdCall", "Put the caller on hold", "The caller hears music and the agent "+
-			"no longer hears them; `call.held`. Holding a held call does nothing.", openAPICalls),
-		simple("/v1/calls/{id}/unhold", "unholdCall", "Take the caller off hold", "`call.unheld`.", openAPICalls),
+			"no longer hears them; `call.hold`. Holding a held call does nothing.", openAPICalls),
+		simple("/v1/calls/{id}/unhold", "unholdCall", "Take the caller off hold", "`call.unhold`.", openAPICalls),
 		simple("/v1/calls/{id}/transfers/complete", "completeTransfer", "Complete a warm transfer", "The target the "+
 			"agent talks to takes the caller (`call.transferred`, then `call.answered` by them); the agent is hung up, "+
 			"and free. 409 while the target's phone rings, or with no warm transfer in progress. An agent who hangs "+

@@ -51,7 +51,7 @@ func TestOpenAPILive(t *testing.T) {
 	apply(events.CallRingingOnAgent, 1, 8, nil)
 	apply(events.CallCreated, 2, 0, nil)
 	apply(events.CallAnswered, 2, 7, nil)
-	apply(events.CallHeld, 2, 7, nil)
+	apply(events.CallHold, 2, 7, nil)
 	apply(events.CallCreated, 4, 0, nil)
 	apply(events.CallAnswered, 4, 0, events.Answered{Digits: "+33699999999"})
 	apply(events.CallCreated, 3, 0, nil)

@@ -20,6 +20,7 @@ func (s *server) routes(r *gin.Engine) {
 
 	v1 := r.Group("/v1", s.authenticate)
 
+	v1.GET("/ping", s.ping)
 	v1.GET("/company", s.getCompany)
 	v1.PUT("/company", owner, s.updateCompany)
 

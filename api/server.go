@@ -138,6 +138,11 @@ func (s *server) healthz(c *gin.Context) {
 	c.PureJSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
+// ping is Aircall's check of a key: any key that authenticates gets a pong.
+func (s *server) ping(c *gin.Context) {
+	c.PureJSON(http.StatusOK, gin.H{"ping": "pong"})
+}
+
 // readyz answers 200 only when the database (and the media server, once one
 // is configured) answer.
 func (s *server) readyz(c *gin.Context) {

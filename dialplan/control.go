@@ -358,9 +358,9 @@ func (c *call) hold(conv *conversation, on bool, by UserID) error {
 	if err := c.setHold(conv, on); err != nil {
 		return err
 	}
-	kind := events.CallUnheld
+	kind := events.CallUnhold
 	if on {
-		kind = events.CallHeld
+		kind = events.CallHold
 	}
 	return c.save(c.event(kind, by, nil))
 }

@@ -58,7 +58,7 @@ func TestActions(t *testing.T) {
 	}{
 		{name: "hold and unhold during the conversation",
 			actions: steps(5*s, hold, nil, 8*s, dialplan.Action{Kind: dialplan.ActUnhold, By: alice}, nil),
-			want:    outcome{answeredBy: alice, rung: []dialplan.UserID{alice}, names: []events.Kind{events.CallAnswered, events.CallHeld, events.CallUnheld, events.CallEnded}}},
+			want:    outcome{answeredBy: alice, rung: []dialplan.UserID{alice}, names: []events.Kind{events.CallAnswered, events.CallHold, events.CallUnhold, events.CallEnded}}},
 		{name: "holding while agents ring is refused: the call is not connected",
 			actions: steps(time.Second, hold, dialplan.ErrNotConnected),
 			want:    outcome{answeredBy: alice, rung: []dialplan.UserID{alice}}},

@@ -54,6 +54,8 @@ func count(events []string, kind string) int {
 // recording controls, supervision, hanging up, click to call.
 var actionScenarios = []scenario{
 	{"an agent puts the caller on hold: the caller hears music, not the agent, then the agent again", func(t *testing.T, a *app, b backend, c company) {
+		rcv := newReceiver(t)
+		rcv.subscribe(a)
 		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 11 * time.Second, say: 1000})
 		call := b.call(t, caller1, aliceLine, script{listen: true})
 		id := a.waitCall("answered")
@@ -68,8 +70,10 @@ var actionScenarios = []scenario{
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
-		require.Subset(t, got.events(), []string{"call.answered", "call.held", "call.unheld", "call.ended"})
-		require.Equal(t, 1, count(got.events(), "call.held"), "%v", got.events())
+		require.Subset(t, got.events(), []string{"call.answered", "call.hold", "call.unhold", "call.ended"})
+		require.Equal(t, 1, count(got.events(), "call.hold"), "%v", got.events())
+		rcv.waitFor("call.hold", "call.unhold") // Aircall's webhooks
+		rcv.check()
 		if b.audio() {
 			// What the caller heard, half a second at a time, for the
 			// failure message.

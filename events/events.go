@@ -55,8 +55,8 @@ const (
 	CallVoicemailDeleted   Kind = "call.voicemail_deleted"
 	// In the agents' hands: what agents and supervisors do to a call in
 	// progress (the event's user is who did it).
-	CallHeld             Kind = "call.held"
-	CallUnheld           Kind = "call.unheld"
+	CallHold             Kind = "call.hold" // Aircall's names: the caller is put on hold
+	CallUnhold           Kind = "call.unhold"
 	CallRecordingPaused  Kind = "call.recording_paused"
 	CallRecordingResumed Kind = "call.recording_resumed"
 	CallSupervised       Kind = "call.supervised"
@@ -90,13 +90,23 @@ const (
 	NumberClosed  Kind = "number.closed"
 )
 
+// Contact events: the address book, as Aircall's. Each carries the
+// contact as the API showed it then (a snapshot: contacts change and go
+// together with their phone numbers and emails).
+const (
+	ContactCreated Kind = "contact.created"
+	ContactUpdated Kind = "contact.updated"
+	ContactDeleted Kind = "contact.deleted"
+)
+
 // Resource is what an event is about: the object a webhook's data is.
 type Resource string
 
 const (
-	ResourceCall   Resource = "call"
-	ResourceUser   Resource = "user"
-	ResourceNumber Resource = "number"
+	ResourceCall    Resource = "call"
+	ResourceUser    Resource = "user"
+	ResourceNumber  Resource = "number"
+	ResourceContact Resource = "contact"
 )
 
 // kinds lists every kind: its resource, whether a webhook may subscribe
@@ -125,7 +135,7 @@ var kinds = map[Kind]struct {
 
 	CallAgentNoAnswer:       {ResourceCall, false, AgentOutcome{}},
 	CallVoicemailDiscarded:  {ResourceCall, false, VoicemailDiscarded{}},
-	CallIVROptionSelected:   {ResourceCall, false, IVROption{}},
+	CallIVROptionSelected:   {ResourceCall, true, IVROption{}},
 	CallQueued:              {ResourceCall, false, nil},
 	CallCallbackRequested:   {ResourceCall, false, nil},
 	CallCalledBack:          {ResourceCall, false, nil},
@@ -135,8 +145,8 @@ var kinds = map[Kind]struct {
 	CallBlocked:             {ResourceCall, false, nil},
 	CallOutOfOpeningHours:   {ResourceCall, false, nil},
 	CallVoicemailDeleted:    {ResourceCall, false, Recording{}},
-	CallHeld:                {ResourceCall, false, nil},
-	CallUnheld:              {ResourceCall, false, nil},
+	CallHold:                {ResourceCall, true, nil},
+	CallUnhold:              {ResourceCall, true, nil},
 	CallRecordingPaused:     {ResourceCall, false, Recording{}},
 	CallRecordingResumed:    {ResourceCall, false, Recording{}},
 	CallSupervised:          {ResourceCall, false, Supervision{}},
@@ -158,6 +168,10 @@ var kinds = map[Kind]struct {
 	NumberDeleted: {ResourceNumber, true, Snapshot{}},
 	NumberOpened:  {ResourceNumber, true, nil},
 	NumberClosed:  {ResourceNumber, true, nil},
+
+	ContactCreated: {ResourceContact, true, Snapshot{}},
+	ContactUpdated: {ResourceContact, true, Snapshot{}},
+	ContactDeleted: {ResourceContact, true, Snapshot{}},
 }
 
 // Known says whether k is a kind of this package.
@@ -275,7 +289,7 @@ type Refused struct {
 }
 
 // Snapshot: the object as the API showed it, for an event about one that
-// is gone (a deleted user or number).
+// is gone (a deleted user or number) or as it was then (a contact).
 type Snapshot struct {
 	Object json.RawMessage `json:"object"`
 }

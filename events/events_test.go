@@ -26,8 +26,9 @@ func TestKinds(t *testing.T) {
 		}
 	}
 	require.Equal(t, []Kind{CallAgentDeclined, CallAnswered, CallArchived, CallAssigned, CallCommented, CallCreated,
-		CallEnded, CallHungup, CallRecordingDeleted, CallRingingOnAgent, CallTagged, CallTransferred,
-		CallUnarchived, CallUnsuccessfulTransfer, CallUntagged, CallVoicemailLeft,
+		CallEnded, CallHold, CallHungup, CallIVROptionSelected, CallRecordingDeleted, CallRingingOnAgent, CallTagged,
+		CallTransferred, CallUnarchived, CallUnhold, CallUnsuccessfulTransfer, CallUntagged, CallVoicemailLeft,
+		ContactCreated, ContactDeleted, ContactUpdated,
 		NumberClosed, NumberCreated, NumberDeleted, NumberOpened,
 		UserClosed, UserConnected, UserCreated, UserDeleted, UserDisconnected, UserOpened, UserWutEnd, UserWutStart},
 		WebhookKinds())

@@ -397,8 +397,8 @@ func (b *Board) applyCall(co *company, ev store.LiveEvent, now time.Time, quiet 
 			drop()
 			c.connected, c.forwardedTo, c.queued, c.ringing, c.waitingSince = false, "", false, nil, ev.At
 		}
-	case events.CallHeld, events.CallUnheld:
-		c.held = ev.Kind == events.CallHeld
+	case events.CallHold, events.CallUnhold:
+		c.held = ev.Kind == events.CallHold
 	case events.CallBlocked:
 		c.blocked = true
 	case events.CallOutOfOpeningHours:

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
 )
 
 // Typed ids of the address book.
@@ -208,9 +210,23 @@ func (s *Store) ContactsByPhone(ctx context.Context, company dialplan.CompanyID,
 	return out, nil
 }
 
-// CreateContact adds a contact and its details, all or nothing, and fills
-// in their ids and times.
-func (s *Store) CreateContact(ctx context.Context, company dialplan.CompanyID, c *Contact) error {
+// ContactView shows a contact as the API does: the snapshot its events
+// carry (contact.created, contact.updated, contact.deleted), written in
+// the transaction of the change.
+type ContactView func(Contact) (json.RawMessage, error)
+
+// contactEvent writes an event of the contact as show shows it.
+func contactEvent(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, kind events.Kind, c Contact, show ContactView) error {
+	object, err := show(c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", kind, err)
+	}
+	return publish(ctx, tx, company, Event{Kind: kind, Data: events.Snapshot{Object: object}})
+}
+
+// CreateContact adds a contact and its details, all or nothing, fills in
+// their ids and times, and writes contact.created.
+func (s *Store) CreateContact(ctx context.Context, company dialplan.CompanyID, c *Contact, show ContactView) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowxContext(ctx, `INSERT INTO contacts (company_id, first_name, last_name, company_name, information)
 			VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at, updated_at`,
@@ -228,7 +244,7 @@ func (s *Store) CreateContact(ctx context.Context, company dialplan.CompanyID, c
 				}
 			}
 		}
-		return nil
+		return contactEvent(ctx, tx, company, events.ContactCreated, *c, show)
 	})
 }
 
@@ -241,9 +257,9 @@ func insertDetail(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, 
 	return nil
 }
 
-// UpdateContact saves a contact's own fields (not its details) and reads
-// it back.
-func (s *Store) UpdateContact(ctx context.Context, company dialplan.CompanyID, c Contact) (Contact, error) {
+// UpdateContact saves a contact's own fields (not its details), reads it
+// back and writes contact.updated.
+func (s *Store) UpdateContact(ctx context.Context, company dialplan.CompanyID, c Contact, show ContactView) (Contact, error) {
 	var out Contact
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE contacts SET first_name = $3, last_name = $4, company_name = $5,
@@ -252,16 +268,28 @@ func (s *Store) UpdateContact(ctx context.Context, company dialplan.CompanyID, c
 		if err := oneRow(res, err, "contact", int64(c.ID)); err != nil {
 			return err
 		}
-		out, err = readContact(ctx, tx, company, c.ID)
-		return err
+		if out, err = readContact(ctx, tx, company, c.ID); err != nil {
+			return err
+		}
+		return contactEvent(ctx, tx, company, events.ContactUpdated, out, show)
 	})
 	return out, err
 }
 
-// DeleteContact removes a contact and its details.
-func (s *Store) DeleteContact(ctx context.Context, company dialplan.CompanyID, id ContactID) error {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM contacts WHERE company_id = $1 AND id = $2", company, id)
-	return oneRow(res, err, "contact", int64(id))
+// DeleteContact removes a contact and its details, and writes
+// contact.deleted with the contact as it was.
+func (s *Store) DeleteContact(ctx context.Context, company dialplan.CompanyID, id ContactID, show ContactView) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		gone, err := readContact(ctx, tx, company, id)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM contacts WHERE company_id = $1 AND id = $2", company, id)
+		if err := oneRow(res, err, "contact", int64(id)); err != nil {
+			return err
+		}
+		return contactEvent(ctx, tx, company, events.ContactDeleted, gone, show)
+	})
 }
 
 // lockContact takes the contact's row for the transaction, so that two
@@ -282,8 +310,9 @@ func countDetails(ctx context.Context, tx *sqlx.Tx, company dialplan.CompanyID, 
 }
 
 // AddContactDetail adds a phone number or an email to a contact (at most
-// MaxContactDetails of each) and reads the contact back.
-func (s *Store) AddContactDetail(ctx context.Context, company dialplan.CompanyID, id ContactID, k DetailKind, d *ContactDetail) (Contact, error) {
+// MaxContactDetails of each), reads the contact back and writes
+// contact.updated.
+func (s *Store) AddContactDetail(ctx context.Context, company dialplan.CompanyID, id ContactID, k DetailKind, d *ContactDetail, show ContactView) (Contact, error) {
 	var out Contact
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockContact(ctx, tx, company, id); err != nil {
@@ -299,15 +328,17 @@ func (s *Store) AddContactDetail(ctx context.Context, company dialplan.CompanyID
 		if err := insertDetail(ctx, tx, company, id, k, d); err != nil {
 			return err
 		}
-		out, err = readContact(ctx, tx, company, id)
-		return err
+		if out, err = readContact(ctx, tx, company, id); err != nil {
+			return err
+		}
+		return contactEvent(ctx, tx, company, events.ContactUpdated, out, show)
 	})
 	return out, err
 }
 
-// UpdateContactDetail changes a detail of a contact and reads the contact
-// back.
-func (s *Store) UpdateContactDetail(ctx context.Context, company dialplan.CompanyID, id ContactID, k DetailKind, d ContactDetail) (Contact, error) {
+// UpdateContactDetail changes a detail of a contact, reads the contact
+// back and writes contact.updated.
+func (s *Store) UpdateContactDetail(ctx context.Context, company dialplan.CompanyID, id ContactID, k DetailKind, d ContactDetail, show ContactView) (Contact, error) {
 	var out Contact
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockContact(ctx, tx, company, id); err != nil {
@@ -318,8 +349,10 @@ func (s *Store) UpdateContactDetail(ctx context.Context, company dialplan.Compan
 		if err := oneRow(res, err, k.what, int64(d.ID)); err != nil {
 			return err
 		}
-		out, err = readContact(ctx, tx, company, id)
-		return err
+		if out, err = readContact(ctx, tx, company, id); err != nil {
+			return err
+		}
+		return contactEvent(ctx, tx, company, events.ContactUpdated, out, show)
 	})
 	return out, err
 }
@@ -327,7 +360,7 @@ func (s *Store) UpdateContactDetail(ctx context.Context, company dialplan.Compan
 // DeleteContactDetail removes a detail of a contact. A contact keeps at
 // least one phone number, as Aircall asks one to create it: deleting the
 // last is a conflict (delete the contact instead).
-func (s *Store) DeleteContactDetail(ctx context.Context, company dialplan.CompanyID, id ContactID, k DetailKind, detail ContactDetailID) error {
+func (s *Store) DeleteContactDetail(ctx context.Context, company dialplan.CompanyID, id ContactID, k DetailKind, detail ContactDetailID, show ContactView) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockContact(ctx, tx, company, id); err != nil {
 			return err
@@ -337,16 +370,19 @@ func (s *Store) DeleteContactDetail(ctx context.Context, company dialplan.Compan
 		if err := oneRow(res, err, k.what, int64(detail)); err != nil {
 			return err
 		}
-		if k != PhoneDetail {
-			return nil
+		if k == PhoneDetail {
+			n, err := countDetails(ctx, tx, company, id, k)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return conflict("a contact keeps at least one phone number: add another first, or delete the contact")
+			}
 		}
-		n, err := countDetails(ctx, tx, company, id, k)
+		out, err := readContact(ctx, tx, company, id)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return conflict("a contact keeps at least one phone number: add another first, or delete the contact")
-		}
-		return nil
+		return contactEvent(ctx, tx, company, events.ContactUpdated, out, show)
 	})
 }

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -11,6 +13,11 @@ import (
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/store/storetest"
 )
+
+// show is how these tests show a contact in its events.
+func show(c store.Contact) (json.RawMessage, error) {
+	return json.Marshal(map[string]any{"id": c.ID, "first_name": c.FirstName, "phones": len(c.PhoneNumbers)})
+}
 
 func phones(values ...string) []store.ContactDetail {
 	out := make([]store.ContactDetail, len(values))
@@ -29,7 +36,7 @@ func TestContactCRUD(t *testing.T) {
 	c := store.Contact{FirstName: "John", LastName: "Doe", CompanyName: "Doe Inc", Information: "VIP",
 		PhoneNumbers: phones("+33612345678", "+442079460958"),
 		Emails:       []store.ContactDetail{{Label: "Office", Value: "john@doe.test"}}}
-	require.NoError(t, st.CreateContact(ctx, acme.ID, &c))
+	require.NoError(t, st.CreateContact(ctx, acme.ID, &c, show))
 	require.NotZero(t, c.ID)
 	require.NotZero(t, c.PhoneNumbers[1].ID)
 	require.NotZero(t, c.Emails[0].ID)
@@ -63,49 +70,74 @@ func TestContactCRUD(t *testing.T) {
 	}
 
 	got.FirstName, got.Information = "Johnny", ""
-	updated, err := st.UpdateContact(ctx, acme.ID, got)
+	updated, err := st.UpdateContact(ctx, acme.ID, got, show)
 	require.NoError(t, err)
 	require.Equal(t, "Johnny", updated.FirstName)
 	require.Empty(t, updated.Information)
 	require.False(t, updated.UpdatedAt.Before(got.UpdatedAt))
-	_, err = st.UpdateContact(ctx, globex.ID, got)
+	_, err = st.UpdateContact(ctx, globex.ID, got, show)
 	require.ErrorIs(t, err, store.ErrNotFound, "another company's")
 
 	// Details: add, change, delete, each only through its own contact.
 	d := store.ContactDetail{Label: "Mobile", Value: "+33699999999"}
-	withMobile, err := st.AddContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, &d)
+	withMobile, err := st.AddContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, &d, show)
 	require.NoError(t, err)
 	require.Len(t, withMobile.PhoneNumbers, 3)
 	require.Equal(t, d, withMobile.PhoneNumbers[2])
-	_, err = st.AddContactDetail(ctx, globex.ID, c.ID, store.PhoneDetail, &store.ContactDetail{Value: "+33611111111"})
+	_, err = st.AddContactDetail(ctx, globex.ID, c.ID, store.PhoneDetail, &store.ContactDetail{Value: "+33611111111"}, show)
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	d.Value = "+33688888888"
-	changed, err := st.UpdateContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, d)
+	changed, err := st.UpdateContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, d, show)
 	require.NoError(t, err)
 	require.Equal(t, "+33688888888", changed.PhoneNumbers[2].Value)
-	_, err = st.UpdateContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, store.ContactDetail{ID: d.ID, Value: "x@y.test"})
+	_, err = st.UpdateContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, store.ContactDetail{ID: d.ID, Value: "x@y.test"}, show)
 	require.ErrorIs(t, err, store.ErrNotFound, "a phone id is no email id")
 
-	require.NoError(t, st.DeleteContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, c.Emails[0].ID))
-	require.ErrorIs(t, st.DeleteContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, c.Emails[0].ID), store.ErrNotFound)
+	require.NoError(t, st.DeleteContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, c.Emails[0].ID, show))
+	require.ErrorIs(t, st.DeleteContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, c.Emails[0].ID, show), store.ErrNotFound)
 	for _, p := range withMobile.PhoneNumbers[:2] {
-		require.NoError(t, st.DeleteContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, p.ID))
+		require.NoError(t, st.DeleteContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, p.ID, show))
 	}
-	err = st.DeleteContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, d.ID)
+	err = st.DeleteContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, d.ID, show)
 	require.ErrorIs(t, err, store.ErrConflict, "the last phone number stays")
 	left, err := st.Contact(ctx, acme.ID, c.ID)
 	require.NoError(t, err)
 	require.Equal(t, []store.ContactDetail{d}, left.PhoneNumbers, "the refused delete wrote nothing")
 	require.Empty(t, left.Emails)
 
-	require.ErrorIs(t, st.DeleteContact(ctx, globex.ID, c.ID), store.ErrNotFound)
-	require.NoError(t, st.DeleteContact(ctx, acme.ID, c.ID))
+	require.ErrorIs(t, st.DeleteContact(ctx, globex.ID, c.ID, show), store.ErrNotFound)
+	require.NoError(t, st.DeleteContact(ctx, acme.ID, c.ID, show))
 	_, err = st.Contact(ctx, acme.ID, c.ID)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	var orphans int
 	require.NoError(t, st.DB().Get(&orphans, `SELECT (SELECT count(*) FROM contact_phone_numbers) + (SELECT count(*) FROM contact_emails)`))
 	require.Zero(t, orphans, "details go with their contact")
+
+	// Every change wrote its event, with the contact as shown then; the
+	// refused ones wrote none.
+	var written []struct {
+		Event string          `db:"event"`
+		Data  json.RawMessage `db:"data"`
+	}
+	require.NoError(t, st.DB().Select(&written, "SELECT event, data FROM events WHERE company_id = $1 AND event LIKE 'contact.%' ORDER BY id", acme.ID))
+	var kinds []string
+	for _, w := range written {
+		kinds = append(kinds, w.Event)
+	}
+	require.Equal(t, []string{"contact.created", "contact.updated", "contact.updated", "contact.updated", "contact.updated",
+		"contact.updated", "contact.updated", "contact.deleted"}, kinds)
+	require.JSONEq(t, fmt.Sprintf(`{"object": {"id": %d, "first_name": "John", "phones": 2}}`, c.ID), string(written[0].Data))
+	require.JSONEq(t, fmt.Sprintf(`{"object": {"id": %d, "first_name": "Johnny", "phones": 1}}`, c.ID), string(written[7].Data),
+		"the contact as it was when deleted")
+
+	// A contact that cannot be shown is not written.
+	broken := func(store.Contact) (json.RawMessage, error) { return nil, errors.New("no view") }
+	lost := store.Contact{FirstName: "Lost", PhoneNumbers: phones("+33612345670")}
+	require.Error(t, st.CreateContact(ctx, acme.ID, &lost, broken))
+	_, total, err := st.Contacts(ctx, acme.ID, store.Page{Page: 1, PerPage: 20})
+	require.NoError(t, err)
+	require.Zero(t, total, "nothing half-written")
 }
 
 func TestContactDetailLimit(t *testing.T) {
@@ -113,14 +145,14 @@ func TestContactDetailLimit(t *testing.T) {
 	st := store.New(storetest.New(t))
 	acme, _ := newCompany(t, st, "Acme", "owner@acme.test")
 	c := store.Contact{PhoneNumbers: phones("+33612345678")}
-	require.NoError(t, st.CreateContact(ctx, acme.ID, &c))
+	require.NoError(t, st.CreateContact(ctx, acme.ID, &c, show))
 	for i := 1; i < store.MaxContactDetails; i++ {
-		_, err := st.AddContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, &store.ContactDetail{Value: fmt.Sprintf("+336123456%02d", i)})
+		_, err := st.AddContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, &store.ContactDetail{Value: fmt.Sprintf("+336123456%02d", i)}, show)
 		require.NoError(t, err)
 	}
-	_, err := st.AddContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, &store.ContactDetail{Value: "+33700000000"})
+	_, err := st.AddContactDetail(ctx, acme.ID, c.ID, store.PhoneDetail, &store.ContactDetail{Value: "+33700000000"}, show)
 	require.ErrorIs(t, err, store.ErrConflict)
-	_, err = st.AddContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, &store.ContactDetail{Value: "a@b.test"})
+	_, err = st.AddContactDetail(ctx, acme.ID, c.ID, store.EmailDetail, &store.ContactDetail{Value: "a@b.test"}, show)
 	require.NoError(t, err, "each list has its own limit")
 }
 
@@ -130,7 +162,7 @@ func TestContactCreateIsAtomic(t *testing.T) {
 	acme, _ := newCompany(t, st, "Acme", "owner@acme.test")
 	// The second number breaks the table's E.164 check: nothing is kept.
 	c := store.Contact{FirstName: "Half", PhoneNumbers: phones("+33612345678", "0612345678")}
-	require.Error(t, st.CreateContact(ctx, acme.ID, &c))
+	require.Error(t, st.CreateContact(ctx, acme.ID, &c, show))
 	_, total, err := st.Contacts(ctx, acme.ID, store.Page{Page: 1, PerPage: 20})
 	require.NoError(t, err)
 	require.Zero(t, total)
@@ -149,7 +181,7 @@ func TestSearchContacts(t *testing.T) {
 		if email != "" {
 			c.Emails = []store.ContactDetail{{Value: email}}
 		}
-		require.NoError(t, st.CreateContact(ctx, company, &c))
+		require.NoError(t, st.CreateContact(ctx, company, &c, show))
 		return c.ID
 	}
 	ann := add(acme.ID, "Ann", "+33612345678", "ann@x.test")
@@ -190,11 +222,11 @@ func TestContactsByPhone(t *testing.T) {
 	acme, _ := newCompany(t, st, "Acme", "owner@acme.test")
 	globex, _ := newCompany(t, st, "Globex", "owner@globex.test")
 	oldest := store.Contact{FirstName: "Oldest", PhoneNumbers: phones("+33612345678", "+442079460958")}
-	require.NoError(t, st.CreateContact(ctx, acme.ID, &oldest))
+	require.NoError(t, st.CreateContact(ctx, acme.ID, &oldest, show))
 	newer := store.Contact{FirstName: "Newer", PhoneNumbers: phones("+33612345678")}
-	require.NoError(t, st.CreateContact(ctx, acme.ID, &newer))
+	require.NoError(t, st.CreateContact(ctx, acme.ID, &newer, show))
 	other := store.Contact{FirstName: "Other", PhoneNumbers: phones("+15550100000")}
-	require.NoError(t, st.CreateContact(ctx, globex.ID, &other))
+	require.NoError(t, st.CreateContact(ctx, globex.ID, &other, show))
 
 	for _, tc := range []struct {
 		name    string

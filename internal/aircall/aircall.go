@@ -50,6 +50,7 @@ func (r Route) List() bool { return strings.HasSuffix(r.Key, "s") }
 // Routes is every Aircall v1 route Switchboard serves, with the status
 // Aircall answers on success.
 var Routes = []Route{
+	{"GET", "/v1/ping", 200, "ping", "pong"},
 	{"GET", "/v1/company", 200, "company", "company"},
 
 	{"GET", "/v1/users", 200, "users", "user"},
