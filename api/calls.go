@@ -24,6 +24,7 @@ import (
 // the timeline. Its users and number are filled in by Deps.embed.
 type callJSON struct {
 	ID                 dialplan.CallID          `json:"id"`
+	SID                *string                  `json:"sid"` // the media server's id of the caller's leg
 	DirectLink         string                   `json:"direct_link"`
 	Direction          dialplan.Direction       `json:"direction"`
 	Status             dialplan.CallStatus      `json:"status"`
@@ -130,6 +131,7 @@ func newCallJSON(s site, r store.CallRecord, timeline bool) callJSON {
 	c := r.Call
 	out := callJSON{
 		ID:               c.ID,
+		SID:              orNull(c.MediaRef),
 		DirectLink:       s.link("/v1/calls/%d", c.ID),
 		Direction:        c.Direction,
 		Status:           c.Status,
@@ -294,6 +296,11 @@ func (s *server) searchCalls(c *gin.Context) {
 		func() error { return queryID(c, "number_id", &f.NumberID) },
 		func() error { return queryID(c, "user_id", &f.UserID) },
 		func() error { return oneOf(c, "missed_call_reason", dialplan.MissedReasons, &f.MissedReason) },
+		func() error { return s.queryPhone(c, &f.Phone) },
+		func() error {
+			f.ContactEmail = strings.ToLower(strings.TrimSpace(c.Query("email")))
+			return nil
+		},
 	} {
 		if err := read(); err != nil {
 			s.fail(c, err)

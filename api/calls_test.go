@@ -64,7 +64,7 @@ func TestCallShape(t *testing.T) {
 		c.Status, c.AnsweredAt, c.EndedAt, c.User = dialplan.CallDone, &answered, &ended, dialplan.UserID(f.userA)
 		c.Teams, c.HangupCause, c.IVROptions = []dialplan.TeamID{dialplan.TeamID(f.teamA)}, "normal_clearing", []string{"2"}
 		c.TransferredTo = &dialplan.Transfer{Type: dialplan.TargetExternal, Digits: "+442079460000"}
-		c.Recording = "rec-1.wav"
+		c.Recording, c.MediaRef = "rec-1.wav", "1795425300.42"
 	})
 	id := e.saveCall(&full,
 		dialplan.TimelineEvent{Event: events.CallCreated, At: t0},
@@ -94,6 +94,7 @@ func TestCallShape(t *testing.T) {
 	stamp := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 	wantFull := map[string]any{
 		"id":                 float64(id),
+		"sid":                "1795425300.42", // the caller's leg on the media server
 		"direct_link":        link("calls", int64(id)),
 		"direction":          "inbound",
 		"status":             "done",
@@ -139,7 +140,7 @@ func TestCallShape(t *testing.T) {
 		},
 	}
 	wantRinging := map[string]any{
-		"id": float64(ringingID), "direct_link": link("calls", int64(ringingID)), "direction": "inbound", "status": "initial",
+		"id": float64(ringingID), "sid": nil, "direct_link": link("calls", int64(ringingID)), "direction": "inbound", "status": "initial",
 		"started_at": float64(now.Unix()), "answered_at": nil, "ended_at": nil, "duration": 0.0, "raw_digits": "anonymous",
 		"missed_call_reason": nil, "number": nil, "user": nil, "teams": []any{}, "tags": []any{}, "comments": []any{},
 		"assigned_to": nil, "archived": false, "recording": nil, "voicemail": nil, "asset": nil, "cost": "0.0",
@@ -329,8 +330,10 @@ func TestCallSearch(t *testing.T) {
 		func(c *dialplan.Call) { // 1: missed
 			c.Status, c.MissedReason, c.EndedAt = dialplan.CallDone, dialplan.ShortAbandoned, timePtr(c.StartedAt.Add(5*time.Second))
 		},
-		func(c *dialplan.Call) { c.Direction, c.Number = dialplan.Outbound, dialplan.NumberID(second) }, // 2: outbound
-		func(c *dialplan.Call) { c.Status = dialplan.CallAnswered; c.User = dialplan.UserID(f.userA) },  // 3: in progress
+		func(c *dialplan.Call) { // 2: outbound, to Jane
+			c.Direction, c.Number, c.RawDigits = dialplan.Outbound, dialplan.NumberID(second), "+33145678901"
+		},
+		func(c *dialplan.Call) { c.Status = dialplan.CallAnswered; c.User = dialplan.UserID(f.userA) }, // 3: in progress
 		func(c *dialplan.Call) {}, // 4: ringing
 	} {
 		c := f.call(t0.Add(time.Duration(i)*time.Hour), mod)
@@ -338,6 +341,8 @@ func TestCallSearch(t *testing.T) {
 	}
 	other := dialplan.Call{Company: f.b.company, Direction: dialplan.Inbound, Status: dialplan.CallInitial, RawDigits: "+33612345678", StartedAt: t0}
 	e.saveCall(&other)
+	e.id(f.a, "/v1/contacts", "contact", map[string]any{"first_name": "Jane",
+		"phone_numbers": []any{map[string]any{"value": "01 45 67 89 01"}}, "emails": []any{map[string]any{"value": "jane@acme.test"}}})
 
 	search := func(query string) callsPage {
 		t.Helper()
@@ -364,6 +369,10 @@ func TestCallSearch(t *testing.T) {
 		{fmt.Sprintf("?from=%d", from(3)), ids[3:5]},
 		{fmt.Sprintf("?from=%d&to=%d", from(1), from(2)), ids[1:3]},
 		{"?order=desc&direction=inbound", []float64{ids[4], ids[3], ids[1], ids[0]}},
+		{"?phone_number=01%2045%2067%2089%2001", ids[2:3]}, // as a CRM asks: national, with spaces
+		{"?phone_number=%2B33612345678", []float64{ids[0], ids[1], ids[3], ids[4]}},
+		{"?email=Jane@acme.test", ids[2:3]}, // the calls of the contact's numbers
+		{"?email=nobody@acme.test", []float64{}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			p := search(tc.query)
@@ -404,6 +413,7 @@ func TestCallSearch(t *testing.T) {
 			"from=yesterday":             "from",
 			"order=random&status=done":   "order",
 			"status=done&direction=east": "direction",
+			"phone_number=hello":         "phone_number",
 		} {
 			status, out := e.do(f.a, "GET", "/v1/calls/search?"+query, nil)
 			want := 422

@@ -191,6 +191,24 @@ func (s *server) country(c *gin.Context) (string, error) {
 	return company.Country, err
 }
 
+// queryPhone reads the phone_number query parameter, when set, as a phone
+// number typed here (national numbers in the company's country) into dst,
+// in E.164.
+func (s *server) queryPhone(c *gin.Context, dst *string) error {
+	raw := c.Query("phone_number")
+	if raw == "" {
+		return nil
+	}
+	country, err := s.country(c)
+	if err != nil {
+		return err
+	}
+	if *dst, err = phone.Normalize(raw, country); err != nil {
+		return &dialplan.FieldError{Field: "phone_number", Problem: err.Error()}
+	}
+	return nil
+}
+
 func (s *server) listContacts(c *gin.Context) {
 	s.writeContacts(c, store.ContactFilter{})
 }
@@ -199,16 +217,9 @@ func (s *server) listContacts(c *gin.Context) {
 // as every number typed here) and email (case-insensitive), both exact.
 func (s *server) searchContacts(c *gin.Context) {
 	var f store.ContactFilter
-	if raw := c.Query("phone_number"); raw != "" {
-		country, err := s.country(c)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		if f.Phone, err = phone.Normalize(raw, country); err != nil {
-			s.fail(c, &dialplan.FieldError{Field: "phone_number", Problem: err.Error()})
-			return
-		}
+	if err := s.queryPhone(c, &f.Phone); err != nil {
+		s.fail(c, err)
+		return
 	}
 	f.Email = strings.ToLower(strings.TrimSpace(c.Query("email")))
 	s.writeContacts(c, f)

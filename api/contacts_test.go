@@ -317,7 +317,7 @@ func TestContactBadInput(t *testing.T) {
 			status, out := e.do(k.agent, tc.method, tc.path, tc.body)
 			require.Equal(t, tc.status, status, "answer: %v", out)
 			require.NotEmpty(t, out["error"], "answer: %v", out)
-			require.Contains(t, fmt.Sprint(out["error"], " ", out["troubleshoot"]), tc.field, "the error names what is wrong")
+			require.Contains(t, fmt.Sprint(out["error"], " ", out["troubleshoot"], " ", out["detail"]), tc.field, "the error names what is wrong")
 			require.Equal(t, before, e.contactRows(), "a failed request wrote nothing")
 		})
 	}

@@ -327,7 +327,7 @@ func TestControlRefusals(t *testing.T) {
 				require.Equal(t, tc.error, out["error"], "%v", out)
 			}
 			require.NotEmpty(t, out["troubleshoot"], "%v", out)
-			require.Contains(t, out["troubleshoot"], tc.says)
+			require.Contains(t, fmt.Sprint(out["troubleshoot"], " ", out["detail"]), tc.says)
 
 			acts, dials := c.engine.asked()
 			if tc.asked {

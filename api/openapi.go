@@ -262,7 +262,10 @@ func (b *openAPIBuilder) phone(desc string) *openapi3.Schema {
 func (b *openAPIBuilder) defineSchemas() {
 	b.define("Error", b.object("An error answer.",
 		b.p("error", b.str("Short description, such as `not found` or `invalid email`.")),
-		b.p("troubleshoot", b.str("What to fix."))).WithRequired([]string{"error", "troubleshoot"}))
+		b.p("troubleshoot", b.str("What to fix; `Check ID of the resource` (Aircall's words) for an id that is not one of "+
+			"the company's objects.")),
+		b.p("detail", b.str("Which object is missing, beside Aircall's words (404 of a missing object only)."))).
+		WithRequired([]string{"error", "troubleshoot"}))
 
 	b.define("Meta", b.object("Aircall's paging block.",
 		b.p("count", b.integer("Items on this page.", 0, maxPerPage)),
@@ -1067,6 +1070,8 @@ func (b *openAPIBuilder) defineCallSchemas() {
 
 	call := b.object("A call, as Aircall shows it, with `waiting_time`, `talk_time` and `timeline`.",
 		b.idField("call"),
+		b.p("sid", b.ro(b.str("Aircall's call sid: here the media server's id of the caller's leg (Asterisk's channel "+
+			"uniqueid, FreeSWITCH's uuid), to find the call in the PBX's own records; null before the call has one.").WithNullable())),
 		b.linkField("/v1/calls/1"),
 		b.p("direction", b.ro(b.enum("Direction.", "inbound", "outbound"))),
 		b.p("status", b.ro(b.enum("`initial` (ringing, in the IVR, queued), `answered` or `done`.", "initial", "answered", "done"))),
@@ -1268,5 +1273,9 @@ func (b *openAPIBuilder) callSearchParameters() []*openapi3.Parameter {
 		id("number_id", "Only calls of this number."),
 		id("user_id", "Only calls this user answered."),
 		enum("missed_call_reason", "Only calls missed for this reason. "+missedReasonsNote, missedReasonNames()...),
+		openapi3.NewQueryParameter("phone_number").WithSchema(openapi3.NewStringSchema().WithMaxLength(64)).
+			WithDescription("Only calls with this number (`raw_digits`); national numbers are read in the company's country."),
+		openapi3.NewQueryParameter("email").WithSchema(openapi3.NewStringSchema().WithMaxLength(maxEmail)).
+			WithDescription("Only calls with a phone number of the contacts that have this email (case-insensitive)."),
 	}
 }

@@ -572,6 +572,14 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	s.fail(c, &dialplan.FieldError{Field: "email", Problem: "is required"})
 	require.Equal(t, http.StatusUnprocessableEntity, w.Code)
 	check("PUT", "/v1/users/{id}", http.StatusUnprocessableEntity, w.Body.Bytes())
+	w = httptest.NewRecorder()
+	c, _ = gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodGet, "/v1/users/9", nil)
+	s.fail(c, fmt.Errorf("user 9: %w", store.ErrNotFound))
+	require.Equal(t, http.StatusNotFound, w.Code)
+	check("GET", "/v1/users/{id}", http.StatusNotFound, w.Body.Bytes())
+	require.JSONEq(t, `{"error": "not found", "troubleshoot": "Check ID of the resource", "detail": "user 9 does not exist"}`,
+		w.Body.String(), "Aircall's words, which integrations compare")
 
 	require.Empty(t, cv.missing(), "documented fields that no Go value produces")
 

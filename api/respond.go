@@ -28,6 +28,10 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.short + ": " + e.troubleshoot }
 
+// aircallNotFound is the troubleshoot of Aircall's 404 for an id that is
+// not one of the company's objects.
+const aircallNotFound = "Check ID of the resource"
+
 func abort(c *gin.Context, status int, short, troubleshoot string) {
 	c.AbortWithStatusJSON(status, gin.H{"error": short, "troubleshoot": troubleshoot})
 }
@@ -64,7 +68,10 @@ func (s *server) fail(c *gin.Context, err error) {
 		s.Logger.Error("audio tools", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		abort(c, http.StatusServiceUnavailable, "audio tools unavailable", err.Error())
 	case errors.Is(err, store.ErrNotFound):
-		abort(c, http.StatusNotFound, "not found", strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error())+" does not exist")
+		// Aircall's words, which integrations compare to tell a missing
+		// object from a failure; which object is missing beside them.
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"error": "not found", "troubleshoot": aircallNotFound,
+			"detail": strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error()) + " does not exist"})
 	default:
 		s.Logger.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		abort(c, http.StatusInternalServerError, "internal error", "the server failed; see its log")

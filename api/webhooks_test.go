@@ -209,7 +209,7 @@ func TestWebhookBadInput(t *testing.T) {
 			status, out := e.do(a, tc.method, tc.path, tc.body)
 			require.Equal(t, tc.status, status, "answer: %v", out)
 			require.NotEmpty(t, out["error"], "answer: %v", out)
-			require.Contains(t, fmt.Sprint(out["error"], " ", out["troubleshoot"]), tc.field, "the error names what is wrong")
+			require.Contains(t, fmt.Sprint(out["error"], " ", out["troubleshoot"], " ", out["detail"]), tc.field, "the error names what is wrong")
 			require.Equal(t, before, e.snapshot(), "a failed request wrote nothing")
 		})
 	}

@@ -66,6 +66,10 @@ type CallFilter struct {
 	NumberID     dialplan.NumberID     // 0 for any
 	UserID       dialplan.UserID       // who answered; 0 for any
 	MissedReason dialplan.MissedReason // "" for any
+	Phone        string                // the other party's number (raw_digits), E.164; "" for any
+	// ContactEmail keeps the calls with a phone number of the company's
+	// contacts that have this email (lower-cased); "" for any.
+	ContactEmail string
 	// VisibleTo, when set, keeps only the calls this user answered or is
 	// assigned: what an agent may see.
 	VisibleTo dialplan.UserID
@@ -99,6 +103,14 @@ func (f CallFilter) where(args []any) (string, []any) {
 	}
 	if f.MissedReason != "" {
 		add("c.missed_call_reason = $%d", f.MissedReason)
+	}
+	if f.Phone != "" {
+		add("c.raw_digits = $%d", f.Phone)
+	}
+	if f.ContactEmail != "" {
+		add(`c.raw_digits IN (SELECT p.e164 FROM contact_emails e
+			JOIN contact_phone_numbers p ON p.company_id = e.company_id AND p.contact_id = e.contact_id
+			WHERE e.company_id = c.company_id AND e.email = $%d)`, f.ContactEmail)
 	}
 	if f.VisibleTo != 0 {
 		args = append(args, f.VisibleTo)
