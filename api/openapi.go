@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/internal/aircall"
 )
 
 // openAPI serves the OpenAPI 3.0.3 document of the API. It needs no
@@ -56,6 +57,7 @@ const (
 func openAPIDoc() *openapi3.T {
 	b := &openAPIBuilder{schemas: openapi3.Schemas{}}
 	b.defineSchemas()
+	b.markExtensions()
 
 	doc := &openapi3.T{
 		OpenAPI: "3.0.3",
@@ -71,7 +73,10 @@ func openAPIDoc() *openapi3.T {
 				"**Lists:** `page`, `per_page` (1 to 50), `order` (`asc|desc`, by creation), `from`/`to` (UNIX seconds, on creation time); " +
 				"a bad one is a 400 naming it, as Aircall's. The body is `{\"<resources>\": [...], \"meta\": {...}}`.\n\n" +
 				"**Objects:** single objects come wrapped (`{\"user\": {...}}`). PUT changes only the fields sent. Output-only " +
-				"(readOnly) fields may be sent back unchanged, as read; they are ignored.",
+				"(readOnly) fields may be sent back unchanged, as read; they are ignored.\n\n" +
+				"**Aircall compatibility:** Aircall's objects have all of Aircall's fields, with Aircall's types and enums. A field " +
+				"marked `x-switchboard-extension: true` is Switchboard's addition; an enum whose `x-switchboard-extension` lists " +
+				"values takes those beyond Aircall's. A missing object's 404 says `Check ID of the resource`, as Aircall's.",
 		},
 		Tags: openapi3.Tags{
 			{Name: "health", Description: "Liveness and readiness probes."},
@@ -103,6 +108,42 @@ func openAPIDoc() *openapi3.T {
 		doc.AddOperation(o.path, o.method, b.operation(o))
 	}
 	return doc
+}
+
+// aircallObjects are the component schemas that show Aircall's objects,
+// by the name of the object's schema in internal/aircall.
+var aircallObjects = map[string]string{
+	"company": "Company", "user": "User", "user_ref": "UserRef", "availability": "Availability",
+	"team": "Team", "number": "Number", "number_ref": "NumberRef", "tag": "Tag", "contact": "Contact",
+	"call": "Call", "webhook": "Webhook", "meta": "Meta", "error": "Error",
+}
+
+// markExtensions marks the fields of Aircall's objects that are ours with
+// x-switchboard-extension: true (a $ref wrapped to carry the mark), so
+// that an integrator sees what Aircall's API does not have. What is
+// Aircall's is read from the schemas the tests check every answer with.
+func (b *openAPIBuilder) markExtensions() {
+	for object, component := range aircallObjects {
+		theirs, err := aircall.Fields(object)
+		if err != nil {
+			panic("api: " + err.Error())
+		}
+		for name, prop := range b.schemas[component].Value.Properties {
+			if slices.Contains(theirs, name) {
+				continue
+			}
+			mark := map[string]any{"x-switchboard-extension": true}
+			if prop.Ref != "" {
+				b.schemas[component].Value.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{
+					AllOf: openapi3.SchemaRefs{prop}, ReadOnly: prop.Value.ReadOnly, Extensions: mark}}
+				continue
+			}
+			if prop.Value.Extensions == nil {
+				prop.Value.Extensions = map[string]any{}
+			}
+			prop.Value.Extensions["x-switchboard-extension"] = true
+		}
+	}
 }
 
 // openAPIBuilder holds the component schemas while the document is built;

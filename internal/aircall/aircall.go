@@ -162,6 +162,37 @@ func Schema(object string) (map[string]any, error) {
 	return out, json.Unmarshal(raw, &out)
 }
 
+// Fields are the names of the fields of an object's schema (those of the
+// schemas it is made of too).
+func Fields(object string) ([]string, error) {
+	s, err := Schema(object)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	parts := []any{s}
+	if all, ok := s["allOf"].([]any); ok {
+		parts = all
+	}
+	for _, part := range parts {
+		p, _ := part.(map[string]any)
+		if ref, ok := p["$ref"].(string); ok {
+			inner, err := Fields(strings.TrimSuffix(ref, ".json"))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, inner...)
+			continue
+		}
+		props, _ := p["properties"].(map[string]any)
+		for name := range props {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // Objects is the name of every schema.
 func Objects() []string {
 	names, _ := fs.Glob(files, "schemas/*.json")
