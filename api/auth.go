@@ -17,18 +17,23 @@ const principalKey = "principal"
 func (s *server) authenticate(c *gin.Context) {
 	apiID, token, ok := c.Request.BasicAuth()
 	if !ok {
+		s.limits.failedAuth(c)
 		c.Header("WWW-Authenticate", `Basic realm="switchboard"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "send HTTP Basic credentials: your api_id as user name and api_token as password")
 		return
 	}
 	p, err := s.Store.Authenticate(c.Request.Context(), apiID, token)
 	if errors.Is(err, store.ErrBadCredentials) {
+		s.limits.failedAuth(c)
 		c.Header("WWW-Authenticate", `Basic realm="switchboard"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "unknown api_id or wrong api_token")
 		return
 	}
 	if err != nil {
 		s.fail(c, err)
+		return
+	}
+	if !s.limits.byKey(c, apiID) {
 		return
 	}
 	c.Set(principalKey, p)

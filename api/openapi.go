@@ -74,6 +74,10 @@ func openAPIDoc() *openapi3.T {
 				"a bad one is a 400 naming it, as Aircall's. The body is `{\"<resources>\": [...], \"meta\": {...}}`.\n\n" +
 				"**Objects:** single objects come wrapped (`{\"user\": {...}}`). PUT changes only the fields sent. Output-only " +
 				"(readOnly) fields may be sent back unchanged, as read; they are ignored.\n\n" +
+				"**Limits:** each API key may make so many requests a minute (3000 by default), as Aircall's rate limit: every " +
+				"answer says where the key stands in Aircall's headers `X-AircallApi-Limit`, `X-AircallApi-Remaining` and " +
+				"`X-AircallApi-Reset` (UNIX seconds), and past it the answer is a 429 with `Retry-After`. Each client address is " +
+				"limited too, and refused for the rest of the minute after too many requests with wrong credentials.\n\n" +
 				"**Aircall compatibility:** Aircall's objects have all of Aircall's fields, with Aircall's types and enums. A field " +
 				"marked `x-switchboard-extension: true` is Switchboard's addition; an enum whose `x-switchboard-extension` lists " +
 				"values takes those beyond Aircall's. A missing object's 404 says `Check ID of the resource`, as Aircall's.",
@@ -650,6 +654,8 @@ var openAPIErrors = map[int]string{
 	http.StatusBadGateway:            "The media server failed to give what was asked; `troubleshoot` says what, the log why.",
 	http.StatusUnprocessableEntity:   "A field of the body or the query fails validation; `error` names it.",
 	http.StatusGatewayTimeout:        "A call in progress did not act within the request's time.",
+	http.StatusTooManyRequests: "Past a limit of the minute: the key's requests, the address's, or the address's requests with " +
+		"wrong credentials; `Retry-After` says in how many seconds the minute ends.",
 }
 
 func (b *openAPIBuilder) errorResponses() openapi3.ResponseBodies {
@@ -669,7 +675,8 @@ func openAPIErrorName(status int) string {
 // openAPIRendered says what saving a number does to its tts messages.
 const openAPIRendered = "Text-to-speech messages are rendered before the number is saved (and cached: an unchanged message " +
 	"renders nothing): a `language` or `voice` that `GET /v1/voices` does not list is a 422 on " +
-	"`messages.<kind>.language` or `messages.<kind>.voice`, and a text that speaks nothing a 422 on `messages.<kind>.text`."
+	"`message_settings.<kind>.language` or `message_settings.<kind>.voice`, and a text that speaks nothing a 422 on " +
+	"`message_settings.<kind>.text`."
 
 // openAPIOperation is one route as the document shows it.
 type openAPIOperation struct {
@@ -708,7 +715,7 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 		op.Security = &openapi3.SecurityRequirements{}
 	} else {
 		op.Security = openapi3.NewSecurityRequirements().With(openapi3.SecurityRequirement{"basicAuth": {}})
-		errs = append(errs, http.StatusUnauthorized)
+		errs = append(errs, http.StatusUnauthorized, http.StatusTooManyRequests)
 	}
 	for _, m := range openAPIPathParam.FindAllStringSubmatch(o.path, -1) {
 		what := "the resource"

@@ -18,7 +18,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/media/prompts/:file", s.getPrompt)
 	r.HEAD("/media/prompts/:file", s.getPrompt)
 
-	v1 := r.Group("/v1", s.authenticate)
+	v1 := r.Group("/v1", s.limits.byAddress, s.authenticate)
 
 	v1.GET("/ping", s.ping)
 	v1.GET("/company", s.getCompany)
@@ -66,8 +66,8 @@ func (s *server) routes(r *gin.Engine) {
 	v1.GET("/calls/:id", s.getCall)
 	// Outside the group: a signed link (signed.go) downloads without
 	// credentials; without one, credentials and role rules as above.
-	r.GET("/v1/calls/:id/recording", s.signedOrAuthenticated("recording"), s.getRecording)
-	r.GET("/v1/calls/:id/voicemail", s.signedOrAuthenticated("voicemail"), s.getVoicemail)
+	r.GET("/v1/calls/:id/recording", s.limits.byAddress, s.signedOrAuthenticated("recording"), s.getRecording)
+	r.GET("/v1/calls/:id/voicemail", s.limits.byAddress, s.signedOrAuthenticated("voicemail"), s.getVoicemail)
 	v1.POST("/calls/:id/tags", s.tagCall)
 	v1.DELETE("/calls/:id/tags/:tag_id", s.untagCall)
 	v1.POST("/calls/:id/assign", s.assignCall)

@@ -55,6 +55,12 @@ type Deps struct {
 	// as Aircall's are, so that a client follows them as they are. Empty:
 	// they are paths.
 	PublicURL string
+	// Limits bound each key's and each address's requests; zero: none.
+	Limits Limits
+	// TrustedProxies are the addresses and networks (CIDR) of the reverse
+	// proxies in front of the API: only their X-Forwarded-For names the
+	// client, whose address the limits count. None: the peer's address.
+	TrustedProxies []string
 	// Metrics, when set, is the first middleware of every request, the
 	// unmatched ones included: it counts and times them by route
 	// (metrics.Metrics.HTTP).
@@ -96,6 +102,8 @@ type server struct {
 	render *Renderer
 	// links holds the key signing recording links (signed.go).
 	links *linkKey
+	// limits counts requests against Deps.Limits (limits.go).
+	limits *limiter
 }
 
 // NewServer builds the HTTP handler of the whole API.
@@ -104,12 +112,16 @@ func NewServer(deps Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	s := &server{Deps: deps, render: &Renderer{deps: deps}, links: &linkKey{}}
+	if err := r.SetTrustedProxies(deps.TrustedProxies); err != nil {
+		panic("api: TrustedProxies: " + err.Error()) // the configuration checks them first
+	}
+	s := &server{Deps: deps, render: &Renderer{deps: deps}, links: &linkKey{},
+		limits: &limiter{Limits: deps.Limits, now: deps.Now}}
 	if deps.Metrics != nil {
 		// Before recoverAndLog: a panic is counted as the 500 it becomes.
 		r.Use(deps.Metrics)
 	}
-	r.Use(s.recoverAndLog)
+	r.Use(s.recoverAndLog, limitBodies)
 	r.NoRoute(func(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not found", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
 	})

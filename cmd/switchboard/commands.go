@@ -205,7 +205,13 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		ln.Close()
 		return err
 	}
-	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library, Metrics: m.HTTP(), PublicURL: cfg.publicURL()}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library, Metrics: m.HTTP(), PublicURL: cfg.publicURL(),
+		Limits: cfg.limits(), TrustedProxies: proxies}
 	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m) // sets deps.MediaReady, deps.Recordings
 	defer stopCalls()
 	// Webhooks (webhooks.go): the API checks URLs with the dispatcher's

@@ -13,6 +13,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/spf13/pflag"
 
+	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/phone"
 	"github.com/switchboard/switchboard/webhook"
 )
@@ -72,6 +73,14 @@ type config struct {
 	MetricsMaxNumbers   int `env:"SWITCHBOARD_METRICS_MAX_NUMBERS" envDefault:"100"`
 	MetricsMaxCompanies int `env:"SWITCHBOARD_METRICS_MAX_COMPANIES" envDefault:"100"`
 
+	// Limits: requests a minute per API key and per client address, and
+	// requests with wrong credentials per address (api.Limits; 0: none);
+	// the reverse proxies whose X-Forwarded-For names the client.
+	RateLimitKey     int    `env:"SWITCHBOARD_RATE_LIMIT_KEY" envDefault:"3000"`
+	RateLimitAddress int    `env:"SWITCHBOARD_RATE_LIMIT_ADDRESS" envDefault:"6000"`
+	FailedAuthLimit  int    `env:"SWITCHBOARD_FAILED_AUTH_LIMIT" envDefault:"30"`
+	TrustedProxies   string `env:"SWITCHBOARD_TRUSTED_PROXIES"`
+
 	// promptsCache is the directory of prompt files when PromptsDir is
 	// unset (dev sets it inside its data directory).
 	promptsCache string
@@ -84,7 +93,8 @@ var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWI
 	"SWITCHBOARD_ARI_URL", "SWITCHBOARD_ARI_USER", "SWITCHBOARD_ARI_PASSWORD", "SWITCHBOARD_ARI_APP", "SWITCHBOARD_ARI_TRUNK",
 	"SWITCHBOARD_ARI_DEVICE_REFRESH", "SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS",
 	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION",
-	"SWITCHBOARD_METRICS_MAX_NUMBERS", "SWITCHBOARD_METRICS_MAX_COMPANIES"}
+	"SWITCHBOARD_METRICS_MAX_NUMBERS", "SWITCHBOARD_METRICS_MAX_COMPANIES",
+	"SWITCHBOARD_RATE_LIMIT_KEY", "SWITCHBOARD_RATE_LIMIT_ADDRESS", "SWITCHBOARD_FAILED_AUTH_LIMIT", "SWITCHBOARD_TRUSTED_PROXIES"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -132,6 +142,37 @@ func (c *config) flags(fs *pflag.FlagSet) {
 		"numbers /metrics names by id; the others are \"other\" [SWITCHBOARD_METRICS_MAX_NUMBERS]")
 	fs.IntVar(&c.MetricsMaxCompanies, "metrics-max-companies", c.MetricsMaxCompanies,
 		"companies /metrics names by id; the others are \"other\" [SWITCHBOARD_METRICS_MAX_COMPANIES]")
+	fs.IntVar(&c.RateLimitKey, "rate-limit-key", c.RateLimitKey,
+		"requests an API key may make a minute, 0 for no limit [SWITCHBOARD_RATE_LIMIT_KEY]")
+	fs.IntVar(&c.RateLimitAddress, "rate-limit-address", c.RateLimitAddress,
+		"requests one client address may make a minute, 0 for no limit [SWITCHBOARD_RATE_LIMIT_ADDRESS]")
+	fs.IntVar(&c.FailedAuthLimit, "failed-auth-limit", c.FailedAuthLimit,
+		"requests with wrong credentials one address may make a minute before it is refused until the minute ends, "+
+			"0 for no limit [SWITCHBOARD_FAILED_AUTH_LIMIT]")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies,
+		"reverse proxies in front of the API, comma-separated addresses or CIDRs: their X-Forwarded-For names the "+
+			"client [SWITCHBOARD_TRUSTED_PROXIES]")
+}
+
+// limits are the API's limits as configured.
+func (c config) limits() api.Limits {
+	return api.Limits{PerKey: c.RateLimitKey, PerAddress: c.RateLimitAddress, FailedAuth: c.FailedAuthLimit}
+}
+
+// trustedProxies are the proxies' addresses and networks, each checked.
+func (c config) trustedProxies() ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		_, _, cidrErr := net.ParseCIDR(p)
+		if cidrErr != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("trusted proxy %q: want an address or a CIDR such as 10.0.0.0/8 (SWITCHBOARD_TRUSTED_PROXIES)", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func (c config) validate() error {
@@ -156,6 +197,14 @@ func (c config) validate() error {
 	if c.MetricsMaxNumbers <= 0 || c.MetricsMaxCompanies <= 0 {
 		return fmt.Errorf("metrics: at most %d numbers and %d companies named: want positive counts such as 100 "+
 			"(SWITCHBOARD_METRICS_MAX_NUMBERS, SWITCHBOARD_METRICS_MAX_COMPANIES)", c.MetricsMaxNumbers, c.MetricsMaxCompanies)
+	}
+	if c.RateLimitKey < 0 || c.RateLimitAddress < 0 || c.FailedAuthLimit < 0 {
+		return fmt.Errorf("limits: %d, %d and %d requests a minute: want counts, 0 for no limit "+
+			"(SWITCHBOARD_RATE_LIMIT_KEY, SWITCHBOARD_RATE_LIMIT_ADDRESS, SWITCHBOARD_FAILED_AUTH_LIMIT)",
+			c.RateLimitKey, c.RateLimitAddress, c.FailedAuthLimit)
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
 	}
 	if err := c.checkPublicURL(); err != nil {
 		return err

@@ -210,6 +210,16 @@ func TestConfigErrors(t *testing.T) {
 			map[string]string{"SWITCHBOARD_DATABASE_URL": unreachableURL, "SWITCHBOARD_METRICS_MAX_NUMBERS": "0"},
 			[]string{"serve"}, []string{"metrics", "SWITCHBOARD_METRICS_MAX_NUMBERS"}, true,
 		},
+		{
+			"bad rate limit/serve",
+			map[string]string{"SWITCHBOARD_DATABASE_URL": unreachableURL, "SWITCHBOARD_RATE_LIMIT_KEY": "-1"},
+			[]string{"serve"}, []string{"limits", "SWITCHBOARD_RATE_LIMIT_KEY"}, true,
+		},
+		{
+			"bad trusted proxy/serve",
+			map[string]string{"SWITCHBOARD_DATABASE_URL": unreachableURL, "SWITCHBOARD_TRUSTED_PROXIES": "10.0.0.0/8, proxy.lan"},
+			[]string{"serve"}, []string{`trusted proxy "proxy.lan"`, "SWITCHBOARD_TRUSTED_PROXIES"}, true,
+		},
 		{"unknown command", nil, []string{"frobnicate"}, []string{"unknown command"}, true},
 	}
 	for _, tt := range tests {
