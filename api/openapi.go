@@ -530,6 +530,9 @@ func (b *openAPIBuilder) defineSchemas() {
 		b.p("priority", b.priority()),
 		b.p("sla_seconds", b.integer("The number's own service level: seconds within which a call should be answered "+
 			"(statistics). 0, the default, is the company's.", 0, 3600)),
+		b.p("max_call_seconds", b.integer("Every call of the number ends at the latest this long after it began, whatever "+
+			"it waits for (a menu, a queue, a conversation nobody ends): the timeline says `call.max_duration_reached`. "+
+			"Default 14400 (four hours).", 60, 86400)),
 		b.p("distribution", b.array("Who rings, step after step.", b.ref("Step")).WithMaxItems(20)),
 		b.p("outbound_users", b.array("Users who may call out with this number, each once.", b.id("A user id.").NewRef())),
 		b.p("outbound_prefix", b.str("1 to 4 digits, unique in the company, or empty (the default): a user of "+

@@ -144,6 +144,8 @@ func TestBadInput(t *testing.T) {
 		{"key to bad digits", "POST", "/v1/numbers", ivr(map[string]any{"key": "1", "target": map[string]any{"type": "external", "digits": "nope"}}), 422, "ivr_options[0].target.digits"},
 		{"key to a queue", "POST", "/v1/numbers", ivr(map[string]any{"key": "1", "target": map[string]any{"type": "queue"}}), 422, "ivr_options[0].target.type"},
 		{"key to no team id", "POST", "/v1/numbers", ivr(map[string]any{"key": "1", "target": map[string]any{"type": "team"}}), 422, "ivr_options[0].target.id"},
+		{"calls bounded below a minute", "POST", "/v1/numbers", number(map[string]any{"max_call_seconds": 10}), 422, "max_call_seconds"},
+		{"calls bounded beyond a day", "POST", "/v1/numbers", number(map[string]any{"max_call_seconds": 90000}), 422, "max_call_seconds"},
 		{"unknown message", "POST", "/v1/numbers", number(map[string]any{"message_settings": map[string]any{"goodbye": map[string]any{"type": "tts", "text": "Bye"}}}), 422, "message_settings.goodbye"},
 		{"tts without text", "POST", "/v1/numbers", number(map[string]any{"message_settings": map[string]any{"welcome": map[string]any{"type": "tts"}}}), 422, "message_settings.welcome.text"},
 		{"unknown media", "POST", "/v1/numbers", number(map[string]any{"message_settings": map[string]any{"ivr": map[string]any{"type": "media", "media_id": 42}}}), 422, "message_settings.ivr.media_id"},

@@ -34,5 +34,6 @@ func ConfiguredStatus(u User, now time.Time) LiveStatus {
 // NewNumber is a number with the defaults a new line gets: open, classic,
 // with voicemail and music on hold.
 func NewNumber() Number {
-	return Number{Type: Classic, AvailabilityStatus: AlwaysOpen, Voicemail: true, MusicOnHold: true}
+	return Number{Type: Classic, AvailabilityStatus: AlwaysOpen, Voicemail: true, MusicOnHold: true,
+		MaxCallSeconds: int(MaxCallDuration / time.Second)}
 }

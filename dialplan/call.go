@@ -49,9 +49,26 @@ func (c *call) wait() (Event, error) {
 				continue
 			}
 			delete(c.timers, ev.Timer)
+			if ev.Timer == c.limit {
+				return ev, c.overLimit()
+			}
 		}
 		return ev, nil
 	}
+}
+
+// MaxCallDuration is how long a call may last when its number does not
+// say (max_call_seconds): four hours.
+const MaxCallDuration = 4 * time.Hour
+
+// overLimit ends a call that lasted its number's max_call_seconds, as an
+// admin's hang-up would: a caller left in a menu or a queue, a line
+// nobody hangs up, a flood of keys, cannot hold a channel for ever.
+func (c *call) overLimit() error {
+	c.log.Warn("call hung up at its number's max_call_seconds", "started", c.rec.StartedAt)
+	c.saveLogged(c.event(events.CallMaxDurationReached, 0, nil))
+	c.hangupCaller(CauseNormal)
+	return errCallerGone
 }
 
 // after starts a timer; its EvTimer comes through wait.

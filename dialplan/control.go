@@ -78,11 +78,18 @@ type liveCall struct {
 }
 
 // register enters a call, once it has an id, into the engine's registry.
+// Every call is bounded from then on: whatever it waits for, it ends at
+// the latest its number's max_call_seconds after it began.
 func (e *Engine) register(c *call) {
 	c.log = e.logger.With("call", c.rec.ID)
 	e.mu.Lock()
 	e.live[c.rec.ID] = &liveCall{company: c.rec.Company, in: c.in, over: c.over}
 	e.mu.Unlock()
+	limit := MaxCallDuration
+	if c.number.MaxCallSeconds > 0 {
+		limit = time.Duration(c.number.MaxCallSeconds) * time.Second
+	}
+	c.limit = c.after(max(0, c.rec.StartedAt.Add(limit).Sub(c.now())))
 }
 
 // Act carries out an action on a call in progress of the company: it is
@@ -121,6 +128,10 @@ func (c *call) end() {
 		delete(c.e.live, c.rec.ID)
 	}
 	c.e.mu.Unlock()
+	// Its timers go with it: the limit's, four hours on, above all.
+	for id := range c.timers {
+		c.cancel(id)
+	}
 	c.in.close()
 	close(c.over)
 	c.stop()

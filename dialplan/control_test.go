@@ -329,3 +329,36 @@ func TestClickToCall(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxCallDuration: whatever a call waits for, it ends at its number's
+// max_call_seconds, to the second, as an admin's hang-up would.
+func TestMaxCallDuration(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		peer  dialplan.Peer
+		steps int
+		want  outcome
+	}{
+		{"a conversation nobody ends", dialplan.Peer{AnswerAfter: 2 * time.Second}, 20,
+			outcome{answeredBy: alice, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallAnswered, events.CallMaxDurationReached, events.CallEnded}}},
+		{"a phone that rings for ever", dialplan.Peer{}, 3600,
+			outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice},
+				names: []events.Kind{events.CallRingingOnAgent, events.CallMaxDurationReached, events.CallHungup, events.CallEnded},
+				tasks: []dialplan.TaskKind{dialplan.TaskMissedCall}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := aliceWorld(t)
+			number(w, 300, func(n *dialplan.Number) {
+				n.MaxCallSeconds = 120
+				n.Distribution[0].RingSeconds = tc.steps
+			})
+			w.Media.SetPeer("PJSIP/alice", tc.peer)
+			w.Call(caller, aliceLine)
+			w.Clock.Run(monday10.Add(time.Hour))
+			check(t, w, 1, tc.want)
+			c, _ := w.Log.Call(1)
+			require.Equal(t, 120*time.Second, c.EndedAt.Sub(c.StartedAt), "ended at the limit, to the second")
+		})
+	}
+}

@@ -216,6 +216,7 @@ type call struct {
 	cause      Cause
 	timers     map[int]func() bool
 	nextTimer  int
+	limit      int    // the timer of the call's end at the latest (register)
 	bgPlayback string // a looping prompt behind ringing or queueing
 	bgPrompt   Prompt
 	bgMusic    bool

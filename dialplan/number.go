@@ -149,9 +149,12 @@ type Number struct {
 	Priority           int           `json:"priority"`
 	// SLASeconds is the number's own service level threshold: calls
 	// answered within it count as answered in time (0: the company's).
-	SLASeconds    int      `json:"sla_seconds"`
-	Distribution  []Step   `json:"distribution"`
-	OutboundUsers []UserID `json:"outbound_users"`
+	SLASeconds int `json:"sla_seconds"`
+	// MaxCallSeconds bounds every call of the number, in whatever phase:
+	// a caller left in a menu or a queue, a line left open, is hung up.
+	MaxCallSeconds int      `json:"max_call_seconds"`
+	Distribution   []Step   `json:"distribution"`
+	OutboundUsers  []UserID `json:"outbound_users"`
 	// OutboundPrefix: a desk phone's user dials *, this and a number to
 	// call out with this number rather than their default one.
 	OutboundPrefix     string      `json:"outbound_prefix"`
@@ -217,6 +220,12 @@ func (n *Number) Normalize(c Company) error {
 	}
 	if err := n.BusinessHours.Validate(); err != nil {
 		return prefixed("business_hours", err)
+	}
+	if n.MaxCallSeconds == 0 {
+		n.MaxCallSeconds = int(MaxCallDuration / time.Second)
+	}
+	if err := checkRange("max_call_seconds", n.MaxCallSeconds, 60, 24*3600); err != nil {
+		return err
 	}
 	if err := checkRange("sla_seconds", n.SLASeconds, 0, 3600); err != nil {
 		return err

@@ -62,7 +62,9 @@ const (
 	CallSupervised       Kind = "call.supervised"
 	CallSupervisionEnded Kind = "call.supervision_ended"
 	CallHangupRequested  Kind = "call.hangup_requested"
-	CallOutboundRefused  Kind = "call.outbound_refused"
+	// The call lasted its number's max_call_seconds and was hung up.
+	CallMaxDurationReached Kind = "call.max_duration_reached"
+	CallOutboundRefused    Kind = "call.outbound_refused"
 	// A warm transfer: the agent talks to the target first; then
 	// call.transferred (completed) or call.unsuccessful_transfer.
 	CallWarmTransferStarted Kind = "call.warm_transfer_started"
@@ -152,6 +154,7 @@ var kinds = map[Kind]struct {
 	CallSupervised:          {ResourceCall, false, Supervision{}},
 	CallSupervisionEnded:    {ResourceCall, false, nil},
 	CallHangupRequested:     {ResourceCall, false, nil},
+	CallMaxDurationReached:  {ResourceCall, false, nil},
 	CallOutboundRefused:     {ResourceCall, false, Refused{}},
 	CallWarmTransferStarted: {ResourceCall, false, Transferred{}},
 

@@ -15,7 +15,8 @@ import (
 
 const numberColumns = `numbers.id, name, digits, country, time_zone, type, availability_status, business_hours,
 	priority, respect_queuing_time, callback_request, mandatory_tagging, voicemail, music_on_hold,
-	record_inbound, record_inbound_pause, record_outbound, record_outbound_pause, outbound_prefix, coalesce(sla_seconds, 0), numbers.created_at`
+	record_inbound, record_inbound_pause, record_outbound, record_outbound_pause, outbound_prefix, coalesce(sla_seconds, 0),
+	max_call_seconds, numbers.created_at`
 
 // queryNumbers runs a query returning numberColumns and reads each number's
 // steps, IVR options, messages and outbound users.
@@ -37,7 +38,7 @@ func queryNumbers(ctx context.Context, q sqlx.QueryerContext, query string, args
 		if err := rows.Scan(&n.ID, &n.Name, &n.Digits, &n.Country, &n.TimeZone, &n.Type, &n.AvailabilityStatus, &hours,
 			&n.Priority, &n.RespectQueuingTime, &n.CallbackRequest, &n.MandatoryTagging, &n.Voicemail, &n.MusicOnHold,
 			&rec.Inbound.Auto, &rec.Inbound.AllowPause, &rec.Outbound.Auto, &rec.Outbound.AllowPause, &n.OutboundPrefix,
-			&n.SLASeconds, &n.CreatedAt); err != nil {
+			&n.SLASeconds, &n.MaxCallSeconds, &n.CreatedAt); err != nil {
 			return nil, fmt.Errorf("numbers: %w", err)
 		}
 		if err := json.Unmarshal(hours, &n.BusinessHours); err != nil {
@@ -219,12 +220,13 @@ func (s *Store) CreateNumber(ctx context.Context, company dialplan.CompanyID, n 
 		err = tx.QueryRowxContext(ctx, `INSERT INTO numbers (company_id, name, digits, country, time_zone, type,
 			availability_status, business_hours, priority, respect_queuing_time, callback_request, mandatory_tagging,
 			voicemail, music_on_hold, record_inbound, record_inbound_pause, record_outbound, record_outbound_pause,
-			outbound_prefix, sla_seconds)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, nullif($20, 0))
+			outbound_prefix, sla_seconds, max_call_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, nullif($20, 0), $21)
 			RETURNING id, created_at`,
 			company, n.Name, n.Digits, n.Country, n.TimeZone, n.Type, n.AvailabilityStatus, hours, n.Priority,
 			n.RespectQueuingTime, n.CallbackRequest, n.MandatoryTagging, n.Voicemail, n.MusicOnHold,
-			rec.Inbound.Auto, rec.Inbound.AllowPause, rec.Outbound.Auto, rec.Outbound.AllowPause, n.OutboundPrefix, n.SLASeconds).Scan(&n.ID, &n.CreatedAt)
+			rec.Inbound.Auto, rec.Inbound.AllowPause, rec.Outbound.Auto, rec.Outbound.AllowPause, n.OutboundPrefix, n.SLASeconds,
+			n.MaxCallSeconds).Scan(&n.ID, &n.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("insert number: %w", uniqueViolation(err))
 		}
@@ -247,11 +249,12 @@ func (s *Store) UpdateNumber(ctx context.Context, company dialplan.CompanyID, n 
 			type = $7, availability_status = $8, business_hours = $9, priority = $10, respect_queuing_time = $11,
 			callback_request = $12, mandatory_tagging = $13, voicemail = $14, music_on_hold = $15,
 			record_inbound = $16, record_inbound_pause = $17, record_outbound = $18, record_outbound_pause = $19,
-			outbound_prefix = $20, sla_seconds = nullif($21, 0)
+			outbound_prefix = $20, sla_seconds = nullif($21, 0), max_call_seconds = $22
 			WHERE company_id = $1 AND id = $2`,
 			company, n.ID, n.Name, n.Digits, n.Country, n.TimeZone, n.Type, n.AvailabilityStatus, hours, n.Priority,
 			n.RespectQueuingTime, n.CallbackRequest, n.MandatoryTagging, n.Voicemail, n.MusicOnHold,
-			rec.Inbound.Auto, rec.Inbound.AllowPause, rec.Outbound.Auto, rec.Outbound.AllowPause, n.OutboundPrefix, n.SLASeconds)
+			rec.Inbound.Auto, rec.Inbound.AllowPause, rec.Outbound.Auto, rec.Outbound.AllowPause, n.OutboundPrefix, n.SLASeconds,
+			n.MaxCallSeconds)
 		if err := oneRow(res, err, "number", int64(n.ID)); err != nil {
 			return err
 		}
