@@ -653,10 +653,12 @@ var openAPIErrors = map[int]string{
 	http.StatusConflict:              "Conflict with the current state: a duplicate (email, extension, device, team or tag name, digits) or a resource in use.",
 	http.StatusRequestEntityTooLarge: "The body is too large: over 1 MiB, or a media file over 10 MB (10,485,760 bytes).",
 	http.StatusUnsupportedMediaType:  "An upload that is not multipart/form-data, or a file that is not an mp3 or a wav; `troubleshoot` says what it looks like.",
-	http.StatusServiceUnavailable:    "A part switchboard needs is missing: the audio tools (ffmpeg, espeak-ng), or a media server; `troubleshoot` says which.",
-	http.StatusBadGateway:            "The media server failed to give what was asked; `troubleshoot` says what, the log why.",
-	http.StatusUnprocessableEntity:   "A field of the body or the query fails validation; `error` names it.",
-	http.StatusGatewayTimeout:        "A call in progress did not act within the request's time.",
+	http.StatusServiceUnavailable: "A part switchboard needs is missing: PostgreSQL does not answer (nothing was done; " +
+		"`Retry-After` says when to try again), or the audio tools (ffmpeg, espeak-ng), or a media server; `troubleshoot` " +
+		"says which.",
+	http.StatusBadGateway:          "The media server failed to give what was asked; `troubleshoot` says what, the log why.",
+	http.StatusUnprocessableEntity: "A field of the body or the query fails validation; `error` names it.",
+	http.StatusGatewayTimeout:      "A call in progress did not act within the request's time.",
 	http.StatusTooManyRequests: "Past a limit of the minute: the key's requests, the address's, or the address's requests with " +
 		"wrong credentials; `Retry-After` says in how many seconds the minute ends.",
 }
@@ -718,7 +720,7 @@ func (b *openAPIBuilder) operation(o openAPIOperation) *openapi3.Operation {
 		op.Security = &openapi3.SecurityRequirements{}
 	} else {
 		op.Security = openapi3.NewSecurityRequirements().With(openapi3.SecurityRequirement{"basicAuth": {}})
-		errs = append(errs, http.StatusUnauthorized, http.StatusTooManyRequests)
+		errs = append(errs, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable)
 	}
 	for _, m := range openAPIPathParam.FindAllStringSubmatch(o.path, -1) {
 		what := "the resource"

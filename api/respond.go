@@ -67,6 +67,11 @@ func (s *server) fail(c *gin.Context, err error) {
 	case errors.Is(err, prompts.ErrUnavailable):
 		s.Logger.Error("audio tools", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		abort(c, http.StatusServiceUnavailable, "audio tools unavailable", err.Error())
+	case store.Unavailable(err):
+		s.Logger.Error("database unavailable", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+		c.Header("Retry-After", "5")
+		abort(c, http.StatusServiceUnavailable, "database unavailable",
+			"PostgreSQL does not answer: nothing was done; retry in a few seconds")
 	case errors.Is(err, store.ErrNotFound):
 		// Aircall's words, which integrations compare to tell a missing
 		// object from a failure; which object is missing beside them.

@@ -6,9 +6,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -30,6 +34,29 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
 func conflict(format string, args ...any) error {
 	return &ConflictError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// Unavailable says whether err is PostgreSQL not answering (down,
+// restarting, unreachable), not a fault of the request: the caller may try
+// again shortly.
+func Unavailable(err error) bool {
+	var (
+		pqErr  *pq.Error
+		netErr net.Error
+		opErr  *net.OpError
+	)
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.As(err, &opErr), errors.As(err, &netErr):
+		return true
+	case errors.As(err, &pqErr):
+		// Class 08: connection exception; 57P01-57P03: the server is
+		// shutting down or starting.
+		return pqErr.Code.Class() == "08" || pqErr.Code == "57P01" || pqErr.Code == "57P02" || pqErr.Code == "57P03"
+	}
+	return false
 }
 
 // Store is the PostgreSQL store.

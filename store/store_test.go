@@ -2,9 +2,15 @@ package store_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/switchboard/switchboard/dialplan"
@@ -95,4 +101,25 @@ func TestAuthenticate(t *testing.T) {
 	var stored int
 	require.NoError(t, db.Get(&stored, "SELECT count(*) FROM api_keys k WHERE k::text LIKE '%' || $1 || '%'", creds.APIToken))
 	require.Zero(t, stored, "the token is never stored in clear")
+}
+
+func TestUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"connection refused", fmt.Errorf("user 3: %w", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), true},
+		{"a dropped connection", fmt.Errorf("calls: %w", driver.ErrBadConn), true},
+		{"cut in the middle", fmt.Errorf("calls: %w", io.ErrUnexpectedEOF), true},
+		{"shutting down", fmt.Errorf("save: %w", &pq.Error{Code: "57P01"}), true},
+		{"starting up", &pq.Error{Code: "57P03"}, true},
+		{"a connection exception", &pq.Error{Code: "08006"}, true},
+		{"a duplicate", &pq.Error{Code: "23505"}, false},
+		{"not found", fmt.Errorf("call 9: %w", store.ErrNotFound), false},
+		{"anything else", errors.New("boom"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, store.Unavailable(tc.err)) })
+	}
 }
