@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,9 +227,40 @@ func start(t testing.TB, b backend) *app {
 }
 
 // start runs switchboard serve and waits until /readyz says the media
-// link is up. When the test ends it is stopped gracefully, as an
-// operator's Ctrl-C, and must stop cleanly.
+// link is up.
 func (a *app) start() {
+	a.t.Helper()
+	a.launch()
+	a.waitReady()
+}
+
+// twin runs a second switchboard serve on the same database and media
+// server, at another address: a warm standby while a runs. It returns
+// once the twin answers HTTP (ready or not).
+func (a *app) twin() *app {
+	t := a.t
+	t.Helper()
+	port, err := freePort("tcp4")
+	require.NoError(t, err)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	tw := &app{t: t, url: "http://" + addr, key: a.key, logs: &bytes.Buffer{}, bin: a.bin,
+		env: append(slices.Clone(a.env), "SWITCHBOARD_HTTP_ADDR="+addr)}
+	t.Cleanup(func() {
+		if t.Failed() {
+			tw.logMu.Lock()
+			t.Logf("the twin's log:\n%s", tw.logs.String())
+			tw.logMu.Unlock()
+		}
+	})
+	tw.launch()
+	require.Eventually(t, func() bool { return tw.ready() != 0 }, 30*time.Second, 50*time.Millisecond, "the twin never answered")
+	return tw
+}
+
+// launch runs switchboard serve. When the test ends it is stopped
+// gracefully, as an operator's Ctrl-C, and must stop cleanly (unless the
+// test killed it).
+func (a *app) launch() {
 	t := a.t
 	t.Helper()
 	cmd := exec.Command(a.bin, "serve")
@@ -268,7 +300,6 @@ func (a *app) start() {
 		cmd.Process.Kill()
 		<-exited
 	}
-	a.waitReady()
 }
 
 // waitReady waits until /readyz says 200.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -212,7 +213,14 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	}
 	deps := api.Deps{Store: st, Logger: logger, ACD: acd, Prompts: library, Metrics: m.HTTP(), PublicURL: cfg.publicURL(),
 		Limits: cfg.limits(), TrustedProxies: proxies}
-	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m) // sets deps.MediaReady, deps.Recordings
+	// A part that must stop switchboard (the media lease lost) says why.
+	fatal := make(chan error, 1)
+	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings
+		select {
+		case fatal <- err:
+		default:
+		}
+	})
 	defer stopCalls()
 	// Webhooks (webhooks.go): the API checks URLs with the dispatcher's
 	// policy; the dispatcher shows objects as the API does.
@@ -248,6 +256,9 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http: %w", err)
+	case err := <-fatal:
+		srv.Close()
+		return err
 	case <-ctx.Done():
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -268,7 +279,7 @@ type mediaDriver interface {
 // the call engine on it. The returned func stops both: calls still in
 // progress are hung up and recorded.
 func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
-	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics) func() {
+	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics, fatal func(error)) func() {
 	if cfg.Media == "" {
 		logger.Warn("no media server configured (SWITCHBOARD_MEDIA): the API runs, calls do not")
 		return func() {}
@@ -291,22 +302,47 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	// a call.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
 	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, Recordings: driver, ACD: acd, Logger: logger})
-	deps.MediaReady = driver.Ready
+	// One switchboard drives the media server (lease.go): a standby is
+	// not ready, and drives nothing until the lease is its.
+	var active atomic.Bool
+	deps.MediaReady = func(ctx context.Context) error {
+		if !active.Load() {
+			return errStandingBy
+		}
+		return driver.Ready(ctx)
+	}
 	deps.Recordings = driver
 	deps.Calls = engine
-	// Calls a previous run left unfinished (it was killed): taken over
-	// before the driver connects, so that it knows their legs.
-	if calls, err := st.CallsToSettle(ctx); err != nil {
-		logger.Error("unfinished calls not taken over", "err", err)
-	} else if len(calls) > 0 {
-		logger.Warn("taking over calls a previous run left unfinished", "calls", len(calls))
-		engine.Resume(calls)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		driver.Run(ctx, engine, acd)
+		l, err := acquireLease(ctx, cfg.DatabaseURL, leaseKey(cfg), logger)
+		if err != nil {
+			return // stopping
+		}
+		runCtx, stopRun := context.WithCancel(ctx)
+		held := make(chan struct{})
+		go func() {
+			defer close(held)
+			if err := l.hold(runCtx); err != nil {
+				logger.Error("media lease lost", "err", err)
+				stopRun()
+				fatal(err)
+			}
+		}()
+		defer func() { stopRun(); <-held }()
+		// Calls a previous run left unfinished (it was killed, or this
+		// process was standing by): taken over before the driver
+		// connects, so that it knows their legs.
+		if calls, err := st.CallsToSettle(runCtx); err != nil {
+			logger.Error("unfinished calls not taken over", "err", err)
+		} else if len(calls) > 0 {
+			logger.Warn("taking over calls a previous run left unfinished", "calls", len(calls))
+			engine.Resume(calls)
+		}
+		active.Store(true)
+		driver.Run(runCtx, engine, acd)
 	}()
 	return func() {
 		engine.Stop()
