@@ -290,6 +290,9 @@ func (c *call) converse(conv *conversation) error {
 		}
 	}
 	c.conv = nil
+	if err == errStopping && conv.consult == nil {
+		return errHandedOver // the agent stays in the call, for the next switchboard
+	}
 	if conv.consult != nil {
 		c.cancelConsultation(conv)
 	}

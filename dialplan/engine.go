@@ -80,8 +80,10 @@ func NewEngine(cfg Config) *Engine {
 // ACD is the engine's distributor (agents' live state and the queue).
 func (e *Engine) ACD() *ACD { return e.acd }
 
-// Stop ends every call in progress (their callers are hung up) and waits
-// for them to be recorded.
+// Stop ends every call in progress and waits for them to be recorded:
+// their callers are hung up, but for those talking with an agent, whose
+// conversations go on, handed over to the next switchboard to run on the
+// database (Resume), as after a crash.
 func (e *Engine) Stop() {
 	e.stopOnce.Do(func() { close(e.done) })
 	e.wg.Wait()
@@ -181,6 +183,10 @@ var (
 	// errCutByRestart: a call Switchboard was running when it stopped
 	// without hanging up (a crash) could not be taken over.
 	errCutByRestart = errors.New("the call was cut by a restart of switchboard")
+	// errHandedOver: switchboard stops while the caller talks with an
+	// agent; the conversation goes on, for the next switchboard to take
+	// over (Resume) and record its end.
+	errHandedOver = errors.New("the conversation is handed over to the next switchboard")
 )
 
 // call is the state of one call's goroutine.

@@ -93,6 +93,9 @@ func (c *call) talkOn(peers []LegID) error {
 			}
 			return nil
 		}
+		if err == errStopping {
+			return errHandedOver
+		}
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,8 @@ func TestResume(t *testing.T) {
 		// down (after the crash, before the restart).
 		setup  func(w *dialplantest.World)
 		outage func(w *dialplantest.World, caller dialplan.LegID)
+		// stop: switchboard is stopped (SIGTERM), not killed.
+		stop bool
 		// want: who answered, how long after the call began it ended, and
 		// with which cause.
 		answered  dialplan.UserID
@@ -48,6 +50,14 @@ func TestResume(t *testing.T) {
 			},
 			answered: alice, endsAfter: 30 * s, cause: "normal_clearing",
 		},
+		{
+			name: "stopped, not killed: the conversation is handed over, not hung up",
+			setup: func(w *dialplantest.World) {
+				w.Media.SetPeer("PJSIP/alice", dialplan.Peer{AnswerAfter: 2 * s, HangupAfter: 60 * s})
+			},
+			stop:     true,
+			answered: alice, endsAfter: 62 * s, cause: "normal_clearing",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +69,11 @@ func TestResume(t *testing.T) {
 			// The crash, 10 s into the call: the first engine stops
 			// hearing of it (a new one adopts its legs), nothing is hung up.
 			w.Clock.Run(monday10.Add(10 * s))
+			if tt.stop {
+				w.Clock.Busy() // the clock waits for the calls to stop
+				go func() { defer w.Clock.Idle(); w.Engine.Stop() }()
+				w.Clock.Run(monday10.Add(10 * s))
+			}
 			if tt.outage != nil {
 				tt.outage(w, caller)
 			}

@@ -176,11 +176,12 @@ type app struct {
 	// that backends can be compared.
 	timelines [][]string
 
-	bin    string
-	env    []string
-	logMu  sync.Mutex
-	serve  *exec.Cmd // the running switchboard serve
-	killed func()    // kills it and waits for its end
+	bin     string
+	env     []string
+	logMu   sync.Mutex
+	serve   *exec.Cmd    // the running switchboard serve
+	killed  func()       // kills it and waits for its end
+	stopped func() error // stops it gracefully and says how it ended
 }
 
 // start migrates a fresh database, bootstraps a company and serves with
@@ -300,6 +301,20 @@ func (a *app) launch() {
 		cmd.Process.Kill()
 		<-exited
 	}
+	a.stopped = func() error {
+		cmd.Process.Signal(os.Interrupt)
+		timer := time.AfterFunc(15*time.Second, func() { cmd.Process.Kill() })
+		defer timer.Stop()
+		return <-exited
+	}
+}
+
+// stop stops switchboard serve as an operator does (SIGINT, as SIGTERM),
+// and requires it to stop cleanly; start runs it again.
+func (a *app) stop() {
+	a.t.Helper()
+	a.serve = nil
+	require.NoError(a.t, a.stopped(), "switchboard stops cleanly")
 }
 
 // waitReady waits until /readyz says 200.

@@ -248,6 +248,19 @@ func TestScenarios(t *testing.T) {
 			require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "the conversation went on until Alice hung up")
 			a.waitAvailability(c.alice, "available")
 		}},
+		{"switchboard stopped during a conversation: the call goes on, and the next switchboard records its end", func(t *testing.T, a *app, b backend, c company) {
+			b.phone(t, "alice", phone{answerAfter: 100 * ms, hangupAfter: 6 * time.Second})
+			call := b.call(t, caller1, aliceLine, script{})
+			a.waitCall("answered")
+			a.stop()
+			a.start()
+			call.ended(t)
+			got := a.calls(1)[0]
+			require.Nil(t, got.MissedCallReason, "%v", got.events())
+			require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
+			require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "not hung up at the stop: the conversation went on until Alice hung up")
+			a.waitAvailability(c.alice, "available")
+		}},
 		{"two switchboards on one media server: the standby drives nothing, then takes the calls over when the active one dies", func(t *testing.T, a *app, b backend, c company) {
 			standby := a.twin()
 			require.Equal(t, http.StatusServiceUnavailable, standby.ready(), "a standby is not ready")
