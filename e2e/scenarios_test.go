@@ -235,48 +235,21 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 		{"switchboard killed during a conversation: the call goes on and is recorded when it ends", func(t *testing.T, a *app, b backend, c company) {
-			b.phone(t, "alice", phone{answerAfter: 100 * ms, hangupAfter: 6 * time.Second})
-			call := b.call(t, caller1, aliceLine, script{})
-			a.waitCall("answered")
-			a.kill()
-			a.start()
-			call.ended(t)
-			got := a.calls(1)[0]
-			require.Nil(t, got.MissedCallReason, "%v", got.events())
-			require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
-			require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
-			require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "the conversation went on until Alice hung up")
-			a.waitAvailability(c.alice, "available")
+			conversationOutlives(t, b, c, a, func() *app { a.kill(); a.start(); return a })
 		}},
 		{"switchboard stopped during a conversation: the call goes on, and the next switchboard records its end", func(t *testing.T, a *app, b backend, c company) {
-			b.phone(t, "alice", phone{answerAfter: 100 * ms, hangupAfter: 6 * time.Second})
-			call := b.call(t, caller1, aliceLine, script{})
-			a.waitCall("answered")
-			a.stop()
-			a.start()
-			call.ended(t)
-			got := a.calls(1)[0]
-			require.Nil(t, got.MissedCallReason, "%v", got.events())
-			require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
-			require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "not hung up at the stop: the conversation went on until Alice hung up")
-			a.waitAvailability(c.alice, "available")
+			conversationOutlives(t, b, c, a, func() *app { a.stop(); a.start(); return a })
 		}},
 		{"two switchboards on one media server: the standby drives nothing, then takes the calls over when the active one dies", func(t *testing.T, a *app, b backend, c company) {
 			standby := a.twin()
 			require.Equal(t, http.StatusServiceUnavailable, standby.ready(), "a standby is not ready")
-			b.phone(t, "alice", phone{answerAfter: 100 * ms, hangupAfter: 8 * time.Second})
-			call := b.call(t, caller1, aliceLine, script{})
-			a.waitCall("answered")
-			died := time.Now()
-			a.kill()
-			standby.waitReady()
-			t.Logf("the standby took over %v after the active switchboard died", time.Since(died).Round(time.Millisecond))
-			call.ended(t)
-			got := standby.calls(1)[0]
-			require.Nil(t, got.MissedCallReason, "%v", got.events())
-			require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
-			require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
-			require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(8), "the conversation went on until Alice hung up")
+			conversationOutlives(t, b, c, a, func() *app {
+				died := time.Now()
+				a.kill()
+				standby.waitReady()
+				t.Logf("the standby took over %v after the active switchboard died", time.Since(died).Round(time.Millisecond))
+				return standby
+			})
 			// The next call is the standby's from the start.
 			b.phone(t, "alice", phone{answerAfter: 100 * ms, hangupAfter: time.Second})
 			b.call(t, caller1, aliceLine, script{}).ended(t)
@@ -508,4 +481,22 @@ func downloadWAV(t *testing.T, a *app, path string) []byte {
 	require.Equal(t, "audio/wav", res.Header.Get("Content-Type"))
 	require.Equal(t, "RIFF", string(wav[:4]), "a wav file")
 	return wav
+}
+
+// conversationOutlives: switchboard a ends while Alice talks with a
+// caller (end: killed, or stopped, and what takes over: a started again,
+// or a standby); the conversation goes on, and what took over records it
+// as it was: answered by Alice, ended when she hung up.
+func conversationOutlives(t *testing.T, b backend, c company, a *app, end func() *app) {
+	b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 6 * time.Second})
+	call := b.call(t, caller1, aliceLine, script{})
+	a.waitCall("answered")
+	a = end()
+	call.ended(t)
+	got := a.calls(1)[0]
+	require.Nil(t, got.MissedCallReason, "%v", got.events())
+	require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
+	require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
+	require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "the conversation went on until Alice hung up")
+	a.waitAvailability(c.alice, "available")
 }
