@@ -191,8 +191,7 @@ func (d *Deps) showNumbers(numbers []dialplan.Number, r refs) []numberJSON {
 	for i, n := range numbers {
 		ref := d.numberRef(n)
 		out[i] = numberJSON{Number: n, DirectLink: ref.DirectLink, CreatedAt: ref.CreatedAt, Open: ref.Open, IsIVR: ref.IsIVR,
-			LiveRecordingActivated: ref.LiveRecordingActivated, Messages: ref.Messages, MessageSettings: n.Messages,
-			Users: []*userRefJSON{}}
+			LiveRecordingActivated: ref.LiveRecordingActivated, Messages: ref.Messages, Users: []*userRefJSON{}}
 		for _, l := range r.lines {
 			if u, ok := r.users[l.User]; ok && l.Number == n.ID {
 				out[i].Users = append(out[i].Users, d.userRef(u))

@@ -27,10 +27,6 @@ type Limits struct {
 	FailedAuth int
 }
 
-// DefaultLimits suit a company's dashboards and integrations on one
-// server: far above what people do, far below what a flood does.
-var DefaultLimits = Limits{PerKey: 3000, PerAddress: 6000, FailedAuth: 30}
-
 // maxTracked bounds the clients a window counts: past it, new ones go
 // uncounted for the rest of the minute rather than fill the memory.
 const maxTracked = 100_000

@@ -16,14 +16,13 @@ import (
 // messages are the URLs of their audio.
 type numberJSON struct {
 	dialplan.Number
-	DirectLink             string            `json:"direct_link"`
-	CreatedAt              stamp             `json:"created_at"`
-	Open                   bool              `json:"open"`
-	IsIVR                  bool              `json:"is_ivr"`
-	LiveRecordingActivated bool              `json:"live_recording_activated"`
-	Messages               messageLinks      `json:"messages"`
-	MessageSettings        dialplan.Messages `json:"message_settings"`
-	Users                  []*userRefJSON    `json:"users"`
+	DirectLink             string         `json:"direct_link"`
+	CreatedAt              stamp          `json:"created_at"`
+	Open                   bool           `json:"open"`
+	IsIVR                  bool           `json:"is_ivr"`
+	LiveRecordingActivated bool           `json:"live_recording_activated"`
+	Messages               messageLinks   `json:"messages"`
+	Users                  []*userRefJSON `json:"users"`
 }
 
 type numberInput struct {

@@ -329,9 +329,6 @@ func (c *call) finish(flowErr error) {
 		// Nothing is hung up nor ended: the record says the call is
 		// answered, for the next switchboard's Resume.
 		c.log.Info("switchboard stopping: the conversation goes on, handed over to the next switchboard")
-		for id := range c.timers {
-			c.cancel(id)
-		}
 		if len(c.notes) > 0 {
 			if err := c.store(nil, nil); err != nil {
 				c.log.Error("call events not recorded", "err", err)

@@ -275,9 +275,11 @@ type mediaDriver interface {
 	Ready(ctx context.Context) error
 }
 
-// startCalls connects the media server, when one is configured, and runs
-// the call engine on it. The returned func stops both: calls still in
-// progress are hung up and recorded.
+// startCalls connects the media server, when one is configured and once
+// this process holds its lease, and runs the call engine on it. The
+// returned func stops both: conversations in progress are handed over to
+// the next switchboard, other calls hung up and recorded. fatal is told
+// when the lease is lost to another process.
 func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
 	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics, fatal func(error)) func() {
 	if cfg.Media == "" {
