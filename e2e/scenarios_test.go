@@ -243,11 +243,13 @@ func TestScenarios(t *testing.T) {
 		{"two switchboards on one media server: the standby drives nothing, then takes the calls over when the active one dies", func(t *testing.T, a *app, b backend, c company) {
 			standby := a.twin()
 			require.Equal(t, http.StatusServiceUnavailable, standby.ready(), "a standby is not ready")
+			require.NotContains(t, standby.metrics(), "switchboard_media_link_up", "nor does it report a media link, whose alert would fire")
 			conversationOutlives(t, b, c, a, func() *app {
 				died := time.Now()
 				a.kill()
 				standby.waitReady()
 				t.Logf("the standby took over %v after the active switchboard died", time.Since(died).Round(time.Millisecond))
+				require.Regexp(t, `switchboard_media_link_up\{driver="\w+"\} 1`, standby.metrics())
 				return standby
 			})
 			// The next call is the standby's from the start.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -80,12 +81,7 @@ func BenchmarkSoak(b *testing.B) {
 
 // gauge reads a value of switchboard's /metrics (0 when absent).
 func (a *app) gauge(name string) float64 {
-	res, err := http.Get(a.url + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer res.Body.Close()
-	s := bufio.NewScanner(res.Body)
+	s := bufio.NewScanner(strings.NewReader(a.metrics()))
 	for s.Scan() {
 		if value, ok := strings.CutPrefix(s.Text(), name+" "); ok {
 			v, _ := strconv.ParseFloat(value, 64)
@@ -93,6 +89,17 @@ func (a *app) gauge(name string) float64 {
 		}
 	}
 	return 0
+}
+
+// metrics is what switchboard's /metrics says ("" when it does not answer).
+func (a *app) metrics() string {
+	res, err := http.Get(a.url + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return string(body)
 }
 
 func envDuration(name string, fallback time.Duration) time.Duration {

@@ -299,7 +299,6 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 			Trunk: cfg.ARITrunk, Country: strings.ToUpper(cfg.Country), Audio: audio, Logger: logger, Devices: st.Devices,
 			DeviceRefresh: cfg.ARIDeviceRefresh, Observe: m.MediaCommand(cfg.Media)})
 	}
-	m.WatchMediaLink(cfg.Media, driver.Ready)
 	// Bursts of calls read a line's configuration once a second, not once
 	// a call.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
@@ -344,6 +343,9 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 			engine.Resume(calls)
 		}
 		active.Store(true)
+		// A standby reports no media link (its alert would fire): the
+		// holder of the lease does, from now on.
+		m.WatchMediaLink(cfg.Media, driver.Ready)
 		driver.Run(runCtx, engine, acd)
 	}()
 	return func() {
