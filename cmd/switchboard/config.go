@@ -213,14 +213,20 @@ func (c config) validate() error {
 }
 
 func (c config) checkPublicURL() error {
-	if c.PublicURL == "" {
-		return nil
-	}
-	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if !isBaseURL(c.PublicURL) {
 		return fmt.Errorf("public URL %q: want the URL at which clients reach the API, such as https://pbx.example.com (SWITCHBOARD_PUBLIC_URL)", c.PublicURL)
 	}
 	return nil
+}
+
+// isBaseURL says whether s is empty (unset) or an http(s) URL with a host
+// that paths can follow: no query, no fragment.
+func isBaseURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == ""
 }
 
 // publicURL is where clients reach the API: PublicURL, else this HTTP
@@ -290,11 +296,7 @@ func (c config) checkMedia() error {
 }
 
 func (c config) checkPromptsURL() error {
-	if c.PromptsURL == "" {
-		return nil
-	}
-	u, err := url.Parse(c.PromptsURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if !isBaseURL(c.PromptsURL) {
 		return fmt.Errorf("prompts URL %q: want the base URL at which the media server reaches this server, such as http://10.0.0.2:8080", c.PromptsURL)
 	}
 	return nil
