@@ -38,9 +38,14 @@ type numberInput struct {
 	Messages map[string]any `json:"messages,omitempty"`
 }
 
-// check refuses settings sent in messages, where a client following our
-// older documents would put them: they would be ignored without a word.
-func (in numberInput) check() error {
+// decodeNumber reads a number's body into n, refusing settings sent in
+// messages, where a client following our older documents would put them:
+// they would be ignored without a word.
+func decodeNumber(c *gin.Context, n *dialplan.Number) error {
+	in := numberInput{Number: n}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
 	for kind, v := range in.Messages {
 		if _, ok := v.(map[string]any); ok {
 			return &dialplan.FieldError{Field: "messages." + kind,
@@ -77,12 +82,7 @@ func (s *server) createNumber(c *gin.Context) {
 		return
 	}
 	n := dialplan.NewNumber()
-	in := numberInput{Number: &n}
-	err = decode(c, &in)
-	if err == nil {
-		err = in.check()
-	}
-	if err != nil {
+	if err := decodeNumber(c, &n); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -151,12 +151,7 @@ func (s *server) updateNumber(c *gin.Context) {
 		return
 	}
 	orig := n
-	in := numberInput{Number: &n}
-	err = decode(c, &in)
-	if err == nil {
-		err = in.check()
-	}
-	if err != nil {
+	if err := decodeNumber(c, &n); err != nil {
 		s.fail(c, err)
 		return
 	}
