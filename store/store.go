@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -41,15 +40,15 @@ func conflict(format string, args ...any) error {
 // again shortly.
 func Unavailable(err error) bool {
 	var (
-		pqErr  *pq.Error
-		netErr net.Error
-		opErr  *net.OpError
+		pqErr *pq.Error
+		opErr *net.OpError // dialling, reading or writing the connection failed
 	)
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.ECONNRESET), errors.As(err, &opErr), errors.As(err, &netErr):
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &opErr):
+		// Not any net.Error: context.DeadlineExceeded is one, and a
+		// request that ran out of time is no outage.
 		return true
 	case errors.As(err, &pqErr):
 		// Class 08: connection exception; 57P01-57P03: the server is

@@ -118,6 +118,7 @@ func TestUnavailable(t *testing.T) {
 		{"a connection exception", &pq.Error{Code: "08006"}, true},
 		{"a duplicate", &pq.Error{Code: "23505"}, false},
 		{"not found", fmt.Errorf("call 9: %w", store.ErrNotFound), false},
+		{"a request out of time", fmt.Errorf("calls: %w", context.DeadlineExceeded), false},
 		{"anything else", errors.New("boom"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) { require.Equal(t, tc.want, store.Unavailable(tc.err)) })
