@@ -906,10 +906,42 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 	return gone(d.rest.do(ctx, http.MethodPost, path, q, nil, nil))
 }
 
+// Decline takes the channel out of Stasis to the dialplan's fallback: the
+// priority labelled "fallback" of its extension (docker/asterisk's
+// extensions.conf), where a caller goes when Stasis() fails.
+func (d *Driver) Decline(ctx context.Context, id dialplan.LegID) error {
+	return gone(d.rest.do(ctx, http.MethodPost, "/channels/"+string(id)+"/continue", url.Values{"label": {"fallback"}}, nil, nil))
+}
+
+// AdoptRecording asks Asterisk for the live recording name
+// (GET /recordings/live/{name}) and follows its end; a live recording
+// outlives the websocket of the switchboard that started it.
+func (d *Driver) AdoptRecording(ctx context.Context, id dialplan.LegID, name string) (bool, error) {
+	path, err := recordingPath("live", name)
+	if err != nil {
+		return false, err
+	}
+	err = d.rest.do(ctx, http.MethodGet, path, nil, nil, nil)
+	if notFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.legs[string(id)]
+	if !ok {
+		return false, dialplan.ErrGone
+	}
+	d.recordings[name] = liveRecording{leg: string(id), sink: l.sink}
+	return true, nil
+}
+
 // OpenRecording reads a finished recording back from Asterisk's store
 // (GET /recordings/stored/{name}/file), as it arrives.
 func (d *Driver) OpenRecording(ctx context.Context, name string) (io.ReadCloser, error) {
-	path, err := storedRecording(name)
+	path, err := recordingPath("stored", name)
 	if err != nil {
 		return nil, err
 	}
@@ -920,19 +952,19 @@ func (d *Driver) OpenRecording(ctx context.Context, name string) (io.ReadCloser,
 	return f, err
 }
 
-// storedRecording is the ARI path of a stored recording, for a name the
-// engine gave (one word: no path, no query).
-func storedRecording(name string) (string, error) {
+// recordingPath is the ARI path of a recording, live or stored, for a name
+// the engine gave (one word: no path, no query).
+func recordingPath(state, name string) (string, error) {
 	if name == "" || strings.ContainsAny(name, "/?#%") {
 		return "", fmt.Errorf("ARI recording name %q: %w", name, dialplan.ErrNoRecording)
 	}
-	return "/recordings/stored/" + name, nil
+	return "/recordings/" + state + "/" + name, nil
 }
 
 // DeleteRecording removes a stored recording from Asterisk
 // (DELETE /recordings/stored/{name}).
 func (d *Driver) DeleteRecording(ctx context.Context, name string) error {
-	path, err := storedRecording(name)
+	path, err := recordingPath("stored", name)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package dialplan
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -44,6 +45,7 @@ type agentState struct {
 type waiter struct {
 	call       CallID
 	priority   int
+	since      time.Time
 	seq        uint64
 	candidates []UserID
 	sink       Sink
@@ -259,6 +261,42 @@ func (a *ACD) becameIdle(s *agentState) {
 	}
 }
 
+// LastCall is the last call an agent answered or placed, as the call log
+// has it: what their after-call work and pending tag are made of after a
+// restart.
+type LastCall struct {
+	User    User
+	Call    CallID
+	EndedAt time.Time
+	// Untagged: the call's number asks for tags and it has none yet.
+	Untagged bool
+}
+
+// Restore gives agents back, after a restart, what their last call left
+// them with: after-call work until its end (the call's end and the
+// agent's wrap-up time), and the call to tag. An agent already in a call
+// taken over keeps it: their after-call work comes at its end.
+func (a *ACD) Restore(last []LastCall) {
+	now := a.clock.Now()
+	a.mu.Lock()
+	for _, l := range last {
+		s := a.agent(l.User.ID)
+		if s.call != 0 {
+			continue
+		}
+		if l.Untagged {
+			s.pendingTag = l.Call
+		}
+		if left := l.EndedAt.Add(time.Duration(l.User.WrapUpTime) * time.Second).Sub(now); left > 0 && !s.wrapUp {
+			u := l.User
+			s.wrapUp, s.wrapUntil = true, now.Add(left)
+			s.stopWrap = a.clock.AfterFunc(left, func() { a.endWrapUp(u) })
+		}
+	}
+	a.mu.Unlock()
+	a.signal()
+}
+
 // Tagged lifts the pending tag of call from user.
 func (a *ACD) Tagged(u User, call CallID) {
 	a.mu.Lock()
@@ -274,22 +312,27 @@ func (a *ACD) Tagged(u User, call CallID) {
 	a.Offer(u)
 }
 
-// Enqueue puts a call in the queue, behind callers of the same priority.
-// The call gets EvOffer when one of candidates is free and reserved for it;
-// those free now are offered at once.
-func (a *ACD) Enqueue(call CallID, priority int, candidates []User, sink Sink) {
+// Enqueue puts a call in the queue, behind callers of the same priority
+// waiting since before since (a caller taken over after a restart keeps
+// their place: they wait since they were first queued). The call gets
+// EvOffer when one of candidates is free and reserved for it; those free
+// now are offered at once.
+func (a *ACD) Enqueue(call CallID, priority int, since time.Time, candidates []User, sink Sink) {
 	ids := make([]UserID, len(candidates))
 	for i, u := range candidates {
 		ids[i] = u.ID
 	}
 	a.mu.Lock()
 	a.seq++
-	w := &waiter{call: call, priority: priority, seq: a.seq, candidates: ids, sink: sink}
+	w := &waiter{call: call, priority: priority, since: since, seq: a.seq, candidates: ids, sink: sink}
 	i, _ := slices.BinarySearchFunc(a.queue, w, func(x, y *waiter) int {
 		if x.priority != y.priority {
 			return y.priority - x.priority
 		}
-		return int(x.seq) - int(y.seq)
+		if c := x.since.Compare(y.since); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.seq, y.seq)
 	})
 	a.queue = slices.Insert(a.queue, i, w)
 	a.mu.Unlock()

@@ -125,6 +125,26 @@ func TestAgentStates(t *testing.T) {
 		w.Engine.ACD().Tagged(a, 1)
 		require.Equal(t, dialplan.StatusAvailable, w.Engine.ACD().Status(a))
 	})
+	t.Run("a restart gives agents back the after-call work and the tag their last calls left them", func(t *testing.T) {
+		w := world(t)
+		user(w, alice, func(u *dialplan.User) { u.WrapUpTime = 30 })
+		user(w, bob, func(u *dialplan.User) { u.WrapUpTime = 30 })
+		user(w, carol, func(u *dialplan.User) { u.WrapUpTime = 30 })
+		acd, users := w.Engine.ACD(), w.Directory.Users
+		acd.Talk(carol, 7) // a conversation taken over
+		acd.Restore([]dialplan.LastCall{
+			{User: users[alice], Call: 1, EndedAt: monday10.Add(-10 * s)},
+			{User: users[bob], Call: 2, EndedAt: monday10.Add(-time.Hour), Untagged: true},
+			{User: users[carol], Call: 3, EndedAt: monday10.Add(-10 * s), Untagged: true},
+		})
+		require.Equal(t, dialplan.StatusAfterCallWork, acd.Status(users[alice]), "20 s of after-call work left")
+		require.Equal(t, dialplan.StatusPendingTag, acd.Status(users[bob]))
+		require.Equal(t, dialplan.StatusInCall, acd.Status(users[carol]), "in a call, whatever the last one left")
+		w.Clock.Advance(20 * s)
+		require.Equal(t, dialplan.StatusAvailable, acd.Status(users[alice]))
+		acd.Tagged(users[bob], 2)
+		require.Equal(t, dialplan.StatusAvailable, acd.Status(users[bob]))
+	})
 }
 
 func TestQueue(t *testing.T) {

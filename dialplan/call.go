@@ -325,10 +325,16 @@ func (c *call) finish(flowErr error) {
 	if flowErr == errFlowDone {
 		flowErr = nil
 	}
+	if flowErr == errStopping && c.waiting() {
+		flowErr = errHandedOver
+		c.stopBackground()
+		c.log.Info("switchboard stopping: the caller waits, handed over to the next switchboard")
+	} else if flowErr == errHandedOver {
+		c.log.Info("switchboard stopping: the conversation goes on, handed over to the next switchboard")
+	}
 	if flowErr == errHandedOver {
 		// Nothing is hung up nor ended: the record says the call is
-		// answered, for the next switchboard's Resume.
-		c.log.Info("switchboard stopping: the conversation goes on, handed over to the next switchboard")
+		// not done, for the next switchboard's Resume.
 		if len(c.notes) > 0 {
 			if err := c.store(nil, nil); err != nil {
 				c.log.Error("call events not recorded", "err", err)
@@ -373,6 +379,13 @@ func (c *call) finish(flowErr error) {
 	if c.e.ended != nil {
 		c.e.ended(c.result)
 	}
+}
+
+// waiting says that the call is a caller waiting for an agent (in a
+// message, the menu, ringing, the queue, a voicemail), whom the next
+// switchboard can take over (carryOn).
+func (c *call) waiting() bool {
+	return c.rec.ID != 0 && c.rec.Direction == Inbound && c.rec.AnsweredAt == nil && c.caller != "" && !c.callerGone
 }
 
 // missedReason follows Aircall's rules for a call nobody answered.

@@ -56,6 +56,7 @@ var (
 	ErrUnreachable     = errors.New("the user has no phone to ring")
 	ErrSameAgent       = errors.New("the user is already on the call")
 	ErrAgentBusy       = errors.New("the user is already in a call")
+	ErrDraining        = errors.New("switchboard is shutting down: it takes no new call")
 	ErrNoWarmTransfer  = errors.New("no warm transfer of the call is in progress")
 	ErrTargetRinging   = errors.New("the transfer's target has not answered yet")
 )
@@ -85,6 +86,13 @@ func (e *Engine) register(c *call) {
 	e.mu.Lock()
 	e.live[c.rec.ID] = &liveCall{company: c.rec.Company, in: c.in, over: c.over}
 	e.mu.Unlock()
+	c.setLimit()
+}
+
+// setLimit times the end of the call at the latest: its number's
+// max_call_seconds after it began.
+func (c *call) setLimit() {
+	c.cancel(c.limit)
 	limit := MaxCallDuration
 	if c.number.MaxCallSeconds > 0 {
 		limit = time.Duration(c.number.MaxCallSeconds) * time.Second

@@ -37,7 +37,10 @@ func (e *Engine) Dial(ctx context.Context, company Company, o OutboundCall) (Cal
 	c.rec = Call{Company: company.ID, Number: o.Number.ID, Direction: Outbound, Status: CallInitial,
 		RawDigits: o.To, User: o.User.ID}
 	started := make(chan error, 1)
-	e.start(c, func() { c.dialOut(o, started) })
+	if !e.start(c, func() { c.dialOut(o, started) }) {
+		c.end()
+		return 0, ErrDraining
+	}
 	select {
 	case err := <-started:
 		if err != nil {

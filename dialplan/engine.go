@@ -37,6 +37,11 @@ type Engine struct {
 	// live is the registry of calls in progress, by id, for commands.
 	mu   sync.Mutex
 	live map[CallID]*liveCall
+	// running counts the calls' goroutines; once draining, no new one
+	// starts, and idle is told when the last one ends (Drain).
+	running  int
+	draining bool
+	idle     []chan struct{}
 }
 
 // Config are the parts an Engine works with.
@@ -80,14 +85,27 @@ func NewEngine(cfg Config) *Engine {
 // ACD is the engine's distributor (agents' live state and the queue).
 func (e *Engine) ACD() *ACD { return e.acd }
 
-// Stop ends every call in progress and waits for them to be recorded:
-// their callers are hung up, but for those talking with an agent, whose
-// conversations go on, handed over to the next switchboard to run on the
-// database (Resume), as after a crash.
+// Stop hands every call in progress over to the next switchboard, as a
+// crash would but tidily, and waits until they are: conversations go on,
+// callers waiting for an agent wait on (their agents' phones stop
+// ringing), and the next switchboard takes them over from the database
+// (Resume). Calls it could not take over (an agent dialling out, not yet
+// answered) are hung up and recorded.
 func (e *Engine) Stop() {
 	e.stopOnce.Do(func() { close(e.done) })
 	e.wg.Wait()
 	e.stopBase()
+}
+
+// stopping says that Stop was called: what calls do then is handing
+// them over, not the agents' or the callers' doing.
+func (e *Engine) stopping() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // newCall is a call's state, with its inbox and its context.
@@ -97,43 +115,114 @@ func (e *Engine) newCall() *call {
 		over: make(chan struct{}), log: e.logger}
 }
 
-// start runs a call's goroutine.
-func (e *Engine) start(c *call, run func()) {
+// start runs a call's goroutine, unless the engine drains (false).
+func (e *Engine) start(c *call, run func()) bool {
+	e.mu.Lock()
+	if e.draining {
+		e.mu.Unlock()
+		return false
+	}
+	e.running++
+	e.mu.Unlock()
 	e.clock.Busy()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer e.clock.Idle()
+		defer e.ran()
 		defer c.end()
 		run()
 	}()
+	return true
+}
+
+// ran counts a call's goroutine out, and tells Drain when it was the last.
+func (e *Engine) ran() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.running--
+	if e.running == 0 {
+		for _, ch := range e.idle {
+			close(ch)
+		}
+		e.idle = nil
+	}
+}
+
+// Drain stops taking calls, for a graceful shutdown: an inbound call
+// from now on goes back to the PBX's dialplan, to its fallback (Decline),
+// and a click-to-call is refused (ErrDraining). It returns once the calls
+// in progress have ended, or when ctx does (a drain timeout): Stop then
+// hands those left over to the next switchboard.
+func (e *Engine) Drain(ctx context.Context) error {
+	e.mu.Lock()
+	e.draining = true
+	if e.running == 0 {
+		e.mu.Unlock()
+		return nil
+	}
+	idle := make(chan struct{})
+	e.idle = append(e.idle, idle)
+	e.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Handle starts the flow of an inbound call. The driver posts the events
 // of the caller's leg, and of every leg the engine originates for it, to
-// the returned Sink.
+// the returned Sink. While the engine drains, the call is declined.
 func (e *Engine) Handle(in InboundCall) Sink {
 	c := e.newCall()
 	c.inbound = in
+	run := c.run
 	if in.Device != "" {
-		e.start(c, c.desk)
-	} else {
-		e.start(c, c.run)
+		run = c.desk
+	}
+	if !e.start(c, run) {
+		c.end()
+		e.clock.Busy()
+		go func() {
+			defer e.clock.Idle()
+			e.decline(in)
+		}()
 	}
 	return c.in
 }
 
+// decline sends a call that came while the engine drains back to the
+// PBX's dialplan: its fallback, as when switchboard is down.
+func (e *Engine) decline(in InboundCall) {
+	ctx, cancel := context.WithTimeout(e.base, 10*time.Second)
+	defer cancel()
+	if err := e.media.Decline(ctx, in.Leg); err != nil && err != ErrGone {
+		e.logger.Warn("a call that came while switchboard stops could not be sent to the fallback", "leg", in.Leg, "err", err)
+		return
+	}
+	e.logger.Info("switchboard stopping: a new call sent to the dialplan's fallback", "leg", in.Leg, "to", in.To)
+}
+
 // Resume takes over the calls a previous run of Switchboard left
-// unfinished (killed, it could not hang them up): their record says they
-// are not done. A caller still talking with the agent who answered goes
-// on talking, and the call is recorded when one of them hangs up; any
-// other call is hung up and closed, a caller who left meanwhile too. Call
+// unfinished (killed, or stopped with calls in progress): their record
+// says they are not done. A caller still talking with the agent who
+// answered goes on talking, and the call is recorded when one of them
+// hangs up; a caller waiting for an agent carries on (resume); a call
+// whose caller left meanwhile is closed. Call
 // it before the driver connects (Adopt needs no link, and a leg it does
 // not follow would be taken for a new call).
-func (e *Engine) Resume(calls []Call) {
-	for _, rec := range calls {
+func (e *Engine) Resume(calls []Unfinished) {
+	for _, u := range calls {
+		if u.Call.AnsweredAt != nil && u.Call.User != 0 {
+			e.acd.Talk(u.Call.User, u.Call.ID) // before any waiting caller rings them
+		}
+	}
+	for _, u := range calls {
 		c := e.newCall()
-		c.rec, c.caller = rec, LegID(rec.MediaRef)
+		c.rec, c.caller = u.Call, LegID(u.Call.MediaRef)
+		c.recall(u.Timeline)
 		if c.caller != "" {
 			e.media.Adopt(c.caller, c.in)
 		}
@@ -237,6 +326,12 @@ type call struct {
 	voicemailLeft bool
 	// notes are events to write with the call's next write (note).
 	notes []TimelineEvent
+
+	// resumed: taken over after a restart, the caller does not hear the
+	// welcome again (flow). waitingSince places a resumed caller in the
+	// queue where they were (recall).
+	resumed      bool
+	waitingSince time.Time
 }
 
 func (c *call) ctx() (context.Context, context.CancelFunc) {
@@ -328,11 +423,12 @@ func (c *call) flow(n Number, depth int) error {
 		}
 		return c.voicemail()
 	}
-	if n.Messages[MsgWelcome] != nil {
+	if n.Messages[MsgWelcome] != nil && !c.resumed {
 		if _, err := c.play(c.prompt(MsgWelcome), false); err != nil {
 			return err
 		}
 	}
+	c.resumed = false // a number the caller is transferred to welcomes them
 	if n.Type == IVR {
 		option, err := c.menu()
 		if err != nil || option == nil {

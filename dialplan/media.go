@@ -183,6 +183,10 @@ type MediaServer interface {
 	PauseRecording(ctx context.Context, name string) error
 	ResumeRecording(ctx context.Context, name string) error
 	Hangup(ctx context.Context, leg LegID, cause Cause) error
+	// Decline sends a new call back to the PBX's dialplan, to the
+	// fallback it has for when switchboard is down (switchboard is
+	// shutting down: Engine.Drain).
+	Decline(ctx context.Context, leg LegID) error
 	// Adopt follows again the caller's leg of a call begun before a
 	// restart of Switchboard: its events go to sink from now on. It asks
 	// nothing of the server, so it can be done before the driver
@@ -193,6 +197,11 @@ type MediaServer interface {
 	// talking with an adopted caller) and follows them: their events go
 	// to sink. It needs the link to the server.
 	Bridged(ctx context.Context, leg LegID, sink Sink) ([]LegID, error)
+	// AdoptRecording follows again the recording name of an adopted leg,
+	// begun before a restart (a caller leaving a voicemail): true when it
+	// is still going, its end then coming as EvRecordingDone; false when
+	// the server has no such recording. It needs the link to the server.
+	AdoptRecording(ctx context.Context, leg LegID, name string) (bool, error)
 }
 
 // Calls takes the calls a media driver receives: the engine.

@@ -85,6 +85,13 @@ type Call struct {
 	MediaRef string
 }
 
+// Unfinished is a call a previous run of switchboard left in progress,
+// with its timeline as the call log has it: where the caller was.
+type Unfinished struct {
+	Call     Call
+	Timeline []TimelineEvent
+}
+
 // WaitingTime is how long the caller waited before an answer, or before
 // the end when nobody answered.
 func (c Call) WaitingTime() time.Duration {

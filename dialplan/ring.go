@@ -249,7 +249,7 @@ func (c *call) stopped(r *ringing, cause Cause) error {
 	if r.declined {
 		name = events.CallAgentDeclined
 	}
-	if cause == CauseAnsweredElsewhere || c.callerGone {
+	if cause == CauseAnsweredElsewhere || c.callerGone || c.e.stopping() {
 		return nil // not the agent's doing
 	}
 	return c.save(c.event(name, r.user.ID, events.AgentOutcome{Cause: int(cause)}))
@@ -286,7 +286,11 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 	for i, u := range members {
 		ids[i] = u.ID
 	}
-	c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
+	since := c.now()
+	if !c.waitingSince.IsZero() {
+		since, c.waitingSince = c.waitingSince, time.Time{}
+	}
+	c.e.acd.Enqueue(c.id(), c.priority, since, members, c.in)
 	members = nil
 	defer c.e.acd.Dequeue(c.id())
 	c.waitingMusic()
@@ -330,7 +334,7 @@ func (c *call) queue(members []User, team TeamID, deadline time.Time) (bool, err
 			if err != nil {
 				return false, nil
 			}
-			c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
+			c.e.acd.Enqueue(c.id(), c.priority, c.now(), members, c.in)
 			c.waitingMusic()
 		}
 	}
@@ -365,7 +369,7 @@ func (c *call) callback(ids []UserID, team TeamID) error {
 		if err != nil {
 			return err
 		}
-		c.e.acd.Enqueue(c.id(), c.priority, members, c.in)
+		c.e.acd.Enqueue(c.id(), c.priority, c.now(), members, c.in)
 		var offered UserID
 		for offered == 0 {
 			ev, err := c.wait()
@@ -565,7 +569,7 @@ func (c *call) voicemail() error {
 	if _, err := c.play(Prompt{Number: c.number.ID, Sound: "beep"}, false); err != nil {
 		return err
 	}
-	name := fmt.Sprintf("voicemail-%d", c.rec.ID)
+	name := voicemailName(c.id())
 	ctx, cancel := c.ctx()
 	err := c.e.media.Record(ctx, RecordTarget{Leg: c.caller}, name, maxVoicemail)
 	cancel()
@@ -576,8 +580,18 @@ func (c *call) voicemail() error {
 		c.log.Warn("voicemail not recorded", "err", err)
 		return nil
 	}
-	started := c.now()
-	timer := c.after(maxVoicemail + 5*time.Second)
+	return c.takeVoicemail(name, c.now(), maxVoicemail)
+}
+
+// voicemailName is the media server's name of a call's voicemail: one per
+// call, so that a switchboard taking the call over finds it.
+func voicemailName(id CallID) string { return fmt.Sprintf("voicemail-%d", id) }
+
+// takeVoicemail waits for the end of the voicemail name, begun at started
+// and lasting left at most: the caller hangs up, or the media server stops
+// at the limit or on the caller's #.
+func (c *call) takeVoicemail(name string, started time.Time, left time.Duration) error {
+	timer := c.after(left + 5*time.Second)
 	defer c.cancel(timer)
 	for {
 		ev, err := c.wait()

@@ -152,9 +152,11 @@ type Peer struct {
 type SimMedia struct {
 	clock *SimClock
 
-	mu         sync.Mutex
-	seq        int
-	legs       map[LegID]*simLeg
+	mu   sync.Mutex
+	seq  int
+	legs map[LegID]*simLeg
+	// Declined are the callers sent to the PBX's fallback (Decline).
+	Declined   []LegID
 	peers      map[string]Peer
 	presses    map[MessageKind][]string
 	Violations []string
@@ -234,6 +236,18 @@ func (m *SimMedia) Adopt(leg LegID, sink Sink) {
 	if !ok || l.gone {
 		sink.Post(Event{Kind: EvHangup, Leg: leg, Cause: CauseTemporaryFailure})
 	}
+}
+
+// AdoptRecording says whether leg still records name; its end goes to
+// the leg's sink, which Adopt set.
+func (m *SimMedia) AdoptRecording(ctx context.Context, leg LegID, name string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, err := m.leg(leg)
+	if err != nil {
+		return false, err
+	}
+	return l.recording == name, nil
 }
 
 // Bridged lists the leg bridged with leg, if it is up, and routes its
@@ -509,6 +523,22 @@ func (m *SimMedia) Hangup(ctx context.Context, id LegID, cause Cause) error {
 		return err
 	}
 	m.gone(l, cause)
+	return nil
+}
+
+// Decline sends a caller to the fallback, which hangs up: the leg is
+// listed in Declined.
+func (m *SimMedia) Decline(ctx context.Context, id LegID) error {
+	m.mu.Lock()
+	l, err := m.leg(id)
+	if err == nil {
+		m.Declined = append(m.Declined, id)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	m.gone(l, CauseNormal)
 	return nil
 }
 

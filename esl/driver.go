@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1203,6 +1205,87 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 		return gone(err)
 	}
 	return nil
+}
+
+// Decline transfers a parked caller to the extension switchboard_fallback
+// of the public context (docker/freeswitch's public.xml), which plays to
+// callers what they hear when switchboard is down.
+func (d *Driver) Decline(ctx context.Context, id dialplan.LegID) error {
+	if err := uuidArg(id); err != nil {
+		return err
+	}
+	c, err := d.client()
+	if err != nil {
+		return err
+	}
+	_, err = c.API(ctx, "uuid_transfer "+string(id)+" switchboard_fallback XML public")
+	return gone(err)
+}
+
+// AdoptRecording asks FreeSWITCH for the leg's media bugs (uuid_buglist):
+// a recording to the file of name is one still going, whose RECORD_STOP
+// is then followed. A voicemail, as only a lone leg's recording outlives
+// a restart: a conversation's is begun again with the conversation.
+func (d *Driver) AdoptRecording(ctx context.Context, id dialplan.LegID, name string) (bool, error) {
+	if err := uuidArg(id); err != nil {
+		return false, err
+	}
+	if err := recordingName(name); err != nil {
+		return false, err
+	}
+	c, err := d.client()
+	if err != nil {
+		return false, err
+	}
+	out, err := c.API(ctx, "uuid_buglist "+string(id))
+	if err != nil {
+		return false, gone(err)
+	}
+	bugs, err := parseBugs(out)
+	if err != nil {
+		return false, fmt.Errorf("uuid_buglist %s: %w", id, err)
+	}
+	if bugs == nil {
+		return false, dialplan.ErrGone // no such channel: nothing was listed
+	}
+	file := path.Join(d.cfg.RecordingDir, name+".wav")
+	if !slices.ContainsFunc(bugs, func(b mediaBug) bool { return b.Function == "session_record" && b.Target == file }) {
+		return false, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.legs[string(id)]
+	if !ok {
+		return false, dialplan.ErrGone
+	}
+	d.recordings[file] = &recording{leg: string(id), name: name, sink: l.sink, voicemail: true}
+	return true, nil
+}
+
+// mediaBug is one of a channel's media bugs, as uuid_buglist lists them.
+type mediaBug struct {
+	Function string `xml:"function"`
+	Target   string `xml:"target"`
+}
+
+// parseBugs reads uuid_buglist's answer: <media-bugs> with a <media-bug>
+// for each; nil (not empty) when the answer has no list, as for a channel
+// FreeSWITCH does not have.
+func parseBugs(out string) ([]mediaBug, error) {
+	start := strings.Index(out, "<media-bugs>")
+	if start < 0 {
+		return nil, nil
+	}
+	var list struct {
+		Bugs []mediaBug `xml:"media-bug"`
+	}
+	if err := xml.Unmarshal([]byte(out[start:]), &list); err != nil {
+		return nil, err
+	}
+	if list.Bugs == nil {
+		list.Bugs = []mediaBug{}
+	}
+	return list.Bugs, nil
 }
 
 // Snoop rings a supervisor's phone into eavesdrop on the agent's leg: it

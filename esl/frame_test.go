@@ -177,3 +177,33 @@ func (nopSink) Post(dialplan.Event) {}
 type nopPresence struct{}
 
 func (nopPresence) SetPresence(string, bool) {}
+
+// TestParseBugs: uuid_buglist's answer, as FreeSWITCH 1.10 writes it
+// (switch_core_media_bug_enumerate), and for a channel it does not have.
+func TestParseBugs(t *testing.T) {
+	out := "<media-bugs>\n <media-bug>\n  <function>session_record</function>\n  <target>/rec/voicemail-7.wav</target>\n" +
+		"  <thread-locked>0</thread-locked>\n </media-bug>\n</media-bugs>\n"
+	bugs, err := parseBugs(out)
+	require.NoError(t, err)
+	require.Equal(t, []mediaBug{{Function: "session_record", Target: "/rec/voicemail-7.wav"}}, bugs)
+	bugs, err = parseBugs("<media-bugs>\n</media-bugs>\n")
+	require.NoError(t, err)
+	require.Equal(t, []mediaBug{}, bugs, "a channel without bugs")
+	bugs, err = parseBugs("")
+	require.NoError(t, err)
+	require.Nil(t, bugs, "no such channel")
+	_, err = parseBugs("<media-bugs><media-bug><function>x")
+	require.Error(t, err)
+}
+
+func FuzzParseBugs(f *testing.F) {
+	f.Add("<media-bugs>\n <media-bug>\n  <function>session_record</function>\n  <target>/rec/a.wav</target>\n </media-bug>\n</media-bugs>\n")
+	f.Add("")
+	f.Add("-ERR no such channel\n")
+	f.Fuzz(func(t *testing.T, out string) {
+		bugs, err := parseBugs(out)
+		if err == nil && bugs == nil && strings.Contains(out, "<media-bugs>") {
+			t.Fatalf("a list read as no channel: %q", out)
+		}
+	})
+}

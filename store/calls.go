@@ -468,12 +468,18 @@ func (s *Store) Call(ctx context.Context, company dialplan.CompanyID, id dialpla
 // Timelines reads the timelines of the company's listed calls, oldest
 // event first: every call listed has one, empty when it has no event.
 func (s *Store) Timelines(ctx context.Context, company dialplan.CompanyID, ids []dialplan.CallID) (map[dialplan.CallID][]dialplan.TimelineEvent, error) {
+	return s.timelines(ctx, ids, "company_id = $2", company)
+}
+
+// timelines reads the events of the calls ids (and where, on $2 on), in
+// order, each call's list empty rather than missing.
+func (s *Store) timelines(ctx context.Context, ids []dialplan.CallID, where string, args ...any) (map[dialplan.CallID][]dialplan.TimelineEvent, error) {
 	out := make(map[dialplan.CallID][]dialplan.TimelineEvent, len(ids))
 	for _, id := range ids {
 		out[id] = []dialplan.TimelineEvent{}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT call_id, event, at, coalesce(user_id, 0), data FROM events
-		WHERE company_id = $1 AND call_id = ANY($2) ORDER BY call_id, id`, company, pq.Array(ids))
+		WHERE call_id = ANY($1) AND `+where+` ORDER BY call_id, id`, append([]any{pq.Array(ids)}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("call timelines: %w", err)
 	}
@@ -501,14 +507,22 @@ func (s *Store) Timelines(ctx context.Context, company dialplan.CompanyID, ids [
 
 // CallsToSettle lists the calls of every company that are not done, for the
 // media drivers to settle after a restart.
-func (s *Store) CallsToSettle(ctx context.Context) ([]dialplan.Call, error) {
+func (s *Store) CallsToSettle(ctx context.Context) ([]dialplan.Unfinished, error) {
 	records, err := queryCalls(ctx, s.db, callSelect+" WHERE c.status <> 'done' ORDER BY c.id")
 	if err != nil {
 		return nil, fmt.Errorf("calls to settle: %w", err)
 	}
-	calls := make([]dialplan.Call, len(records))
+	ids := make([]dialplan.CallID, len(records))
 	for i, r := range records {
-		calls[i] = r.Call
+		ids[i] = r.ID
+	}
+	timelines, err := s.timelines(ctx, ids, "true")
+	if err != nil {
+		return nil, fmt.Errorf("calls to settle: %w", err)
+	}
+	calls := make([]dialplan.Unfinished, len(records))
+	for i, r := range records {
+		calls[i] = dialplan.Unfinished{Call: r.Call, Timeline: timelines[r.ID]}
 	}
 	return calls, nil
 }

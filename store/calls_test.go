@@ -443,9 +443,43 @@ func TestCallsToSettle(t *testing.T) {
 	w.newCall(func(c *dialplan.Call) { c.Status, c.EndedAt = dialplan.CallDone, at(w.t0.Add(time.Second)) })
 	talking := w.newOther(func(c *dialplan.Call) { c.Status, c.AnsweredAt, c.MediaRef = dialplan.CallAnswered, at(w.t0), "chan-2" })
 
+	queued := dialplan.TimelineEvent{Event: events.CallQueued, At: w.t0.Add(3 * time.Second)}
+	require.NoError(t, w.st.SaveCall(ctx, &ringing, []dialplan.TimelineEvent{queued}, nil))
+
 	calls, err := w.st.CallsToSettle(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []dialplan.Call{ringing, talking}, calls, "calls not done, of every company")
+	require.Equal(t, []dialplan.Unfinished{{Call: ringing, Timeline: []dialplan.TimelineEvent{queued}},
+		{Call: talking, Timeline: []dialplan.TimelineEvent{}}}, calls,
+		"calls not done, of every company, with their timelines: where each caller was")
+}
+
+// TestLastCalls: each agent's last call, and whether it waits for a tag,
+// is what a restart gives their after-call work and pending tag from.
+func TestLastCalls(t *testing.T) {
+	ctx := context.Background()
+	w := newCallWorld(t)
+	_, err := w.db.ExecContext(ctx, "UPDATE numbers SET mandatory_tagging = true WHERE id = $1", w.main.ID)
+	require.NoError(t, err)
+	ended := func(by dialplan.User, number dialplan.NumberID, start time.Duration) dialplan.Call {
+		return w.newCall(func(c *dialplan.Call) {
+			c.Number, c.User, c.Status = number, by.ID, dialplan.CallDone
+			c.StartedAt = w.t0.Add(start)
+			c.AnsweredAt, c.EndedAt = at(c.StartedAt.Add(time.Second)), at(c.StartedAt.Add(time.Minute))
+		})
+	}
+	ended(w.alice, w.second.ID, 0)
+	aliceLast := ended(w.alice, w.main.ID, time.Hour)                                           // to tag
+	ended(w.bob, w.main.ID, 0)                                                                  // older
+	bobLast := ended(w.bob, w.main.ID, time.Hour)                                               // tagged
+	w.newCall(func(c *dialplan.Call) { c.User, c.StartedAt = w.bob.ID, w.t0.Add(2*time.Hour) }) // in progress
+	require.NoError(t, w.st.TagCall(ctx, w.acme.ID, bobLast.ID, w.bob.ID, []dialplan.TagID{w.vip.ID}))
+
+	last, err := w.st.LastCalls(ctx)
+	require.NoError(t, err)
+	require.Len(t, last, 2, "the owner has no call")
+	require.Equal(t, w.alice.ID, last[0].User.ID)
+	require.Equal(t, dialplan.LastCall{User: last[0].User, Call: aliceLast.ID, EndedAt: *aliceLast.EndedAt, Untagged: true}, last[0])
+	require.Equal(t, dialplan.LastCall{User: last[1].User, Call: bobLast.ID, EndedAt: *bobLast.EndedAt}, last[1])
 }
 
 // BenchmarkSaveCall measures the engine's writes: a call's first save

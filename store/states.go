@@ -118,3 +118,45 @@ func lastStates(ctx context.Context, q sqlx.QueryerContext, pairs [][2]events.Ki
 	}
 	return out, nil
 }
+
+// LastCalls reads each user's last call (answered or placed, ended), with
+// whether it still waits for the tags its number asks for: the agents'
+// after-call work and pending tags, for a restart (ACD.Restore).
+func (s *Store) LastCalls(ctx context.Context) ([]dialplan.LastCall, error) {
+	byCompany, err := s.AllUsers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("last calls: %w", err)
+	}
+	users := map[dialplan.UserID]dialplan.User{}
+	for _, list := range byCompany {
+		for _, u := range list {
+			users[u.ID] = u
+		}
+	}
+	var rows []struct {
+		User     dialplan.UserID `db:"user_id"`
+		Call     dialplan.CallID `db:"call_id"`
+		EndedAt  time.Time       `db:"ended_at"`
+		Untagged bool            `db:"untagged"`
+	}
+	// One index probe per user (calls_company_user_started).
+	err = s.db.SelectContext(ctx, &rows, `SELECT u.id AS user_id, c.id AS call_id, c.ended_at,
+			coalesce(n.mandatory_tagging, false) AND NOT EXISTS (SELECT 1 FROM call_tags ct
+				JOIN tags t ON t.id = ct.tag_id AND NOT t.system WHERE ct.call_id = c.id) AS untagged
+		FROM users u
+		CROSS JOIN LATERAL (SELECT id, number_id, ended_at FROM calls
+			WHERE company_id = u.company_id AND user_id = u.id AND status = 'done' AND answered_at IS NOT NULL
+			ORDER BY started_at DESC LIMIT 1) c
+		LEFT JOIN numbers n ON n.id = c.number_id
+		ORDER BY u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("last calls: %w", err)
+	}
+	out := make([]dialplan.LastCall, 0, len(rows))
+	for _, r := range rows {
+		if u, ok := users[r.User]; ok {
+			out = append(out, dialplan.LastCall{User: u, Call: r.Call, EndedAt: r.EndedAt.UTC(), Untagged: r.Untagged})
+		}
+	}
+	return out, nil
+}

@@ -215,13 +215,13 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		Limits: cfg.limits(), TrustedProxies: proxies}
 	// A part that must stop switchboard (the media lease lost) says why.
 	fatal := make(chan error, 1)
-	stopCalls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings
+	calls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings
 		select {
 		case fatal <- err:
 		default:
 		}
 	})
-	defer stopCalls()
+	defer calls.stop()
 	// Webhooks (webhooks.go): the API checks URLs with the dispatcher's
 	// policy; the dispatcher shows objects as the API does.
 	stopWebhooks, err := startWebhooks(ctx, cfg, st, &deps, logger, m) // sets deps.WebhookPolicy
@@ -261,6 +261,13 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		return err
 	case <-ctx.Done():
 	}
+	// The API keeps serving while calls drain (its /readyz says 503).
+	logger.Info("switchboard stopping: taking no new call, letting calls in progress end", "drain_timeout", cfg.DrainTimeout)
+	drain, cancelDrain := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+	if err := calls.drain(drain); err != nil {
+		logger.Info("drain timeout: the calls left are handed over to the next switchboard")
+	}
+	cancelDrain()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	logger.Info("switchboard stopping")
@@ -275,16 +282,25 @@ type mediaDriver interface {
 	Ready(ctx context.Context) error
 }
 
+// running are the calls startCalls runs: drain takes no new call and
+// waits for those in progress to end, until ctx does; stop hands those
+// left over to the next switchboard and disconnects.
+type running struct {
+	drain func(ctx context.Context) error
+	stop  func()
+}
+
+// errDraining is what /readyz says of the media link while calls drain.
+var errDraining = errors.New("switchboard is shutting down: it takes no new call")
+
 // startCalls connects the media server, when one is configured and once
-// this process holds its lease, and runs the call engine on it. The
-// returned func stops both: conversations in progress are handed over to
-// the next switchboard, other calls hung up and recorded. fatal is told
-// when the lease is lost to another process.
+// this process holds its lease, and runs the call engine on it. fatal is
+// told when the lease is lost to another process.
 func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
-	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics, fatal func(error)) func() {
+	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics, fatal func(error)) running {
 	if cfg.Media == "" {
 		logger.Warn("no media server configured (SWITCHBOARD_MEDIA): the API runs, calls do not")
-		return func() {}
+		return running{drain: func(context.Context) error { return nil }, stop: func() {}}
 	}
 	var driver mediaDriver
 	switch cfg.Media {
@@ -305,9 +321,12 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, Recordings: driver, ACD: acd, Logger: logger})
 	// One switchboard drives the media server (lease.go): a standby is
 	// not ready, and drives nothing until the lease is its.
-	var active atomic.Bool
+	var active, draining atomic.Bool
 	deps.MediaReady = func(ctx context.Context) error {
-		if !active.Load() {
+		switch {
+		case draining.Load():
+			return errDraining
+		case !active.Load():
 			return errStandingBy
 		}
 		return driver.Ready(ctx)
@@ -336,6 +355,13 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		// Calls a previous run left unfinished (it was killed, or this
 		// process was standing by): taken over before the driver
 		// connects, so that it knows their legs.
+		// Agents' after-call work and pending tags, as their last calls
+		// left them: before the calls, which may ring them.
+		if last, err := st.LastCalls(runCtx); err != nil {
+			logger.Error("agents' after-call work not restored", "err", err)
+		} else {
+			acd.Restore(last)
+		}
 		if calls, err := st.CallsToSettle(runCtx); err != nil {
 			logger.Error("unfinished calls not taken over", "err", err)
 		} else if len(calls) > 0 {
@@ -348,10 +374,16 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		m.WatchMediaLink(cfg.Media, driver.Ready)
 		driver.Run(runCtx, engine, acd)
 	}()
-	return func() {
-		engine.Stop()
-		cancel()
-		<-done
+	return running{
+		drain: func(ctx context.Context) error {
+			draining.Store(true)
+			return engine.Drain(ctx)
+		},
+		stop: func() {
+			engine.Stop()
+			cancel()
+			<-done
+		},
 	}
 }
 

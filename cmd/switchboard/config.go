@@ -81,6 +81,11 @@ type config struct {
 	FailedAuthLimit  int    `env:"SWITCHBOARD_FAILED_AUTH_LIMIT" envDefault:"30"`
 	TrustedProxies   string `env:"SWITCHBOARD_TRUSTED_PROXIES"`
 
+	// DrainTimeout is how long a stopping switchboard (SIGTERM) lets the
+	// calls in progress end, taking no new one, before it hands those
+	// left over to the next switchboard (0: at once).
+	DrainTimeout time.Duration `env:"SWITCHBOARD_DRAIN_TIMEOUT" envDefault:"30s"`
+
 	// promptsCache is the directory of prompt files when PromptsDir is
 	// unset (dev sets it inside its data directory).
 	promptsCache string
@@ -94,7 +99,8 @@ var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWI
 	"SWITCHBOARD_ARI_DEVICE_REFRESH", "SWITCHBOARD_ESL_ADDR", "SWITCHBOARD_ESL_PASSWORD", "SWITCHBOARD_ESL_TRUNK", "SWITCHBOARD_ESL_PROFILE", "SWITCHBOARD_ESL_RECORDINGS",
 	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION",
 	"SWITCHBOARD_METRICS_MAX_NUMBERS", "SWITCHBOARD_METRICS_MAX_COMPANIES",
-	"SWITCHBOARD_RATE_LIMIT_KEY", "SWITCHBOARD_RATE_LIMIT_ADDRESS", "SWITCHBOARD_FAILED_AUTH_LIMIT", "SWITCHBOARD_TRUSTED_PROXIES"}
+	"SWITCHBOARD_RATE_LIMIT_KEY", "SWITCHBOARD_RATE_LIMIT_ADDRESS", "SWITCHBOARD_FAILED_AUTH_LIMIT", "SWITCHBOARD_TRUSTED_PROXIES",
+	"SWITCHBOARD_DRAIN_TIMEOUT"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -152,6 +158,9 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies,
 		"reverse proxies in front of the API, comma-separated addresses or CIDRs: their X-Forwarded-For names the "+
 			"client [SWITCHBOARD_TRUSTED_PROXIES]")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout,
+		"how long a stopping switchboard lets calls in progress end, taking no new one, before it hands the rest over "+
+			"to the next switchboard [SWITCHBOARD_DRAIN_TIMEOUT]")
 }
 
 // limits are the API's limits as configured.
@@ -190,6 +199,9 @@ func (c config) validate() error {
 	}
 	if c.ARIDeviceRefresh <= 0 {
 		return fmt.Errorf("ARI device refresh %s: want a positive duration such as 15s (SWITCHBOARD_ARI_DEVICE_REFRESH)", c.ARIDeviceRefresh)
+	}
+	if c.DrainTimeout < 0 {
+		return fmt.Errorf("drain timeout %s: want a duration such as 30s, or 0 to hand calls over at once (SWITCHBOARD_DRAIN_TIMEOUT)", c.DrainTimeout)
 	}
 	if c.WebhookRetention <= 0 {
 		return fmt.Errorf("webhook retention %s: want a positive duration such as 168h (SWITCHBOARD_WEBHOOK_RETENTION)", c.WebhookRetention)

@@ -176,6 +176,21 @@ func (l *CallLog) SaveCall(ctx context.Context, c *dialplan.Call, events []dialp
 	return nil
 }
 
+// Unfinished lists the calls not done, with their timelines, as the
+// store's CallsToSettle does.
+func (l *CallLog) Unfinished() []dialplan.Unfinished {
+	var out []dialplan.Unfinished
+	for _, id := range l.IDs() {
+		l.mu.Lock()
+		c, timeline := l.Calls[id], slices.Clone(l.Events[id])
+		l.mu.Unlock()
+		if c.Status != dialplan.CallDone {
+			out = append(out, dialplan.Unfinished{Call: c, Timeline: timeline})
+		}
+	}
+	return out
+}
+
 // IDs lists the saved calls.
 func (l *CallLog) IDs() []dialplan.CallID {
 	l.mu.Lock()
