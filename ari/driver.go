@@ -915,7 +915,8 @@ func (d *Driver) Decline(ctx context.Context, id dialplan.LegID) error {
 
 // AdoptRecording asks Asterisk for the live recording name
 // (GET /recordings/live/{name}) and follows its end; a live recording
-// outlives the websocket of the switchboard that started it.
+// outlives the websocket of the switchboard that started it. Without
+// one, ErrGone says that the channel is gone too.
 func (d *Driver) AdoptRecording(ctx context.Context, id dialplan.LegID, name string) (bool, error) {
 	path, err := recordingPath("live", name)
 	if err != nil {
@@ -923,7 +924,8 @@ func (d *Driver) AdoptRecording(ctx context.Context, id dialplan.LegID, name str
 	}
 	err = d.rest.do(ctx, http.MethodGet, path, nil, nil, nil)
 	if notFound(err) {
-		return false, nil
+		// None: is the caller still there?
+		return false, gone(d.rest.do(ctx, http.MethodGet, "/channels/"+string(id), nil, nil, nil))
 	}
 	if err != nil {
 		return false, err

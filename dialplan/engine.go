@@ -332,6 +332,8 @@ type call struct {
 	// queue where they were (recall).
 	resumed      bool
 	waitingSince time.Time
+	// leavingVoicemail: a resumed caller was leaving a voicemail.
+	leavingVoicemail bool
 }
 
 func (c *call) ctx() (context.Context, context.CancelFunc) {

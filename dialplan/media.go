@@ -197,6 +197,9 @@ type MediaServer interface {
 	// talking with an adopted caller) and follows them: their events go
 	// to sink. It needs the link to the server.
 	Bridged(ctx context.Context, leg LegID, sink Sink) ([]LegID, error)
+	// Ready says whether the link to the server is up (nil) and what was
+	// adopted settled against it: a call taken over waits for it.
+	Ready(ctx context.Context) error
 	// AdoptRecording follows again the recording name of an adopted leg,
 	// begun before a restart (a caller leaving a voicemail): true when it
 	// is still going, its end then coming as EvRecordingDone; false when

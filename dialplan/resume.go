@@ -37,6 +37,10 @@ func (c *call) resume() {
 		return
 	}
 	if c.rec.Direction == Inbound && c.rec.AnsweredAt == nil && err == nil {
+		if err := c.awaitLink(); err != nil {
+			c.finish(err)
+			return
+		}
 		c.finish(c.carryOn())
 		return
 	}
@@ -45,7 +49,8 @@ func (c *call) resume() {
 }
 
 // carryOn takes a caller who was waiting back into their number's flow:
-// a voicemail being recorded goes on (the media server kept recording);
+// a voicemail being recorded goes on (the media server kept recording),
+// or, the caller gone meanwhile, is kept as they left it;
 // otherwise the caller goes back where the record says they were, at the
 // start of that step: the option they chose in a menu (its agents rung
 // again), the menu itself, or the ring steps. They do not hear the
@@ -55,19 +60,10 @@ func (c *call) carryOn() error {
 	if raw := c.rec.RawDigits; raw != Anonymous {
 		c.inbound.From = raw // a caller who can be called back
 	}
-	name := voicemailName(c.id())
-	ctx, cancel := c.ctx()
-	recording, err := c.e.media.AdoptRecording(ctx, c.caller, name)
-	cancel()
-	switch {
-	case err == ErrGone:
-		return errCallerGone
-	case err != nil:
-		c.log.Warn("resumed call: cannot tell whether a voicemail is being recorded", "err", err)
-	case recording:
-		c.log.Info("call taken over after a restart: the caller leaves a voicemail")
-		c.stepsDone = c.ringPhase
-		return c.takeVoicemail(name, c.now(), maxVoicemail)
+	if c.leavingVoicemail {
+		if done, err := c.resumeVoicemail(); done {
+			return err
+		}
 	}
 	n, option, depth := c.path()
 	c.log.Info("call taken over after a restart: the caller carries on", "number", n.ID, "option", option != nil)
@@ -82,7 +78,7 @@ func (c *call) carryOn() error {
 // recall learns from a resumed call's timeline what the flow knew of it,
 // for its missed-call reason and its place in a queue: whether agents
 // were rung (and since when), whether the line was closed, when the
-// caller was queued.
+// caller was queued, whether they were leaving a voicemail.
 func (c *call) recall(timeline []TimelineEvent) {
 	for _, e := range timeline {
 		switch e.Event {
@@ -95,10 +91,59 @@ func (c *call) recall(timeline []TimelineEvent) {
 			c.ringPhase, c.waitingSince = true, e.At
 		case events.CallOutOfOpeningHours:
 			c.closed = true
+		case events.CallVoicemailStarted:
+			c.leavingVoicemail = true
 		case events.CallTransferred:
 			c.waitingSince = time.Time{} // queued at another number: in line there anew
 		}
 	}
+}
+
+// resumeVoicemail takes over the voicemail the caller was leaving: still
+// being recorded, it goes on; finished meanwhile (the caller hung up, or
+// pressed #), it is kept as they left it. done is false when the media
+// server has neither: the caller carries on in the flow.
+func (c *call) resumeVoicemail() (done bool, err error) {
+	name := voicemailName(c.id())
+	c.stepsDone = c.ringPhase // the ring steps led here, if any
+	ctx, cancel := c.ctx()
+	recording, adoptErr := c.e.media.AdoptRecording(ctx, c.caller, name)
+	cancel()
+	switch {
+	case recording:
+		c.log.Info("call taken over after a restart: the caller leaves a voicemail")
+		return true, c.takeVoicemail(name, c.now(), maxVoicemail)
+	case adoptErr != nil && adoptErr != ErrGone:
+		c.log.Warn("resumed call: cannot tell whether a voicemail is being recorded", "err", adoptErr)
+	case c.stored(name):
+		c.log.Info("call taken over after a restart: the caller left a voicemail meanwhile")
+		if err := c.leftVoicemail(name, 0); err != nil {
+			return true, err
+		}
+		if adoptErr == ErrGone {
+			return true, errCallerGone
+		}
+		return true, nil // the caller, still there, is hung up
+	}
+	if adoptErr == ErrGone {
+		return true, errCallerGone
+	}
+	return false, nil
+}
+
+// stored says whether the media server has the recording name.
+func (c *call) stored(name string) bool {
+	if c.e.recordings == nil {
+		return false
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	f, err := c.e.recordings.OpenRecording(ctx, name)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 // path is where the record says the caller was: the number they are in
@@ -128,31 +173,42 @@ func (c *call) path() (n Number, option *IVROption, depth int) {
 }
 
 // maxLinkWait bounds how long a resumed call waits for the media server's
-// link, to find who its caller talks with.
+// link.
 const maxLinkWait = time.Minute
 
-// bridged asks the media server who the caller talks with, again until
-// the link is up.
-func (c *call) bridged() ([]LegID, error) {
+// awaitLink waits for the media server's link: calls are taken over
+// before the driver connects (Resume), and nothing can be asked of the
+// server before, nor known of the adopted legs before it settled them.
+func (c *call) awaitLink() error {
 	deadline := c.now().Add(maxLinkWait)
 	for {
 		ctx, cancel := c.ctx()
-		peers, err := c.e.media.Bridged(ctx, c.caller, c.in)
+		err := c.e.media.Ready(ctx)
 		cancel()
-		if err == nil || err == ErrGone || !c.now().Before(deadline) {
-			return peers, err
+		if err == nil || !c.now().Before(deadline) {
+			return err
 		}
-		timer := c.after(500 * time.Millisecond)
+		timer := c.after(200 * time.Millisecond)
 		for {
 			ev, err := c.wait()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ev.Kind == EvTimer && ev.Timer == timer {
 				break
 			}
 		}
 	}
+}
+
+// bridged asks the media server, once linked, who the caller talks with.
+func (c *call) bridged() ([]LegID, error) {
+	if err := c.awaitLink(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	return c.e.media.Bridged(ctx, c.caller, c.in)
 }
 
 // continueTalk follows a conversation begun before the restart. The agent is

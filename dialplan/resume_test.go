@@ -100,8 +100,9 @@ func TestResume(t *testing.T) {
 
 // restart stops w's engine (SIGTERM: every call handed over) and starts
 // another on the same media server, call log and distributor, which takes
-// over the calls the log says are unfinished, in the order given.
-func restart(t *testing.T, w *dialplantest.World, order func([]dialplan.Unfinished)) *dialplan.Engine {
+// over the calls the log says are unfinished; between, when set, happens
+// in between (and may order them).
+func restart(t *testing.T, w *dialplantest.World, between func([]dialplan.Unfinished)) *dialplan.Engine {
 	t.Helper()
 	noAnswers := func() int {
 		n := 0
@@ -117,8 +118,8 @@ func restart(t *testing.T, w *dialplantest.World, order func([]dialplan.Unfinish
 	w.Clock.Run(w.Clock.Now())
 	require.Equal(t, before, noAnswers(), "agents' phones stopped by the stop did not go unanswered")
 	unfinished := w.Log.Unfinished()
-	if order != nil {
-		order(unfinished)
+	if between != nil {
+		between(unfinished)
 	}
 	next := dialplan.NewEngine(dialplan.Config{Directory: w.Directory, CallLog: w.Log, Media: w.Media,
 		Recordings: w.Recordings, Clock: w.Clock, ACD: w.Engine.ACD()})
@@ -138,6 +139,8 @@ func TestResumeWaiting(t *testing.T) {
 		to   string
 		// press is a key the caller presses a second into the call.
 		press string
+		// outage: the caller hangs up while no switchboard runs.
+		outage bool
 		// stopAt is when switchboard stops; then happens after it (the
 		// phones change, the caller presses or hangs up).
 		stopAt time.Duration
@@ -169,6 +172,13 @@ func TestResumeWaiting(t *testing.T) {
 				names: []events.Kind{events.CallIVROptionSelected, events.CallRingingOnAgent, events.CallAnswered, events.CallEnded}},
 		},
 		{
+			name: "leaving a voicemail, the caller hangs up while switchboard is down: the voicemail is kept",
+			to:   line, stopAt: 30 * s, outage: true,
+			then: func(w *dialplantest.World, caller dialplan.LegID) {},
+			want: outcome{missed: dialplan.AgentsDidNotAnswer, rung: []dialplan.UserID{alice, bob, carol},
+				names: []events.Kind{events.CallVoicemailLeft, events.CallEnded}, tasks: []dialplan.TaskKind{dialplan.TaskVoicemail}},
+		},
+		{
 			name: "leaving a voicemail: the recording goes on, and is the call's voicemail",
 			to:   line, stopAt: 30 * s,
 			then: func(w *dialplantest.World, caller dialplan.LegID) {
@@ -189,7 +199,12 @@ func TestResumeWaiting(t *testing.T) {
 				w.Media.CallerPresses(caller, time.Second, tt.press)
 			}
 			w.Clock.Advance(tt.stopAt)
-			restart(t, w, nil)
+			restart(t, w, func([]dialplan.Unfinished) {
+				if tt.outage {
+					w.Media.CallerHangsUp(caller, 0)
+					w.Clock.Run(w.Clock.Now())
+				}
+			})
 			tt.then(w, caller)
 			w.Clock.Run(monday10.Add(time.Hour))
 			id := w.Log.IDs()[0]

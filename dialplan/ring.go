@@ -570,6 +570,9 @@ func (c *call) voicemail() error {
 		return err
 	}
 	name := voicemailName(c.id())
+	if err := c.save(c.event(events.CallVoicemailStarted, 0, events.Recording{Name: name})); err != nil {
+		return err
+	}
 	ctx, cancel := c.ctx()
 	err := c.e.media.Record(ctx, RecordTarget{Leg: c.caller}, name, maxVoicemail)
 	cancel()

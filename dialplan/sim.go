@@ -238,6 +238,9 @@ func (m *SimMedia) Adopt(leg LegID, sink Sink) {
 	}
 }
 
+// Ready: the simulated server is always there.
+func (m *SimMedia) Ready(ctx context.Context) error { return nil }
+
 // AdoptRecording says whether leg still records name; its end goes to
 // the leg's sink, which Adopt set.
 func (m *SimMedia) AdoptRecording(ctx context.Context, leg LegID, name string) (bool, error) {

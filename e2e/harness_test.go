@@ -203,7 +203,10 @@ func start(t testing.TB, b backend) *app {
 		// The suite's webhook receivers listen on the loopback, over http.
 		"SWITCHBOARD_WEBHOOK_ALLOW_HTTP=true", "SWITCHBOARD_WEBHOOK_ALLOW_NETS=127.0.0.0/8",
 		// Desk phones registered by a scenario get presence within a second.
-		"SWITCHBOARD_ARI_DEVICE_REFRESH=1s")
+		"SWITCHBOARD_ARI_DEVICE_REFRESH=1s",
+		// A stopped switchboard hands calls over at once (a scenario
+		// that drains says so).
+		"SWITCHBOARD_DRAIN_TIMEOUT=0s")
 	env = append(env, b.env()...)
 	run := func(args ...string) string {
 		cmd := exec.Command(bin, args...)
@@ -244,8 +247,10 @@ func (a *app) twin() *app {
 	port, err := freePort("tcp4")
 	require.NoError(t, err)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	// One public URL for both, as behind a load balancer: what either
+	// renders (webhook bodies, links) is the same.
 	tw := &app{t: t, url: "http://" + addr, key: a.key, logs: &bytes.Buffer{}, bin: a.bin,
-		env: append(slices.Clone(a.env), "SWITCHBOARD_HTTP_ADDR="+addr)}
+		env: append(slices.Clone(a.env), "SWITCHBOARD_HTTP_ADDR="+addr, "SWITCHBOARD_PUBLIC_URL="+a.url)}
 	t.Cleanup(func() {
 		if t.Failed() {
 			tw.logMu.Lock()
@@ -536,6 +541,29 @@ func (a *app) waitAvailability(user int64, status string) {
 		last = a.availability(user)
 		return last == status
 	}, 30*time.Second, 50*time.Millisecond, "user %d never became %s (last %s)", user, status, last)
+}
+
+// waitEvent waits until the timeline of the last call has an event of
+// kind, and returns the call's id.
+func (a *app) waitEvent(kind string) int64 {
+	a.t.Helper()
+	var id int64
+	require.Eventually(a.t, func() bool {
+		var list struct {
+			Calls []struct {
+				ID int64 `json:"id"`
+			} `json:"calls"`
+		}
+		a.do("GET", "/v1/calls?per_page=1&order=desc", nil, &list)
+		if len(list.Calls) == 0 {
+			return false
+		}
+		var c struct{ Call callRecord }
+		a.do("GET", fmt.Sprintf("/v1/calls/%d", list.Calls[0].ID), nil, &c)
+		id = c.Call.ID
+		return slices.Contains(c.Call.events(), kind)
+	}, 30*time.Second, 20*time.Millisecond, "the last call never had %s", kind)
+	return id
 }
 
 // waitCall waits until the last call placed has the status (initial,

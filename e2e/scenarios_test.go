@@ -235,16 +235,16 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 		{"switchboard killed during a conversation: the call goes on and is recorded when it ends", func(t *testing.T, a *app, b backend, c company) {
-			conversationOutlives(t, b, c, a, func() *app { a.kill(); a.start(); return a })
+			conversationOutlives(t, b, c, a, "SIGKILL during a conversation", func() *app { a.kill(); a.start(); return a })
 		}},
 		{"switchboard stopped during a conversation: the call goes on, and the next switchboard records its end", func(t *testing.T, a *app, b backend, c company) {
-			conversationOutlives(t, b, c, a, func() *app { a.stop(); a.start(); return a })
+			conversationOutlives(t, b, c, a, "SIGTERM during a conversation (drain timeout 0)", func() *app { a.stop(); a.start(); return a })
 		}},
 		{"two switchboards on one media server: the standby drives nothing, then takes the calls over when the active one dies", func(t *testing.T, a *app, b backend, c company) {
 			standby := a.twin()
 			require.Equal(t, http.StatusServiceUnavailable, standby.ready(), "a standby is not ready")
 			require.NotContains(t, standby.metrics(), "switchboard_media_link_up", "nor does it report a media link, whose alert would fire")
-			conversationOutlives(t, b, c, a, func() *app {
+			conversationOutlives(t, b, c, a, "standby takeover (active SIGKILLed)", func() *app {
 				died := time.Now()
 				a.kill()
 				standby.waitReady()
@@ -416,6 +416,7 @@ func TestScenarios(t *testing.T) {
 	}
 	scenarios = append(scenarios, actionScenarios...)
 	scenarios = append(scenarios, liveScenarios...)
+	scenarios = append(scenarios, faultScenarios...)
 	// The same scenario must give the same call records, whatever the
 	// media server: the timelines of every backend are compared at the end.
 	var (
@@ -452,6 +453,7 @@ func TestScenarios(t *testing.T) {
 	}
 	// Once every backend is done: the same timelines everywhere.
 	t.Cleanup(func() {
+		faults.print(t)
 		mu.Lock()
 		defer mu.Unlock()
 		for scenario, byBackend := range timelines {
@@ -489,7 +491,8 @@ func downloadWAV(t *testing.T, a *app, path string) []byte {
 // caller (end: killed, or stopped, and what takes over: a started again,
 // or a standby); the conversation goes on, and what took over records it
 // as it was: answered by Alice, ended when she hung up.
-func conversationOutlives(t *testing.T, b backend, c company, a *app, end func() *app) {
+func conversationOutlives(t *testing.T, b backend, c company, a *app, fault string, end func() *app) {
+	f := watchFaults(t, a)
 	b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 6 * time.Second})
 	call := b.call(t, caller1, aliceLine, script{})
 	a.waitCall("answered")
@@ -501,4 +504,6 @@ func conversationOutlives(t *testing.T, b backend, c company, a *app, end func()
 	require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
 	require.GreaterOrEqual(t, *got.EndedAt-*got.AnsweredAt, int64(6), "the conversation went on until Alice hung up")
 	a.waitAvailability(c.alice, "available")
+	f.a = a // what took over serves the calls now
+	f.report(t, fault, 0, got)
 }

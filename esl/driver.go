@@ -355,6 +355,12 @@ func (d *Driver) resync(ctx context.Context, c *Client, h dialplan.Calls, p dial
 	}
 	d.mu.Unlock()
 	for _, id := range gone {
+		// `show channels` reads FreeSWITCH's core database, written
+		// behind the channels (a channel a second old may not be there
+		// yet): uuid_exists asks the core itself.
+		if up, err := c.API(ctx, "uuid_exists "+id); err == nil && strings.TrimSpace(up) == "true" {
+			continue
+		}
 		d.log.Warn("channel vanished while the event socket link was down", "channel", id)
 		d.hungUp(id, dialplan.CauseTemporaryFailure)
 	}

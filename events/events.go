@@ -53,6 +53,9 @@ const (
 	CallBlocked            Kind = "call.blocked"
 	CallOutOfOpeningHours  Kind = "call.out_of_opening_hours"
 	CallVoicemailDeleted   Kind = "call.voicemail_deleted"
+	// The caller heard the beep: the voicemail is being recorded (a
+	// switchboard taking the call over finds it by its name).
+	CallVoicemailStarted Kind = "call.voicemail_started"
 	// In the agents' hands: what agents and supervisors do to a call in
 	// progress (the event's user is who did it).
 	CallHold             Kind = "call.hold" // Aircall's names: the caller is put on hold
@@ -147,6 +150,7 @@ var kinds = map[Kind]struct {
 	CallBlocked:             {ResourceCall, false, nil},
 	CallOutOfOpeningHours:   {ResourceCall, false, nil},
 	CallVoicemailDeleted:    {ResourceCall, false, Recording{}},
+	CallVoicemailStarted:    {ResourceCall, false, Recording{}},
 	CallHold:                {ResourceCall, true, nil},
 	CallUnhold:              {ResourceCall, true, nil},
 	CallRecordingPaused:     {ResourceCall, false, Recording{}},

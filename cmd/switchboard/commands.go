@@ -215,7 +215,9 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 		Limits: cfg.limits(), TrustedProxies: proxies}
 	// A part that must stop switchboard (the media lease lost) says why.
 	fatal := make(chan error, 1)
-	calls := startCalls(ctx, cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings
+	// Calls outlive the signal to stop: they drain, then calls.stop
+	// hands them over.
+	calls := startCalls(context.WithoutCancel(ctx), cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings
 		select {
 		case fatal <- err:
 		default:

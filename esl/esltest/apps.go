@@ -803,7 +803,7 @@ func (s *Server) routeLocked(dest string) []appCall {
 	if s.opts.SocketAddr != "" && (s.opts.SocketDestinations == nil || s.opts.SocketDestinations.MatchString(dest)) {
 		return []appCall{{app: "socket", arg: s.opts.SocketAddr + " async full"}}
 	}
-	if s.opts.Watchdog && s.globals["switchboard_up"] != "true" {
+	if s.opts.Watchdog && (s.globals["switchboard_up"] != "true" || dest == "switchboard_fallback") {
 		return []appCall{{app: "answer"}, {app: "playback", arg: "ivr/ivr-not_available.wav"}, {app: "hangup"}}
 	}
 	if s.opts.Watchdog {

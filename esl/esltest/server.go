@@ -70,9 +70,11 @@ type Options struct {
 	History int
 	// Watchdog runs the dialplan switchboard ships (docker/freeswitch/
 	// dialplan/public.xml) instead of a bare park: while the global
-	// variable switchboard_up is not "true" a call is answered, hears
-	// ivr/ivr-not_available.wav and is hung up; otherwise ring_ready, the
-	// variables force_transfer_context and park_after_bridge, park.
+	// variable switchboard_up is not "true", or for the destination
+	// switchboard_fallback (where a stopping switchboard sends new calls),
+	// a call is answered, hears ivr/ivr-not_available.wav and is hung up;
+	// otherwise ring_ready, the variables force_transfer_context and
+	// park_after_bridge, park.
 	Watchdog bool
 }
 
