@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -64,11 +65,12 @@ func TestSMTP(t *testing.T) {
 	require.Error(t, s.Send(ctx, mail.Message{To: "not an address", Subject: "x", Text: "x"}))
 }
 
-func TestConsole(t *testing.T) {
+func TestLog(t *testing.T) {
 	var out bytes.Buffer
-	c := &mail.Console{W: &out}
-	require.NoError(t, c.Send(context.Background(), mail.Message{To: "a@acme.test", Subject: "Reset", Text: "Follow http://x/reset/t\n"}))
-	require.Contains(t, out.String(), "To: a@acme.test")
-	require.Contains(t, out.String(), "http://x/reset/t")
+	l := mail.Log{Logger: slog.New(slog.NewTextHandler(&out, nil))}
+	require.NoError(t, l.Send(context.Background(), mail.Message{To: "a@acme.test", Subject: "Reset",
+		Text: "Follow http://127.0.0.1:8080/reset/t0K-_en\nto reset.\n"}))
+	require.Contains(t, out.String(), "to=a@acme.test")
+	require.Contains(t, out.String(), "links=http://127.0.0.1:8080/reset/t0K-_en ", "the link stands apart, whole")
 	require.Contains(t, out.String(), "SWITCHBOARD_SMTP_URL")
 }
