@@ -216,7 +216,6 @@ var catalog = map[lang]map[string]string{
 
 		"team.title":          "Team",
 		"team.users":          "Users",
-		"team.count":          "%d users",
 		"team.name":           "Name",
 		"team.email":          "Email",
 		"team.extension":      "Extension",
@@ -374,7 +373,6 @@ var catalog = map[lang]map[string]string{
 
 		"team.title":          "Équipe",
 		"team.users":          "Utilisateurs",
-		"team.count":          "%d utilisateurs",
 		"team.name":           "Nom",
 		"team.email":          "Email",
 		"team.extension":      "Extension",
