@@ -184,11 +184,22 @@ func TestInvitation(t *testing.T) {
 	again := s.browser()
 	again.get(links[0]).see(http.StatusGone, "Ce lien a déjà servi")
 
-	// The list shows her active; her new role is hers.
+	// The list shows her active; her role is changed through the API,
+	// which refuses what it refuses, in its words.
 	admin.get("/team").see(http.StatusOK, "Actif")
-	var role string
-	require.NoError(t, s.db.Get(&role, "SELECT role FROM users WHERE email = 'ines@acme.test'"))
-	require.Equal(t, "supervisor", role)
+	var inesID dialplan.UserID
+	require.NoError(t, s.db.Get(&inesID, "SELECT id FROM users WHERE email = 'ines@acme.test'"))
+	for _, tc := range []struct {
+		role, see, stored string
+	}{
+		{"boss", `<p class="flash error">role: `, "supervisor"},
+		{"agent", "Ines Agent est maintenant Agent.", "agent"},
+	} {
+		admin.post("/team/users/"+itoa(inesID)+"/role", url.Values{"role": {tc.role}, "page": {"1"}}).see(http.StatusOK, tc.see)
+		var role string
+		require.NoError(t, s.db.Get(&role, "SELECT role FROM users WHERE id = $1", inesID))
+		require.Equal(t, tc.stored, role)
+	}
 }
 
 // TestSignIn: a wrong password or email is refused alike; past the limit
