@@ -26,6 +26,8 @@ test: vet fmt-check
 	@scripts/ensure-sipp.sh
 	@scripts/ensure-pbx.sh
 	@scripts/ensure-prometheus.sh
+	@scripts/ensure-chromium.sh
+	@scripts/ensure-axe.sh
 	$(GO) test -race -count=1 ./...
 
 vet:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -12,9 +13,26 @@ import (
 
 const principalKey = "principal"
 
-// authenticate checks Basic credentials (api_id:api_token) and stores who
-// the request acts as.
+// principalCtx is the key of WithPrincipal's value: unexported, so that
+// only this package reads it and only Go code in this process sets it.
+type principalCtx struct{}
+
+// WithPrincipal makes a request built with ctx act as p, without
+// credentials: the dashboard (package web), which signed the person in
+// itself, calls the API in-process with it. A Go context cannot be set
+// over the network, so no client can claim a principal this way.
+func WithPrincipal(ctx context.Context, p store.Principal) context.Context {
+	return context.WithValue(ctx, principalCtx{}, p)
+}
+
+// authenticate checks Basic credentials (api_id:api_token), or takes the
+// principal WithPrincipal gave, and stores who the request acts as.
 func (s *server) authenticate(c *gin.Context) {
+	if p, ok := c.Request.Context().Value(principalCtx{}).(store.Principal); ok {
+		c.Set(principalKey, p)
+		c.Next()
+		return
+	}
 	apiID, token, ok := c.Request.BasicAuth()
 	if !ok {
 		s.limits.failedAuth(c)

@@ -246,7 +246,7 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	stopLive := startLive(ctx, st, &deps, m, logger) // sets deps.Live
 	defer stopLive()
 	srv := &http.Server{
-		Handler:           withMetrics(api.NewServer(deps), metricsHandler),
+		Handler:           withMetrics(withDashboard(cfg, st, api.NewServer(deps), logger), metricsHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -35,6 +35,9 @@ type config struct {
 	// address there): the links the API and webhooks give are absolute
 	// URLs under it. By default this HTTP server's own address.
 	PublicURL string `env:"SWITCHBOARD_PUBLIC_URL"`
+	// SMTPURL is the mail server of the dashboard's invitations and
+	// password resets (web.go); empty: they are written to the log.
+	SMTPURL string `env:"SWITCHBOARD_SMTP_URL"`
 
 	// Media is the media server that runs calls: asterisk, freeswitch, or
 	// empty for none (the API only).
@@ -100,7 +103,7 @@ var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWI
 	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION",
 	"SWITCHBOARD_METRICS_MAX_NUMBERS", "SWITCHBOARD_METRICS_MAX_COMPANIES",
 	"SWITCHBOARD_RATE_LIMIT_KEY", "SWITCHBOARD_RATE_LIMIT_ADDRESS", "SWITCHBOARD_FAILED_AUTH_LIMIT", "SWITCHBOARD_TRUSTED_PROXIES",
-	"SWITCHBOARD_DRAIN_TIMEOUT"}
+	"SWITCHBOARD_DRAIN_TIMEOUT", "SWITCHBOARD_SMTP_URL"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -155,6 +158,9 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.FailedAuthLimit, "failed-auth-limit", c.FailedAuthLimit,
 		"requests with wrong credentials one address may make a minute before it is refused until the minute ends, "+
 			"0 for no limit [SWITCHBOARD_FAILED_AUTH_LIMIT]")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL,
+		"mail server of the dashboard's invitations and password resets, smtp://user:pass@host:587?from=noreply@example.com; "+
+			"empty: they are written to the log [SWITCHBOARD_SMTP_URL]")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies,
 		"reverse proxies in front of the API, comma-separated addresses or CIDRs: their X-Forwarded-For names the "+
 			"client [SWITCHBOARD_TRUSTED_PROXIES]")
@@ -219,6 +225,9 @@ func (c config) validate() error {
 		return err
 	}
 	if err := c.checkPublicURL(); err != nil {
+		return err
+	}
+	if err := c.checkSMTP(); err != nil {
 		return err
 	}
 	return c.checkPromptsURL()

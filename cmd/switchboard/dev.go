@@ -69,6 +69,9 @@ Try:
   curl -u %[4]s http://%[1]s/v1/company
 
 `, cfg.HTTPAddr, dir, creds, strings.Replace(strings.TrimPrefix(strings.TrimSpace(creds), "api_id="), " api_token=", ":", 1))
+	if err := printDashboard(ctx, st, cfg, "admin@example.com", stdout); err != nil {
+		return err
+	}
 	return serve(ctx, cfg, st, logger)
 }
 

@@ -1,0 +1,114 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/store"
+)
+
+// apiError is the API's refusal: its status and its words, which the
+// dashboard shows next to the field they name.
+type apiError struct {
+	Status       int
+	Short        string `json:"error"`
+	Troubleshoot string `json:"troubleshoot"`
+	Detail       string `json:"detail"`
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("API %d: %s: %s %s", e.Status, e.Short, e.Troubleshoot, e.Detail)
+}
+
+// Field is the request field the API names ("invalid email" → email), or
+// "" when the error is not about one field. A conflict names its field
+// in its words ("email is already used by another user").
+func (e *apiError) Field() string {
+	if f, ok := strings.CutPrefix(e.Short, "invalid "); ok {
+		return f
+	}
+	if e.Status == http.StatusConflict {
+		if f, _, ok := strings.Cut(e.Troubleshoot, " "); ok {
+			return f
+		}
+	}
+	return ""
+}
+
+// Message is what the person reads.
+func (e *apiError) Message() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	return e.Troubleshoot
+}
+
+// callAPI serves one API request in-process, as the signed-in person,
+// and decodes the answer's JSON into out (nil: ignored). A 4xx or 5xx is
+// an *apiError. The browser's address goes along, so the API's limits
+// per address count the person, not the dashboard.
+func (s *server) callAPI(ctx context.Context, r *http.Request, method, path string, in, out any) error {
+	v := visitOf(r)
+	if v.sess == nil {
+		return fmt.Errorf("api %s %s: no session", method, path)
+	}
+	return s.callAPIAs(ctx, v.sess.Principal, r.RemoteAddr, method, path, in, out)
+}
+
+func (s *server) callAPIAs(ctx context.Context, p store.Principal, remoteAddr, method, path string, in, out any) error {
+	var body bytes.Buffer
+	if in != nil {
+		if err := json.NewEncoder(&body).Encode(in); err != nil {
+			return fmt.Errorf("api %s %s: %w", method, path, err)
+		}
+	}
+	req, err := http.NewRequestWithContext(api.WithPrincipal(ctx, p), method, path, &body)
+	if err != nil {
+		return fmt.Errorf("api %s %s: %w", method, path, err)
+	}
+	req.RemoteAddr = remoteAddr
+	req.Header.Set("Content-Type", "application/json")
+	rec := &recorder{header: http.Header{}, Code: http.StatusOK}
+	s.API.ServeHTTP(rec, req)
+	if rec.Code >= 400 {
+		e := &apiError{Status: rec.Code}
+		if err := json.Unmarshal(rec.Body.Bytes(), e); err != nil {
+			e.Short = http.StatusText(rec.Code)
+		}
+		return e
+	}
+	if out == nil || rec.Code == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+		return fmt.Errorf("api %s %s: decode: %w", method, path, err)
+	}
+	return nil
+}
+
+// recorder keeps the API's answer in memory (httptest's ResponseRecorder
+// does the same, but belongs in tests).
+type recorder struct {
+	header      http.Header
+	Code        int
+	Body        bytes.Buffer
+	wroteHeader bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.Code, r.wroteHeader = code, true
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.Body.Write(b)
+}
