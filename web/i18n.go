@@ -97,10 +97,35 @@ func formatDuration(secs int) string {
 	return fmt.Sprintf("%d s", sec)
 }
 
-// catalog holds every message of the dashboard, in each language. Keys
+// catalog holds every message of the dashboard, in each language: the
+// parts merged, each page's file keeping its own (add a part here). Keys
 // are what templates and code name; a test checks both languages have
 // every key and that every key named exists.
-var catalog = map[lang]map[string]string{
+var catalog = merge(coreMessages)
+
+// messages are a part of the catalogue.
+type messages map[lang]map[string]string
+
+// merge puts parts together; a key in two parts is a mistake, refused at
+// start (every test sees it).
+func merge(parts ...messages) messages {
+	out := messages{english: {}, french: {}}
+	for _, part := range parts {
+		for l, msgs := range part {
+			for k, v := range msgs {
+				if _, dup := out[l][k]; dup {
+					panic("web: message " + k + " is in two parts of the catalogue")
+				}
+				out[l][k] = v
+			}
+		}
+	}
+	return out
+}
+
+// coreMessages are the layout's, the accounts', Home's, Team's and
+// Account's.
+var coreMessages = messages{
 	english: {
 		"app.name":         "Switchboard",
 		"app.skip":         "Skip to content",
