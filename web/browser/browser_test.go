@@ -406,3 +406,18 @@ func TestDashboard(t *testing.T) {
 	b.open(invitation.Links()[0])
 	require.Contains(t, b.text("h1"), "This link was already used")
 }
+
+// signedIn starts a switchboard and a browser signed in as its owner
+// (Olga, an admin), through "forgot password" and the mail it sends: the
+// start of every page's test.
+func signedIn(t *testing.T) (*app, *browser) {
+	t.Helper()
+	b := newBrowser(t)
+	a := start(t)
+	b.open(a.url + "/forgot")
+	b.fill(map[string]string{"#email": "owner@acme.test"}, `button[type=submit]`)
+	b.open(a.mail.Wait(t, "owner@acme.test", 30*time.Second).Links()[0])
+	b.fill(map[string]string{"#password": "owner-password-1", "#confirm": "owner-password-1"}, `button[type=submit]`)
+	require.Contains(t, b.text("h1"), "Hello Olga")
+	return a, b
+}
