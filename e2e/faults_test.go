@@ -135,6 +135,27 @@ var faultScenarios = []scenario{
 		require.Len(t, all.Calls, 1, "the call that came while switchboard stopped went to the fallback, not to switchboard")
 		f.report(t, "SIGTERM drain", 0, got)
 	}},
+	{"the media server restarts during a conversation: the call's record is closed", func(t *testing.T, a *app, b backend, c company) {
+		f := watchFaults(t, a)
+		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 4 * time.Second})
+		call := b.call(t, caller1, aliceLine, script{})
+		a.waitCall("answered")
+		b.restart(t, func() {})
+		a.waitReady()
+		got := a.calls(1)[0]
+		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
+		require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
+		// A real server takes its calls down with it; an emulator's
+		// restart only cuts the link, and the conversation goes on.
+		dropped := 0
+		if *got.EndedAt-*got.AnsweredAt < 4 {
+			dropped = 1
+		} else {
+			call.ended(t)
+		}
+		t.Logf("conversations the restart cut: %d", dropped)
+		f.report(t, "media server restarted during a conversation", dropped, got)
+	}},
 }
 
 // faults is the fault table: a row per fault scenario and backend.
