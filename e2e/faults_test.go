@@ -138,22 +138,20 @@ var faultScenarios = []scenario{
 	{"the media server restarts during a conversation: the call's record is closed", func(t *testing.T, a *app, b backend, c company) {
 		f := watchFaults(t, a)
 		b.phone(t, "alice", phone{answerAfter: 100 * time.Millisecond, hangupAfter: 4 * time.Second})
-		call := b.call(t, caller1, aliceLine, script{})
+		b.call(t, caller1, aliceLine, script{})
 		a.waitCall("answered")
 		b.restart(t, func() {})
 		a.waitReady()
+		// The server takes its calls down with it: switchboard cannot
+		// save the conversation, only close its record, once the server
+		// is back and says the channels are gone.
 		got := a.calls(1)[0]
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
 		require.Subset(t, got.events(), []string{"call.answered", "call.hungup", "call.ended"})
-		// A real server takes its calls down with it; an emulator's
-		// restart only cuts the link, and the conversation goes on.
 		dropped := 0
 		if *got.EndedAt-*got.AnsweredAt < 4 {
 			dropped = 1
-		} else {
-			call.ended(t)
 		}
-		t.Logf("conversations the restart cut: %d", dropped)
 		f.report(t, "media server restarted during a conversation", dropped, got)
 	}},
 }
