@@ -33,9 +33,7 @@ var faultScenarios = []scenario{
 			digits[at] = "2"
 		}
 		call := b.call(t, caller1, ivrLine, script{digits: digits})
-		a.waitEvent("call.created")
-		a.kill()
-		a.start()
+		killedAt(a, "call.created")
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
@@ -49,9 +47,7 @@ var faultScenarios = []scenario{
 		// next switchboard's is answered.
 		b.phone(t, "alice", phone{answerAfter: 3 * time.Second, hangupAfter: time.Second})
 		call := b.call(t, caller1, aliceLine, script{})
-		a.waitEvent("call.ringing_on_agent")
-		a.kill()
-		a.start()
+		killedAt(a, "call.ringing_on_agent")
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, c.alice, got.answeredBy(), "%v", got.events())
@@ -67,9 +63,7 @@ var faultScenarios = []scenario{
 		first := b.call(t, caller1, queueLine, script{})
 		a.waitAvailability(c.alice, "in_call")
 		second := b.call(t, caller2, queueLine, script{})
-		a.waitEvent("call.queued")
-		a.kill()
-		a.start()
+		killedAt(a, "call.queued")
 		first.ended(t)
 		second.ended(t)
 		calls := a.calls(2)
@@ -89,9 +83,7 @@ var faultScenarios = []scenario{
 		b.phone(t, "alice", phone{ring: true})
 		b.phone(t, "bob", phone{ring: true})
 		call := b.call(t, caller1, classicLine, script{say: 440, hangupAfter: 16 * time.Second})
-		a.waitEvent("call.voicemail_started")
-		a.kill()
-		a.start()
+		killedAt(a, "call.voicemail_started")
 		call.ended(t)
 		got := a.calls(1)[0]
 		require.Equal(t, "agents_did_not_answer", *got.MissedCallReason, "%v", got.events())
@@ -154,6 +146,15 @@ var faultScenarios = []scenario{
 		}
 		f.report(t, "media server restarted during a conversation", dropped, got)
 	}},
+}
+
+// killedAt kills switchboard (SIGKILL) once the last call's timeline has
+// an event of kind, and starts it again.
+func killedAt(a *app, kind string) {
+	a.t.Helper()
+	a.waitEvent(kind)
+	a.kill()
+	a.start()
 }
 
 // faults is the fault table: a row per fault scenario and backend.

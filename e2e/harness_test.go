@@ -547,6 +547,20 @@ func (a *app) waitAvailability(user int64, status string) {
 // kind, and returns the call's id.
 func (a *app) waitEvent(kind string) int64 {
 	a.t.Helper()
+	return a.waitLast(func(c callRecord) bool { return slices.Contains(c.events(), kind) }, "had "+kind)
+}
+
+// waitCall waits until the last call placed has the status (initial,
+// answered, done) in its record, and returns its id.
+func (a *app) waitCall(status string) int64 {
+	a.t.Helper()
+	return a.waitLast(func(c callRecord) bool { return c.Status == status }, "became "+status)
+}
+
+// waitLast waits until the last call placed is as ok says, and returns
+// its id.
+func (a *app) waitLast(ok func(callRecord) bool, what string) int64 {
+	a.t.Helper()
 	var id int64
 	require.Eventually(a.t, func() bool {
 		var list struct {
@@ -561,29 +575,7 @@ func (a *app) waitEvent(kind string) int64 {
 		var c struct{ Call callRecord }
 		a.do("GET", fmt.Sprintf("/v1/calls/%d", list.Calls[0].ID), nil, &c)
 		id = c.Call.ID
-		return slices.Contains(c.Call.events(), kind)
-	}, 30*time.Second, 20*time.Millisecond, "the last call never had %s", kind)
-	return id
-}
-
-// waitCall waits until the last call placed has the status (initial,
-// answered, done) in its record, and returns its id.
-func (a *app) waitCall(status string) int64 {
-	a.t.Helper()
-	var id int64
-	require.Eventually(a.t, func() bool {
-		var list struct {
-			Calls []struct {
-				ID     int64  `json:"id"`
-				Status string `json:"status"`
-			} `json:"calls"`
-		}
-		a.do("GET", "/v1/calls?per_page=1&order=desc", nil, &list)
-		if len(list.Calls) == 0 || list.Calls[0].Status != status {
-			return false
-		}
-		id = list.Calls[0].ID
-		return true
-	}, 30*time.Second, 20*time.Millisecond, "the call never became %s", status)
+		return ok(c.Call)
+	}, 30*time.Second, 20*time.Millisecond, "the last call never %s", what)
 	return id
 }
