@@ -16,6 +16,10 @@ import (
 type CachedDirectory struct {
 	Directory
 	TTL time.Duration
+	// Outage, when set, says which errors are the database not answering:
+	// then the last value read is served on (and read again after TTL),
+	// so that calls keep routing while it is down.
+	Outage func(error) bool
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry
@@ -47,7 +51,8 @@ func NewCachedDirectory(dir Directory, ttl time.Duration) *CachedDirectory {
 // burst of calls neither waits for the database nor reads the same rows
 // many times over (which, on a loaded database, slows every read and
 // piles up more). Errors are cached too (an unknown number stays unknown
-// for TTL), except a cancelled or timed-out read.
+// for TTL), except a cancelled or timed-out read, and an outage (Outage),
+// which serves the last value read.
 func cached[T any](d *CachedDirectory, key string, load func() (T, error)) (T, error) {
 	now := time.Now()
 	d.mu.Lock()
@@ -77,13 +82,20 @@ func cached[T any](d *CachedDirectory, key string, load func() (T, error)) (T, e
 	d.mu.Unlock()
 
 	v, err := load()
-	r.value, r.err = v, err
 	d.mu.Lock()
-	if err != nil && (strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || strings.Contains(err.Error(), context.Canceled.Error())) {
+	switch {
+	case err != nil && d.Outage != nil && d.Outage(err) && e.loaded && e.err == nil:
+		// The database is down: the configuration as last read, read
+		// again after TTL.
+		v, _ = e.value.(T)
+		err = nil
+		e.expires, e.reading = now.Add(d.TTL), nil
+	case err != nil && (strings.Contains(err.Error(), context.DeadlineExceeded.Error()) || strings.Contains(err.Error(), context.Canceled.Error())):
 		e.reading = nil // keep what was there; the next caller reads again
-	} else {
+	default:
 		e = cacheEntry{value: v, err: err, expires: now.Add(d.TTL), loaded: true}
 	}
+	r.value, r.err = v, err
 	if d.entries[key].reading == r {
 		d.entries[key] = e
 	}

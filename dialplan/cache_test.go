@@ -2,6 +2,7 @@ package dialplan_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -46,6 +47,45 @@ func TestCachedDirectory(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	cache.NumberByDigits(ctx, line)
 	require.EqualValues(t, 3, under.reads.Load(), "read again once stale")
+}
+
+// downDirectory answers as its Directory until down, then with an outage.
+type downDirectory struct {
+	*dialplantest.Directory
+	down atomic.Bool
+}
+
+var errDown = errors.New("database unavailable")
+
+func (d *downDirectory) NumberByDigits(ctx context.Context, digits string) (dialplan.CompanyID, dialplan.Number, error) {
+	if d.down.Load() {
+		return 0, dialplan.Number{}, errDown
+	}
+	return d.Directory.NumberByDigits(ctx, digits)
+}
+
+// TestCachedDirectoryOutage: while the database is down, the numbers
+// read before keep routing as they were; one never read is unknown.
+func TestCachedDirectoryOutage(t *testing.T) {
+	w := world(t)
+	under := &downDirectory{Directory: w.Directory}
+	cache := dialplan.NewCachedDirectory(under, time.Nanosecond) // stale at once: every read goes down
+	cache.Outage = func(err error) bool { return errors.Is(err, errDown) }
+	ctx := context.Background()
+	_, n, err := cache.NumberByDigits(ctx, line)
+	require.NoError(t, err)
+	under.down.Store(true)
+	for range 3 {
+		_, got, err := cache.NumberByDigits(ctx, line)
+		require.NoError(t, err, "the number as last read")
+		require.Equal(t, n, got)
+	}
+	_, _, err = cache.NumberByDigits(ctx, ivrLine)
+	require.ErrorIs(t, err, errDown, "never read: nothing to serve")
+	under.down.Store(false)
+	cache.Outage = nil
+	_, _, err = cache.NumberByDigits(ctx, ivrLine)
+	require.NoError(t, err, "back: read again")
 }
 
 // TestCachedDirectoryOneRead: callers without a value wait for the one

@@ -128,9 +128,35 @@ func (f CallFilter) where(args []any) (string, []any) {
 // (data-modifying CTEs, one implicit transaction): a single round trip of
 // a statement prepared once per connection.
 func (s *Store) SaveCall(ctx context.Context, c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) error {
-	stmt, err := s.saveCallStmt(ctx, c.ID == 0)
+	return s.saveCall(ctx, nil, c.ID == 0, c, events, tasks)
+}
+
+// InsertCall writes a call's first save under the id it already has (one
+// ReserveCallIDs gave).
+func (s *Store) InsertCall(ctx context.Context, c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) error {
+	return s.saveCall(ctx, nil, true, c, events, tasks)
+}
+
+// ReserveCallIDs takes n call ids from the sequence, for calls to save
+// later (InsertCall): a call begun while PostgreSQL is down needs its id
+// at once. Ids reserved and never used are gaps, as a rolled-back insert
+// leaves.
+func (s *Store) ReserveCallIDs(ctx context.Context, n int) ([]dialplan.CallID, error) {
+	var ids []dialplan.CallID
+	if err := s.db.SelectContext(ctx, &ids, "SELECT nextval('calls_id_seq') FROM generate_series(1, $1)", n); err != nil {
+		return nil, fmt.Errorf("reserve call ids: %w", err)
+	}
+	return ids, nil
+}
+
+// saveCall runs SaveCall's statement, in tx when one is given.
+func (s *Store) saveCall(ctx context.Context, tx *sqlx.Tx, insert bool, c *dialplan.Call, events []dialplan.TimelineEvent, tasks []dialplan.TaskKind) error {
+	stmt, err := s.saveCallStmt(ctx, insert)
 	if err != nil {
 		return fmt.Errorf("save call %d: %w", c.ID, err)
+	}
+	if tx != nil {
+		stmt = tx.StmtContext(ctx, stmt)
 	}
 	args, err := saveCallArgs(c, events, tasks)
 	if err != nil {
@@ -148,18 +174,17 @@ func (s *Store) SaveCall(ctx context.Context, c *dialplan.Call, events []dialpla
 }
 
 // The two forms of SaveCall's statement share their arguments: $1 company,
-// $2 id (0 on insert), $3.. the call's columns, $20 teams, $21 events (a
+// $2 id (on insert, 0 for the next of the sequence), $3.. the call's columns, $20 teams, $21 events (a
 // JSON array, eventsArg), $22 task kinds, $23 the names of the system tags
 // the events put on the call (dialplan.EventTags).
 const (
 	saveCallInsert = `WITH c AS (
-	INSERT INTO calls (company_id, number_id, user_id, direction, status, raw_digits, started_at, answered_at,
+	INSERT INTO calls (id, company_id, number_id, user_id, direction, status, raw_digits, started_at, answered_at,
 		ended_at, waiting_time, talk_time, missed_call_reason, hangup_cause, ivr_options_selected, transferred_to,
 		recording, voicemail, media_ref)
-	SELECT $1, nullif($3::bigint, 0), nullif($4::bigint, 0), $5, $6, $7, $8, $9, $10, $11, $12,
-		nullif($13::text, ''), nullif($14::text, ''), $15, $16, nullif($17::text, ''), nullif($18::text, ''),
-		nullif($19::text, '')
-	WHERE $2::bigint = 0
+	SELECT coalesce(nullif($2::bigint, 0), nextval('calls_id_seq')), $1, nullif($3::bigint, 0), nullif($4::bigint, 0),
+		$5, $6, $7, $8, $9, $10, $11, $12, nullif($13::text, ''), nullif($14::text, ''), $15, $16, nullif($17::text, ''),
+		nullif($18::text, ''), nullif($19::text, '')
 	RETURNING ` + savedColumns + `)`
 	saveCallUpdate = `WITH c AS (
 	UPDATE calls SET number_id = nullif($3::bigint, 0), user_id = nullif($4::bigint, 0), direction = $5, status = $6,
