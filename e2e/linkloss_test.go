@@ -89,7 +89,7 @@ func TestLinkLoss(t *testing.T) {
 		{"the agent answers during the cut: the call is hers", func(t *testing.T, a *app, b *cutBackend, c company) {
 			b.phone(t, "alice", phone{answerAfter: 2 * time.Second, hangupAfter: 4 * time.Second})
 			call := b.call(t, caller1, aliceLine, script{})
-			a.waitCall("initial") // taken: her phone rings at once, for 2 s
+			a.waitCall("initial")                               // taken: her phone rings at once, for 2 s
 			b.cut(t, a, func() { time.Sleep(3 * time.Second) }) // she answers unseen
 			call.ended(t)
 			got := a.calls(1)[0]
