@@ -248,10 +248,30 @@ func (d *Driver) dialLeg(ctx context.Context, id, endpoint string, dial dialplan
 	if dial.Timeout > 0 {
 		timeout = int((dial.Timeout + time.Second - 1) / time.Second)
 	}
-	err := d.rest.do(ctx, http.MethodPost, "/channels/"+id+"/dial", url.Values{"timeout": {strconv.Itoa(timeout)}}, nil, nil)
+	err := d.dial(ctx, id, timeout)
 	if err != nil {
 		d.rest.do(context.WithoutCancel(ctx), http.MethodDelete, "/channels/"+id, nil, nil, nil)
 		return err
 	}
 	return nil
+}
+
+// dial dials a channel created into Stasis. Asterisk puts it in Stasis
+// on a thread of its own after answering the create: until then, dial
+// is refused with 409 "Channel not in Stasis application" (seen on
+// 22.10.1 under load), and is asked again, for a request's time at most.
+func (d *Driver) dial(ctx context.Context, id string, timeout int) error {
+	q := url.Values{"timeout": {strconv.Itoa(timeout)}}
+	deadline := time.Now().Add(d.cfg.RequestTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		err := d.rest.do(ctx, http.MethodPost, "/channels/"+id+"/dial", q, nil, nil)
+		if !hasStatus(err, http.StatusConflict) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
