@@ -184,7 +184,7 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 	d.filterEvents(ctx)
 	// Subscribed: events flow from now on. What happened while we were
 	// away is read now, so nothing is missed in between.
-	if err := d.resync(ctx, p); err != nil {
+	if err := d.resync(ctx, h, p); err != nil {
 		return err
 	}
 	d.online.Store(true)
@@ -216,39 +216,41 @@ func (d *Driver) session(ctx context.Context, h dialplan.Calls, p dialplan.Prese
 	}
 }
 
-// resync settles the calls followed before a reconnect: a channel that
-// is gone (the caller hung up while the link was down, or Asterisk
-// restarted) is reported hung up, so its call ends and is recorded; the
-// others go on. The devices' endpoints are subscribed to (and nothing
-// else), then device presence is read afresh: after, so that a change in
-// between comes as an event.
-func (d *Driver) resync(ctx context.Context, p dialplan.Presence) error {
-	var live []channel
+// resync settles what changed while the event link was down (see
+// linkloss.go for what Asterisk does meanwhile), so that the engine
+// hears what it missed, as from the FreeSWITCH driver's resync: a
+// channel gone (the caller hung up, or Asterisk restarted) is reported
+// hung up, so its call ends and is recorded; a phone answered meanwhile
+// is reported answered; a playback or a recording that ended meanwhile
+// is reported done, so that a flow waiting for it moves on; a channel
+// that entered our Stasis app unseen is taken (a caller as a new call).
+// Digits pressed meanwhile are lost. One difference with FreeSWITCH
+// stays: a new caller cannot wait for switchboard, Stasis() failing
+// while no websocket holds the app; the dialplan gives them the
+// fallback instead. The devices' endpoints are subscribed to (and
+// nothing else), then device presence is read afresh: after, so that a
+// change in between comes as an event. It runs before the new link's
+// events are read: what they tell after it is no news (a leg answered
+// twice, a playback ended twice) and is dropped by their handlers.
+func (d *Driver) resync(ctx context.Context, h dialplan.Calls, p dialplan.Presence) error {
+	// The legs to settle are those followed before the channels are
+	// listed: one originated since may be missing from the list only for
+	// being newer.
+	d.mu.Lock()
+	known := make(map[string]bool, len(d.legs))
+	for id := range d.legs {
+		known[id] = true
+	}
+	d.mu.Unlock()
+	var live []liveChannel
 	if err := d.rest.do(ctx, http.MethodGet, "/channels", nil, nil, &live); err != nil {
 		return err
 	}
-	alive := map[string]bool{}
-	for _, c := range live {
-		alive[c.ID] = true
+	if err := d.settleChannels(ctx, known, live, h); err != nil {
+		return err
 	}
-	d.mu.Lock()
-	var gone []string
-	for id, l := range d.legs {
-		if alive[id] {
-			continue
-		}
-		// Callers first: their call ends with the cause of the outage,
-		// not with a side effect of their agents' legs going.
-		if l.inbound {
-			gone = append([]string{id}, gone...)
-		} else {
-			gone = append(gone, id)
-		}
-	}
-	d.mu.Unlock()
-	for _, id := range gone {
-		d.log.Warn("channel vanished while the event link was down", "channel", id)
-		d.hungUp(id, dialplan.CauseTemporaryFailure)
+	if err := d.settleMedia(ctx); err != nil {
+		return err
 	}
 	d.syncSubscriptions(ctx)
 	var endpoints []endpoint
@@ -353,8 +355,9 @@ var handlers = map[string]func(d *Driver, e event, h dialplan.Calls, p dialplan.
 // once the recorded channel is gone (a caller who hangs up ends their
 // voicemail, and the engine then judges the file).
 type liveRecording struct {
-	leg  string
-	sink dialplan.Sink
+	leg     string
+	sink    dialplan.Sink
+	started time.Time // for its length, should its end be missed (settleMedia)
 }
 
 func recordingDone(d *Driver, e event, _ dialplan.Calls, _ dialplan.Presence) {
@@ -752,26 +755,10 @@ func (d *Driver) originate(ctx context.Context, dial dialplan.Dial, sink dialpla
 		endpoint = fmt.Sprintf(d.cfg.Trunk, dial.External)
 	}
 	id := newID()
-	q := url.Values{"endpoint": {endpoint}, "app": {d.cfg.App}, "appArgs": {args}}
-	if dial.CallerID != "" {
-		q.Set("callerId", dial.CallerID)
-	}
-	if dial.Timeout > 0 {
-		q.Set("timeout", strconv.Itoa(int((dial.Timeout+time.Second-1)/time.Second)))
-	}
-	if dial.Originator != "" {
-		q.Set("originator", string(dial.Originator))
-	}
-	var body any
-	if strings.HasPrefix(endpoint, "PJSIP/") {
-		// A REFER from the phone (a blind transfer) reaches switchboard
-		// as ChannelTransfer, and Asterisk does nothing of its own.
-		body = map[string]any{"variables": map[string]string{"PJSIP_TRANSFER_HANDLING()": "ari-only"}}
-	}
 	d.mu.Lock()
 	d.legs[id] = &leg{sink: sink, snoop: snoop}
 	d.mu.Unlock()
-	if err := d.rest.do(ctx, http.MethodPost, "/channels/"+id, q, body, nil); err != nil {
+	if err := d.dialLeg(ctx, id, endpoint, dial, args); err != nil {
 		d.mu.Lock()
 		delete(d.legs, id)
 		d.mu.Unlock()
@@ -897,7 +884,7 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 	} else if members := d.bridges[string(t.Bridge)]; len(members) > 0 {
 		owner = members[0]
 	}
-	r := liveRecording{leg: owner}
+	r := liveRecording{leg: owner, started: time.Now()}
 	if l, ok := d.legs[owner]; ok {
 		r.sink = l.sink
 	}
@@ -936,7 +923,9 @@ func (d *Driver) AdoptRecording(ctx context.Context, id dialplan.LegID, name str
 	if !ok {
 		return false, dialplan.ErrGone
 	}
-	d.recordings[name] = liveRecording{leg: string(id), sink: l.sink}
+	// Begun before the restart, when exactly is unknown: its length, if
+	// its end is missed, counts from now.
+	d.recordings[name] = liveRecording{leg: string(id), sink: l.sink, started: time.Now()}
 	return true, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/dialplan/dialplantest"
 	"github.com/switchboard/switchboard/events"
+	"github.com/switchboard/switchboard/internal/linkcut"
 )
 
 const line = "+33176390861"
@@ -39,6 +40,7 @@ type rig struct {
 	devices  *deviceList
 	presence *presenceLog
 	logs     *logRecorder
+	cut      *linkcut.Proxy
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
@@ -55,6 +57,13 @@ type rigOptions struct {
 	before func(ast *aritest.Server)
 	// observe is Config.Observe.
 	observe func(route string, d time.Duration, err error)
+	// sound is how long a sound plays (50 ms when zero).
+	sound time.Duration
+	// audio is Config.Audio.
+	audio dialplan.AudioSource
+	// cut puts a proxy between the driver and the emulator that cuts
+	// the events websocket on demand (r.cut), REST going through.
+	cut bool
 }
 
 func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
@@ -65,7 +74,10 @@ func newRig(t *testing.T, change func(n *dialplan.Number)) *rig {
 func newRigWith(t *testing.T, opts rigOptions) *rig {
 	t.Helper()
 	change := opts.change
-	ast := aritest.New(aritest.Options{App: "switchboard", SoundDuration: 50 * time.Millisecond})
+	if opts.sound == 0 {
+		opts.sound = 50 * time.Millisecond
+	}
+	ast := aritest.New(aritest.Options{App: "switchboard", SoundDuration: opts.sound})
 	require.NoError(t, ast.Start())
 	if opts.devices == nil {
 		opts.devices = []string{"PJSIP/alice", "PJSIP/bob"}
@@ -95,8 +107,16 @@ func newRigWith(t *testing.T, opts rigOptions) *rig {
 	if opts.before != nil {
 		opts.before(ast)
 	}
-	r.driver = ari.New(ari.Config{URL: ast.URL(), User: "asterisk", Password: "asterisk", App: "switchboard", Country: "FR",
-		Devices: r.devices.get, DeviceRefresh: opts.refresh, Logger: slog.New(r.logs), Observe: opts.observe})
+	base := ast.URL()
+	if opts.cut {
+		var err error
+		r.cut, err = linkcut.New(strings.TrimPrefix(base, "http://"), "GET /ari/events")
+		require.NoError(t, err)
+		t.Cleanup(r.cut.Close)
+		base = "http://" + r.cut.Addr()
+	}
+	r.driver = ari.New(ari.Config{URL: base, User: "asterisk", Password: "asterisk", App: "switchboard", Country: "FR",
+		Devices: r.devices.get, DeviceRefresh: opts.refresh, Logger: slog.New(r.logs), Observe: opts.observe, Audio: opts.audio})
 	acd := dialplan.NewACD(dialplan.WallClock{})
 	r.presence = &presenceLog{next: acd}
 	r.engine = dialplan.NewEngine(dialplan.Config{Directory: r.dir, CallLog: r.log, Media: r.driver, ACD: acd})

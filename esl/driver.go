@@ -117,7 +117,8 @@ type recording struct {
 	leg       string
 	name      string
 	sink      dialplan.Sink
-	voicemail bool // a lone leg's recording, ended by #
+	voicemail bool      // a lone leg's recording, ended by #
+	started   time.Time // for its length, should its end be missed (recordingsEnded)
 }
 
 // New makes a driver; Run connects it.
@@ -278,12 +279,22 @@ type channelRow struct {
 	CallState   string `json:"callstate"`
 }
 
-// resync settles the calls followed before a reconnect: a channel that is
-// gone (the caller hung up while the link was down, or FreeSWITCH
-// restarted) is reported hung up, so its call ends and is recorded; an
-// agent's phone answered meanwhile is reported answered; a caller parked
-// meanwhile is taken as a new call (nobody else will). Device presence is
-// read afresh.
+// resync settles what changed while the event link was down, so that
+// the engine hears what it missed, as from the Asterisk driver's resync
+// (ari/linkloss.go): a channel that is gone (the caller hung up while the
+// link was down, or FreeSWITCH restarted) is reported hung up, so its
+// call ends and is recorded; an agent's phone answered meanwhile is
+// reported answered; a playback followed is reported done, so that a
+// flow waiting for it moves on (what still plays is stopped by the next
+// sound); a recording that ended with its channel is reported done; a
+// caller parked meanwhile is taken as a new call (nobody else will) and
+// a parked outbound leg nobody follows is hung up. Digits pressed
+// meanwhile are lost (a # ending a voicemail among them: the recording
+// then goes on until the caller hangs up, and ends as it would have).
+// One difference with Asterisk stays: a new caller parks and waits for
+// switchboard (while the watchdog says it is alive), where Asterisk's
+// Stasis() fails and gives the fallback at once. Device presence is read
+// afresh.
 func (d *Driver) resync(ctx context.Context, c *Client, h dialplan.Calls, p dialplan.Presence) error {
 	d.mu.Lock()
 	mark := d.births
@@ -348,11 +359,7 @@ func (d *Driver) resync(ctx context.Context, c *Client, h dialplan.Calls, p dial
 			strays = append(strays, r.UUID)
 		}
 	}
-	for path, rec := range d.recordings {
-		if _, ok := d.legs[rec.leg]; !ok {
-			delete(d.recordings, path)
-		}
-	}
+	ended := d.recordingsEnded(rows, mark)
 	d.mu.Unlock()
 	for _, id := range gone {
 		// `show channels` reads FreeSWITCH's core database, written
@@ -371,6 +378,11 @@ func (d *Driver) resync(ctx context.Context, c *Client, h dialplan.Calls, p dial
 	for _, pb := range interrupted {
 		d.post(pb.leg, dialplan.Event{Kind: dialplan.EvPlaybackDone, Playback: pb.id})
 	}
+	for _, rec := range ended {
+		d.log.Info("recording ended while the event socket link was down", "recording", rec.name)
+		rec.sink.Post(dialplan.Event{Kind: dialplan.EvRecordingDone, Leg: dialplan.LegID(rec.leg), Recording: rec.name,
+			Duration: time.Since(rec.started).Truncate(time.Second)})
+	}
 	for _, r := range newCalls {
 		d.log.Warn("taking a call parked while the event socket link was down", "channel", r.UUID, "to", r.Dest)
 		// A desk phone's call says so in a variable, which the channel
@@ -385,6 +397,29 @@ func (d *Driver) resync(ctx context.Context, c *Client, h dialplan.Calls, p dial
 		d.stray(id)
 	}
 	return d.readPresence(ctx, c, p)
+}
+
+// recordingsEnded forgets the recordings followed whose channel is gone
+// (FreeSWITCH stops a recording with its channel, and RECORD_STOP was
+// lost with the link) and returns those to report. A recording of a
+// channel still up goes on: its RECORD_STOP comes on the new link.
+// Called with mu held, on the channel list taken after the mark.
+func (d *Driver) recordingsEnded(rows map[string]channelRow, mark uint64) []*recording {
+	var ended []*recording
+	for file, rec := range d.recordings {
+		if _, up := rows[rec.leg]; up {
+			continue
+		}
+		if l, ok := d.legs[rec.leg]; ok && l.born > mark {
+			continue // began after the list was taken
+		}
+		delete(d.recordings, file)
+		if rec.sink != nil {
+			ended = append(ended, rec)
+		}
+	}
+	slices.SortFunc(ended, func(a, b *recording) int { return strings.Compare(a.name, b.name) })
+	return ended
 }
 
 // readPresence reads which phones are registered on the profile: those
@@ -1201,7 +1236,7 @@ func (d *Driver) Record(ctx context.Context, t dialplan.RecordTarget, name strin
 		d.mu.Unlock()
 		return dialplan.ErrGone
 	}
-	d.recordings[file] = &recording{leg: string(id), name: name, sink: l.sink, voicemail: t.Leg != ""}
+	d.recordings[file] = &recording{leg: string(id), name: name, sink: l.sink, voicemail: t.Leg != "", started: time.Now()}
 	d.mu.Unlock()
 	secs := int(max / time.Second)
 	if _, err := c.API(ctx, "uuid_record "+string(id)+" start "+file+" "+strconv.Itoa(secs)); err != nil {
@@ -1264,7 +1299,9 @@ func (d *Driver) AdoptRecording(ctx context.Context, id dialplan.LegID, name str
 	if !ok {
 		return false, dialplan.ErrGone
 	}
-	d.recordings[file] = &recording{leg: string(id), name: name, sink: l.sink, voicemail: true}
+	// Begun before the restart, when exactly is unknown: its length, if
+	// its end is missed, counts from now.
+	d.recordings[file] = &recording{leg: string(id), name: name, sink: l.sink, voicemail: true, started: time.Now()}
 	return true, nil
 }
 

@@ -483,8 +483,11 @@ func (s *Server) peerAnswer(c *channel) {
 	s.dialEvent(c, "ANSWER")
 	if c.kind == kindOriginated && c.stasis == nil {
 		a := s.apps[c.origApp]
-		if a == nil {
-			// Stasis() fails and the leg hangs up (from-agents has no more).
+		if a == nil || a.active == nil {
+			// Stasis() fails and the leg hangs up (from-agents has no
+			// more): also when no websocket holds the app ("Stasis app
+			// 'switchboard' not active" on 22.10.1), the phone answered
+			// into a hang-up.
 			s.hangup(c, hangup{kind: byRemote, cause: 16})
 			return
 		}
@@ -567,6 +570,20 @@ func (c *channel) setCallerIDVar(name, value string) bool {
 		c.cid.Number = value
 	case "CALLERID(ALL)":
 		c.cid = parseCallerID(value)
+	default:
+		return false
+	}
+	return true
+}
+
+// setConnectedVar applies CONNECTEDLINE(...) and reports whether name was
+// one.
+func (c *channel) setConnectedVar(name, value string) bool {
+	switch strings.ToUpper(name) {
+	case "CONNECTEDLINE(NAME)":
+		c.connected.Name = value
+	case "CONNECTEDLINE(NUM)", "CONNECTEDLINE(NUMBER)":
+		c.connected.Number = value
 	default:
 		return false
 	}

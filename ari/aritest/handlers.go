@@ -481,6 +481,10 @@ func (s *Server) create(c *call) reply {
 	for _, kv := range c.vars {
 		if ch.setCallerIDVar(kv[0], kv[1]) {
 			s.callerIDEvent(ch)
+		} else if ch.setConnectedVar(kv[0], kv[1]) {
+			// As 22.10.1 shows it: the INVITE's From, and the
+			// channel's connected line.
+			s.chanEvent(ch, "ChannelConnectedLine", nil)
 		} else {
 			s.varset(ch, kv[0], kv[1])
 		}
