@@ -61,6 +61,9 @@ type Deps struct {
 	// proxies in front of the API: only their X-Forwarded-For names the
 	// client, whose address the limits count. None: the peer's address.
 	TrustedProxies []string
+	// Spool, when set, says how many call saves wait on local disk for
+	// PostgreSQL (store.SpooledLog.Pending): /readyz tells them.
+	Spool func() (int, int64)
 	// Metrics, when set, is the first middleware of every request, the
 	// unmatched ones included: it counts and times them by route
 	// (metrics.Metrics.HTTP).
@@ -166,6 +169,12 @@ func (s *server) readyz(c *gin.Context) {
 		checks["database"], ready = err.Error(), false
 	} else {
 		checks["database"] = "ok"
+	}
+	if s.Spool != nil {
+		if n, _ := s.Spool(); n > 0 {
+			// Degraded, not down: calls go on, their saves wait.
+			checks["spool"] = fmt.Sprintf("%d call saves wait on local disk for PostgreSQL", n)
+		}
 	}
 	if s.MediaReady != nil {
 		if err := s.MediaReady(ctx); err != nil {

@@ -23,6 +23,12 @@ type CachedDirectory struct {
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	users   map[userKey]User // every user read, as last read (UsersByID)
+}
+
+type userKey struct {
+	company CompanyID
+	id      UserID
 }
 
 type cacheEntry struct {
@@ -43,7 +49,7 @@ type reading struct {
 
 // NewCachedDirectory caches dir's answers for ttl.
 func NewCachedDirectory(dir Directory, ttl time.Duration) *CachedDirectory {
-	return &CachedDirectory{Directory: dir, TTL: ttl, entries: map[string]cacheEntry{}}
+	return &CachedDirectory{Directory: dir, TTL: ttl, entries: map[string]cacheEntry{}, users: map[userKey]User{}}
 }
 
 // cached returns the value under key. A stale value is read again by one
@@ -130,9 +136,54 @@ func (d *CachedDirectory) Team(ctx context.Context, company CompanyID, id TeamID
 }
 
 func (d *CachedDirectory) UsersByID(ctx context.Context, company CompanyID, ids []UserID) ([]User, error) {
-	return cached(d, fmt.Sprint("users:", company, ":", ids), func() ([]User, error) { return d.Directory.UsersByID(ctx, company, ids) })
+	users, err := cached(d, fmt.Sprint("users:", company, ":", ids), func() ([]User, error) {
+		users, err := d.Directory.UsersByID(ctx, company, ids)
+		if err == nil {
+			d.remember(company, users)
+		}
+		return users, err
+	})
+	if err != nil && d.Outage != nil && d.Outage(err) {
+		// A set of users never read as one (a queue's members, fewer
+		// after each offer): made of the users as each was last read.
+		if known, ok := d.known(company, ids); ok {
+			return known, nil
+		}
+	}
+	return users, err
 }
 
+// remember keeps each user read, for the sets of users an outage asks for.
+func (d *CachedDirectory) remember(company CompanyID, users []User) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, u := range users {
+		d.users[userKey{company, u.ID}] = u
+	}
+}
+
+// known gives the users ids as last read, if every one was.
+func (d *CachedDirectory) known(company CompanyID, ids []UserID) ([]User, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]User, 0, len(ids))
+	for _, id := range ids {
+		u, ok := d.users[userKey{company, id}]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, u)
+	}
+	return out, true
+}
+
+// IsBlocked: while the database does not answer (Outage), a caller never
+// checked is let through rather than refused: the list keeps nuisances
+// out, and an outage must not keep every new caller out.
 func (d *CachedDirectory) IsBlocked(ctx context.Context, company CompanyID, digits string) (bool, error) {
-	return cached(d, fmt.Sprint("blocked:", company, ":", digits), func() (bool, error) { return d.Directory.IsBlocked(ctx, company, digits) })
+	blocked, err := cached(d, fmt.Sprint("blocked:", company, ":", digits), func() (bool, error) { return d.Directory.IsBlocked(ctx, company, digits) })
+	if err != nil && d.Outage != nil && d.Outage(err) {
+		return false, nil
+	}
+	return blocked, err
 }

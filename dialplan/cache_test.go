@@ -64,8 +64,24 @@ func (d *downDirectory) NumberByDigits(ctx context.Context, digits string) (dial
 	return d.Directory.NumberByDigits(ctx, digits)
 }
 
+func (d *downDirectory) UsersByID(ctx context.Context, company dialplan.CompanyID, ids []dialplan.UserID) ([]dialplan.User, error) {
+	if d.down.Load() {
+		return nil, errDown
+	}
+	return d.Directory.UsersByID(ctx, company, ids)
+}
+
+func (d *downDirectory) IsBlocked(ctx context.Context, company dialplan.CompanyID, digits string) (bool, error) {
+	if d.down.Load() {
+		return false, errDown
+	}
+	return d.Directory.IsBlocked(ctx, company, digits)
+}
+
 // TestCachedDirectoryOutage: while the database is down, the numbers
-// read before keep routing as they were; one never read is unknown.
+// read before keep routing as they were; one never read is unknown; a
+// set of users is made of those read before; a caller never checked
+// against the blocked numbers is let through.
 func TestCachedDirectoryOutage(t *testing.T) {
 	w := world(t)
 	under := &downDirectory{Directory: w.Directory}
@@ -82,6 +98,18 @@ func TestCachedDirectoryOutage(t *testing.T) {
 	}
 	_, _, err = cache.NumberByDigits(ctx, ivrLine)
 	require.ErrorIs(t, err, errDown, "never read: nothing to serve")
+	blocked, err := cache.IsBlocked(ctx, 1, "+33699999999")
+	require.NoError(t, err)
+	require.False(t, blocked)
+	under.down.Store(false)
+	_, err = cache.UsersByID(ctx, 1, []dialplan.UserID{alice, bob, carol})
+	require.NoError(t, err)
+	under.down.Store(true)
+	users, err := cache.UsersByID(ctx, 1, []dialplan.UserID{carol, alice})
+	require.NoError(t, err, "a set never read as one, of users read")
+	require.Equal(t, []dialplan.UserID{carol, alice}, []dialplan.UserID{users[0].ID, users[1].ID})
+	_, err = cache.UsersByID(ctx, 1, []dialplan.UserID{alice, 99})
+	require.ErrorIs(t, err, errDown, "a user never read")
 	under.down.Store(false)
 	cache.Outage = nil
 	_, _, err = cache.NumberByDigits(ctx, ivrLine)

@@ -1,16 +1,23 @@
 package e2e
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/internal/pglocal"
+	"github.com/switchboard/switchboard/store"
 )
 
 // faultScenarios are the faults a phone system must come through with
@@ -146,6 +153,69 @@ var faultScenarios = []scenario{
 		}
 		f.report(t, "media server restarted during a conversation", dropped, got)
 	}},
+	{"PostgreSQL stops for 30 s with 20 calls in progress and 20 arriving: calls go on, nothing is lost nor written twice", func(t *testing.T, a *app, b backend, c company) {
+		// A PostgreSQL of the scenario's own, to stop: the suite's is
+		// shared. The suite's switchboard makes way (one per media server).
+		a.stop()
+		pg, url := privatePostgres(t)
+		a = startOn(t, b, url)
+		c = configure(t, a, b)
+		f := watchFaults(t, a)
+		const queueLine = "+33176390892"
+		a.create("/v1/numbers", "number", map[string]any{"name": "Queue", "digits": queueLine, "respect_queuing_time": true,
+			"voicemail": false, "distribution": []any{map[string]any{"type": "team", "id": c.team, "ring_seconds": 600}}})
+		for _, agent := range []string{"alice", "bob"} {
+			b.phone(t, agent, phone{answerAfter: 100 * time.Millisecond, hangupAfter: 500 * time.Millisecond})
+		}
+		var callers []caller
+		place := func(n int) {
+			for range n {
+				callers = append(callers, b.call(t, fmt.Sprintf("+336000001%02d", len(callers)), queueLine, script{}))
+			}
+		}
+		place(20)
+		a.waitEvent("call.queued") // the agents are busy, callers wait
+
+		require.NoError(t, pg.Stop())
+		require.Eventually(t, func() bool { return a.ready() == http.StatusServiceUnavailable }, 10*time.Second, 20*time.Millisecond,
+			"/readyz says PostgreSQL is down")
+		place(20) // routed on the configuration as last read
+		require.Eventually(t, func() bool { return spooled(a) > 0 }, 30*time.Second, 100*time.Millisecond,
+			"the calls' saves wait in the spool")
+		time.Sleep(30 * time.Second)
+		t.Logf("saves in the spool after 30 s: %d", spooled(a))
+		pg.restart(t)
+
+		for _, call := range callers {
+			call.ended(t)
+		}
+		calls := a.calls(40)
+		require.Len(t, calls, 40, "every call has its record")
+		answered := 0
+		for _, got := range calls {
+			require.NotNil(t, got.EndedAt, "%v", got.events())
+			require.Equal(t, 1, count(got.events(), "call.created"), "written once: %v", got.events())
+			require.Equal(t, 1, count(got.events(), "call.ended"), "written once: %v", got.events())
+			if got.answeredBy() != 0 {
+				answered++
+			}
+		}
+		require.Equal(t, 40, answered, "every caller got an agent")
+		a.waitReady()
+		require.Zero(t, spooled(a), "every save written back")
+		f.report(t, "PostgreSQL stopped 30 s (20 calls in progress, 20 arriving)", 0, calls...)
+	}},
+}
+
+// spooled is how many call saves wait in switchboard's spool, as /metrics
+// says.
+func spooled(a *app) int {
+	m := regexp.MustCompile(`(?m)^switchboard_spool_saves (\d+)`).FindStringSubmatch(a.metrics())
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // killedAt kills switchboard (SIGKILL) once the last call's timeline has
@@ -231,4 +301,40 @@ func (ft *faultTable) print(t *testing.T) {
 			r.dropped, r.established, r.finished, r.calls, r.once, r.events)
 	}
 	t.Log(b.String())
+}
+
+// privatePG is a PostgreSQL server of a scenario's own, to stop and start
+// again (the suite's is shared by every test).
+type privatePG struct {
+	dir string
+	srv *pglocal.Server
+}
+
+// privatePostgres starts one, migrated, and gives its URL.
+func privatePostgres(t *testing.T) (*privatePG, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "switchboard-e2e-pg-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755)) // the postgres user walks it when we are root
+	p := &privatePG{dir: dir}
+	p.restart(t)
+	t.Cleanup(func() { p.srv.Stop() })
+	url := p.srv.URL("postgres")
+	db, err := sql.Open("postgres", url)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, store.Migrate(t.Context(), db))
+	return p, url
+}
+
+// Stop stops the server: an outage.
+func (p *privatePG) Stop() error { return p.srv.Stop() }
+
+// restart starts it (again), on the same data and socket.
+func (p *privatePG) restart(t *testing.T) {
+	t.Helper()
+	srv, err := pglocal.Start(t.Context(), pglocal.Options{Dir: p.dir})
+	require.NoError(t, err)
+	p.srv = srv
 }

@@ -188,6 +188,12 @@ type app struct {
 // the backend; it returns once /readyz says the media link is up.
 func start(t testing.TB, b backend) *app {
 	t.Helper()
+	return startOn(t, b, storetest.URL(t))
+}
+
+// startOn is start on the database at url.
+func startOn(t testing.TB, b backend, url string) *app {
+	t.Helper()
 	bin := build(t)
 	port, err := freePort("tcp4")
 	require.NoError(t, err)
@@ -198,7 +204,7 @@ func start(t testing.TB, b backend) *app {
 	if isBenchmark(t) {
 		level = "info"
 	}
-	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+storetest.URL(t), "SWITCHBOARD_HTTP_ADDR="+addr,
+	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+url, "SWITCHBOARD_HTTP_ADDR="+addr,
 		"SWITCHBOARD_LOG_LEVEL="+level, "SWITCHBOARD_COUNTRY=FR",
 		// The suite's webhook receivers listen on the loopback, over http.
 		"SWITCHBOARD_WEBHOOK_ALLOW_HTTP=true", "SWITCHBOARD_WEBHOOK_ALLOW_NETS=127.0.0.0/8",
@@ -206,7 +212,9 @@ func start(t testing.TB, b backend) *app {
 		"SWITCHBOARD_ARI_DEVICE_REFRESH=1s",
 		// A stopped switchboard hands calls over at once (a scenario
 		// that drains says so).
-		"SWITCHBOARD_DRAIN_TIMEOUT=0s")
+		"SWITCHBOARD_DRAIN_TIMEOUT=0s",
+		// The test's own: the same for this switchboard started again.
+		"SWITCHBOARD_SPOOL_DIR="+t.TempDir())
 	env = append(env, b.env()...)
 	run := func(args ...string) string {
 		cmd := exec.Command(bin, args...)
@@ -250,7 +258,8 @@ func (a *app) twin() *app {
 	// One public URL for both, as behind a load balancer: what either
 	// renders (webhook bodies, links) is the same.
 	tw := &app{t: t, url: "http://" + addr, key: a.key, logs: &bytes.Buffer{}, bin: a.bin,
-		env: append(slices.Clone(a.env), "SWITCHBOARD_HTTP_ADDR="+addr, "SWITCHBOARD_PUBLIC_URL="+a.url)}
+		env: append(slices.Clone(a.env), "SWITCHBOARD_HTTP_ADDR="+addr, "SWITCHBOARD_PUBLIC_URL="+a.url,
+			"SWITCHBOARD_SPOOL_DIR="+t.TempDir())}
 	t.Cleanup(func() {
 		if t.Failed() {
 			tw.logMu.Lock()

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -544,10 +545,13 @@ func (s *sipp) startAt(t testing.TB, xml, server string, extra ...string) *sippC
 	t.Helper()
 	port, err := freePort("udp4")
 	require.NoError(t, err)
+	// Its own media ports: SIPp's default (6000 on) is every caller's,
+	// and many callers at once collide on them.
+	media := mediaPorts(t)
 	id := make([]byte, 6)
 	rand.Read(id)
 	tag := "e2e-" + hex.EncodeToString(id)
-	args := append([]string{"-p", fmt.Sprint(port), "-m", "1", "-cid_str", tag + "-%u@127.0.0.1",
+	args := append([]string{"-p", fmt.Sprint(port), "-mp", fmt.Sprint(media), "-m", "1", "-cid_str", tag + "-%u@127.0.0.1",
 		"-timeout", fmt.Sprintf("%ds", int((callLimit+30*time.Second)/time.Second)), "-timeout_error"}, extra...)
 	p := s.run(t, "caller-"+tag, xml, append(args, server)...)
 	t.Cleanup(func() {
@@ -557,6 +561,34 @@ func (s *sipp) startAt(t testing.TB, xml, server string, extra ...string) *sippC
 		}
 	})
 	return &sippCall{sippProc: p, callID: tag + "-1@127.0.0.1"}
+}
+
+// nextMedia walks the callers' media ports: 20000-31999, above the media
+// servers' RTP (pbxlocal: 10000-19999) and below the kernel's ephemeral
+// ports, which freePort's would collide with when callers start at once.
+var nextMedia atomic.Uint32
+
+// mediaPorts gives a caller four media ports (RTP and RTCP, audio and
+// video) nobody holds, the first returned.
+func mediaPorts(t testing.TB) int {
+	t.Helper()
+	for range 3000 {
+		port := 20000 + int(nextMedia.Add(1)%3000)*4
+		free := true
+		for p := port; p < port+4 && free; p++ {
+			c, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				free = false
+				continue
+			}
+			c.Close()
+		}
+		if free {
+			return port
+		}
+	}
+	t.Fatal("no four free media ports in 20000-31999")
+	return 0
 }
 
 // ended waits for the caller to finish its script; a SIPp failure

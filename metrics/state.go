@@ -17,11 +17,13 @@ type stateCollector struct {
 
 	waiting, inProgress, longestWait, agents *prometheus.Desc
 	linkUp, backlog                          *prometheus.Desc
+	spoolSaves, spoolBytes                   *prometheus.Desc
 
 	mu      sync.Mutex
 	live    FiguresSource
 	links   map[string]func(context.Context) error // by driver
 	pending func(context.Context) (int, error)
+	spool   func() (int, int64)
 }
 
 func newStateCollector(m *Metrics) *stateCollector {
@@ -40,6 +42,10 @@ func newStateCollector(m *Metrics) *stateCollector {
 			"Whether the event link to the media server is up (1) or not (0), by driver.", []string{"driver"}, nil),
 		backlog: prometheus.NewDesc("switchboard_webhook_backlog",
 			"Webhook deliveries still to be made (pending, retries included).", nil, nil),
+		spoolSaves: prometheus.NewDesc("switchboard_spool_saves",
+			"Call saves kept on local disk while PostgreSQL does not answer, not yet written back.", nil, nil),
+		spoolBytes: prometheus.NewDesc("switchboard_spool_bytes",
+			"The bytes the spool of call saves holds on local disk.", nil, nil),
 		links: map[string]func(context.Context) error{},
 	}
 }
@@ -60,15 +66,24 @@ func (m *Metrics) WatchWebhookBacklog(count func(context.Context) (int, error)) 
 	m.state.pending = count
 }
 
+// WatchSpool reports the spool of call saves at each scrape: pending is
+// store.SpooledLog.Pending.
+func (m *Metrics) WatchSpool(pending func() (int, int64)) {
+	m.state.mu.Lock()
+	defer m.state.mu.Unlock()
+	m.state.spool = pending
+}
+
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{s.waiting, s.inProgress, s.longestWait, s.agents, s.linkUp, s.backlog} {
+	for _, d := range []*prometheus.Desc{s.waiting, s.inProgress, s.longestWait, s.agents, s.linkUp, s.backlog,
+		s.spoolSaves, s.spoolBytes} {
 		ch <- d
 	}
 }
 
 func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
-	live, pending := s.live, s.pending
+	live, pending, spool := s.live, s.pending, s.spool
 	drivers := make([]string, 0, len(s.links))
 	for d := range s.links {
 		drivers = append(drivers, d)
@@ -97,6 +112,11 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		} else {
 			ch <- prometheus.MustNewConstMetric(s.backlog, prometheus.GaugeValue, float64(n))
 		}
+	}
+	if spool != nil {
+		saves, bytes := spool()
+		ch <- prometheus.MustNewConstMetric(s.spoolSaves, prometheus.GaugeValue, float64(saves))
+		ch <- prometheus.MustNewConstMetric(s.spoolBytes, prometheus.GaugeValue, float64(bytes))
 	}
 	if live != nil {
 		s.collectLive(ch, live)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/ari"
 	"github.com/switchboard/switchboard/dialplan"
 	"github.com/switchboard/switchboard/esl"
+	"github.com/switchboard/switchboard/internal/spool"
 	"github.com/switchboard/switchboard/live"
 	"github.com/switchboard/switchboard/metrics"
 	"github.com/switchboard/switchboard/prompts"
@@ -217,12 +220,16 @@ func serve(ctx context.Context, cfg config, st *store.Store, logger *slog.Logger
 	fatal := make(chan error, 1)
 	// Calls outlive the signal to stop: they drain, then calls.stop
 	// hands them over.
-	calls := startCalls(context.WithoutCancel(ctx), cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings
+	calls, err := startCalls(context.WithoutCancel(ctx), cfg, st, acd, library, logger, &deps, m, func(err error) { // sets deps.MediaReady, deps.Recordings, deps.Spool
 		select {
 		case fatal <- err:
 		default:
 		}
 	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	defer calls.stop()
 	// Webhooks (webhooks.go): the API checks URLs with the dispatcher's
 	// policy; the dispatcher shows objects as the API does.
@@ -299,10 +306,10 @@ var errDraining = errors.New("switchboard is shutting down: it takes no new call
 // this process holds its lease, and runs the call engine on it. fatal is
 // told when the lease is lost to another process.
 func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.ACD, audio dialplan.AudioSource,
-	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics, fatal func(error)) running {
+	logger *slog.Logger, deps *api.Deps, m *metrics.Metrics, fatal func(error)) (running, error) {
 	if cfg.Media == "" {
 		logger.Warn("no media server configured (SWITCHBOARD_MEDIA): the API runs, calls do not")
-		return running{drain: func(context.Context) error { return nil }, stop: func() {}}
+		return running{drain: func(context.Context) error { return nil }, stop: func() {}}, nil
 	}
 	var driver mediaDriver
 	switch cfg.Media {
@@ -320,7 +327,16 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 	// Bursts of calls read a line's configuration once a second, not once
 	// a call.
 	dir := dialplan.NewCachedDirectory(st, time.Second)
-	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: st, Media: driver, Recordings: driver, ACD: acd, Logger: logger})
+	// While PostgreSQL is down, calls route on the configuration as last
+	// read, and their saves wait in the spool on local disk.
+	dir.Outage = store.Unavailable
+	callLog, closeSpool, err := openSpool(cfg, st, logger)
+	if err != nil {
+		return running{}, err
+	}
+	m.WatchSpool(callLog.Pending)
+	deps.Spool = callLog.Pending
+	engine := dialplan.NewEngine(dialplan.Config{Directory: dir, CallLog: callLog, Media: driver, Recordings: driver, ACD: acd, Logger: logger})
 	// One switchboard drives the media server (lease.go): a standby is
 	// not ready, and drives nothing until the lease is its.
 	var active, draining atomic.Bool
@@ -385,8 +401,54 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 			engine.Stop()
 			cancel()
 			<-done
+			closeSpool()
 		},
+	}, nil
+}
+
+// spoolReplay is how often the spool is written back while PostgreSQL
+// does not answer.
+const spoolReplay = time.Second
+
+// maxSpool bounds the spool: some hours of calls' saves at a busy site.
+const maxSpool = 256 << 20
+
+// openSpool opens this process's spool (config.spoolDir) and writes back
+// what it holds as soon as PostgreSQL answers, until the returned func,
+// which writes back what it can once more (the calls were just handed
+// over) and closes it.
+func openSpool(cfg config, st *store.Store, logger *slog.Logger) (*store.SpooledLog, func(), error) {
+	dir, err := filepath.Abs(cfg.spoolDir())
+	if err != nil {
+		return nil, nil, fmt.Errorf("spool: %w", err)
 	}
+	sp, err := spool.Open(dir, maxSpool)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (SWITCHBOARD_SPOOL_DIR)", err)
+	}
+	host, _ := os.Hostname()
+	log := logger.With("part", "spool")
+	callLog := store.NewSpooledLog(st, sp, host+":"+dir, log)
+	if n := sp.Len(); n > 0 {
+		log.Warn("call saves a previous run kept while PostgreSQL was down: writing them back", "saves", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		callLog.Run(ctx, spoolReplay)
+	}()
+	return callLog, func() {
+		cancel()
+		<-done
+		last, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		callLog.Flush(last)
+		if n, _ := callLog.Pending(); n > 0 {
+			log.Warn("call saves left in the spool for the next run", "saves", n, "dir", dir)
+		}
+		sp.Close()
+	}, nil
 }
 
 // startLive runs the live view (live.Hub) until the returned func is

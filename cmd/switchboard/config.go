@@ -89,6 +89,10 @@ type config struct {
 	// left over to the next switchboard (0: at once).
 	DrainTimeout time.Duration `env:"SWITCHBOARD_DRAIN_TIMEOUT" envDefault:"30s"`
 
+	// SpoolDir keeps the call saves PostgreSQL cannot take while it is
+	// down, until it takes them (store.SpooledLog); one per process.
+	SpoolDir string `env:"SWITCHBOARD_SPOOL_DIR"`
+
 	// promptsCache is the directory of prompt files when PromptsDir is
 	// unset (dev sets it inside its data directory).
 	promptsCache string
@@ -103,7 +107,7 @@ var envKeys = []string{"SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_HTTP_ADDR", "SWI
 	"SWITCHBOARD_WEBHOOK_ALLOW_HTTP", "SWITCHBOARD_WEBHOOK_ALLOW_NETS", "SWITCHBOARD_WEBHOOK_RETENTION",
 	"SWITCHBOARD_METRICS_MAX_NUMBERS", "SWITCHBOARD_METRICS_MAX_COMPANIES",
 	"SWITCHBOARD_RATE_LIMIT_KEY", "SWITCHBOARD_RATE_LIMIT_ADDRESS", "SWITCHBOARD_FAILED_AUTH_LIMIT", "SWITCHBOARD_TRUSTED_PROXIES",
-	"SWITCHBOARD_DRAIN_TIMEOUT", "SWITCHBOARD_SMTP_URL"}
+	"SWITCHBOARD_DRAIN_TIMEOUT", "SWITCHBOARD_SMTP_URL", "SWITCHBOARD_SPOOL_DIR"}
 
 func loadConfig(getenv func(string) string) (config, error) {
 	vars := map[string]string{}
@@ -164,6 +168,9 @@ func (c *config) flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies,
 		"reverse proxies in front of the API, comma-separated addresses or CIDRs: their X-Forwarded-For names the "+
 			"client [SWITCHBOARD_TRUSTED_PROXIES]")
+	fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir,
+		"directory of the call saves kept while PostgreSQL is down, one per process "+
+			"(default: ~/.local/state/switchboard/spool-<HTTP address>) [SWITCHBOARD_SPOOL_DIR]")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout,
 		"how long a stopping switchboard lets calls in progress end, taking no new one, before it hands the rest over "+
 			"to the next switchboard [SWITCHBOARD_DRAIN_TIMEOUT]")
@@ -321,6 +328,26 @@ func (c config) checkPromptsURL() error {
 		return fmt.Errorf("prompts URL %q: want the base URL at which the media server reaches this server, such as http://10.0.0.2:8080", c.PromptsURL)
 	}
 	return nil
+}
+
+// spoolDir is SpoolDir, or by default a directory of the user's state
+// named for the HTTP address: two processes on one host never share it
+// (they cannot listen on one address), and a process started again on
+// its address finds what the last one kept.
+func (c config) spoolDir() string {
+	if c.SpoolDir != "" {
+		return c.SpoolDir
+	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	name := strings.NewReplacer(":", "_", "/", "_", "[", "", "]", "").Replace(c.HTTPAddr)
+	return filepath.Join(state, "switchboard", "spool-"+name)
 }
 
 // prompts says where prompt files are kept and how the media server gets

@@ -49,6 +49,9 @@ func runDev(ctx context.Context, cfg config, dir string, stdout io.Writer, logge
 	}
 	cfg.DatabaseURL = pg.URL(devDatabase)
 	cfg.promptsCache = filepath.Join(dir, "prompts")
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = filepath.Join(dir, "spool")
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // ErrFull: the spool holds its maximum; the record was not kept.
@@ -77,6 +78,12 @@ func Open(dir string, max int64) (*Spool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
+	}
+	// One process per spool: two appending to one file would mix their
+	// records. The lock goes with the process.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spool %s: %w (another process has it)", path, err)
 	}
 	next, records, good, err := read(f)
 	if err != nil {

@@ -68,6 +68,18 @@ func TestAppendReopenDrain(t *testing.T) {
 	require.Equal(t, uint64(5), seq)
 }
 
+func TestOneProcessAtATime(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, 1<<20)
+	require.NoError(t, err)
+	_, err = Open(dir, 1<<20)
+	require.ErrorContains(t, err, "another process has it")
+	require.NoError(t, s.Close())
+	s, err = Open(dir, 1<<20)
+	require.NoError(t, err, "free once closed")
+	s.Close()
+}
+
 func TestTornAndCorrupt(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, 1<<20)
