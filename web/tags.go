@@ -48,6 +48,7 @@ type blockedForm struct {
 
 type tagsPage struct {
 	Tags, System                   []tagRow
+	MoreTags                       bool // more than maxTagPages pages of them
 	Blocked                        []blockedRow
 	Total, Page, Pages, Prev, Next int // of the blocked numbers
 	NewTag                         tagForm
@@ -98,6 +99,7 @@ func (s *server) showTags(w http.ResponseWriter, r *http.Request, status int, tf
 		if len(list.Tags) == 0 || len(page.Tags)+len(page.System) >= list.Meta.Total {
 			break
 		}
+		page.MoreTags = p == maxTagPages
 	}
 	var blocked struct {
 		Blocked []blockedRow `json:"blocked_numbers"`
