@@ -127,8 +127,8 @@ var nav = []struct {
 	{"nav.calls", "", anyone},
 	{"nav.stats", "", anyone},
 	{"nav.live", "", watchesLive},
-	{"nav.tags", "", readsConfig},
-	{"nav.integrations", "", isAdmin},
+	{"nav.tags", "/tags", readsConfig},
+	{"nav.integrations", "/integrations", isAdmin},
 	{"nav.account", "/account", anyone},
 }
 

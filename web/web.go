@@ -122,6 +122,27 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/language", s.signedIn(s.switchLanguage))
 	mux.HandleFunc("POST /account/signout-everywhere", s.signedIn(s.signOutEverywhere))
 
+	// Tags & blocked numbers, Integrations, Company settings and API keys (tags.go, integrations.go, company.go).
+	mux.HandleFunc("GET /tags", s.signedIn(s.tags))
+	mux.HandleFunc("POST /tags", s.signedIn(s.createTag))
+	mux.HandleFunc("GET /tags/{id}", s.signedIn(s.editTag))
+	mux.HandleFunc("POST /tags/{id}", s.signedIn(s.updateTag))
+	mux.HandleFunc("POST /tags/{id}/delete", s.signedIn(s.deleteTag))
+	mux.HandleFunc("POST /tags/blocked", s.signedIn(s.blockNumber))
+	mux.HandleFunc("POST /tags/blocked/{id}/delete", s.signedIn(s.unblockNumber))
+	mux.HandleFunc("GET /integrations", s.signedIn(s.integrations))
+	mux.HandleFunc("POST /integrations/webhooks", s.signedIn(s.createWebhook))
+	mux.HandleFunc("GET /integrations/webhooks/{id}", s.signedIn(s.webhook))
+	mux.HandleFunc("POST /integrations/webhooks/{id}", s.signedIn(s.updateWebhook))
+	mux.HandleFunc("POST /integrations/webhooks/{id}/active", s.signedIn(s.setWebhookActive))
+	mux.HandleFunc("POST /integrations/webhooks/{id}/delete", s.signedIn(s.deleteWebhook))
+	mux.HandleFunc("POST /integrations/webhooks/{id}/deliveries/{delivery}/redeliver", s.signedIn(s.redeliver))
+	mux.HandleFunc("GET /account/company", s.signedIn(s.company))
+	mux.HandleFunc("POST /account/company", s.signedIn(s.updateCompany))
+	mux.HandleFunc("GET /account/api-keys", s.signedIn(s.apiKeys))
+	mux.HandleFunc("POST /account/api-keys", s.signedIn(s.createAPIKey))
+	mux.HandleFunc("POST /account/api-keys/{id}/delete", s.signedIn(s.revokeAPIKey))
+
 	mux.HandleFunc("/", s.notFound)
 }
 

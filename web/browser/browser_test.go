@@ -65,7 +65,7 @@ var (
 	buildErr  error
 )
 
-func start(t *testing.T) *app {
+func start(t *testing.T, extraEnv ...string) *app {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "switchboard-browser-")
@@ -88,6 +88,7 @@ func start(t *testing.T) *app {
 	ln.Close()
 	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_HTTP_ADDR="+addr,
 		"SWITCHBOARD_SMTP_URL="+smtp.URL("noreply@acme.test"), "SWITCHBOARD_LOG_LEVEL=info")
+	env = append(env, extraEnv...) // a test's own settings (KEY=value), after the defaults
 	run := func(args ...string) {
 		cmd := exec.Command(binary, args...)
 		cmd.Env = env
@@ -410,10 +411,10 @@ func TestDashboard(t *testing.T) {
 // signedIn starts a switchboard and a browser signed in as its owner
 // (Olga, an admin), through "forgot password" and the mail it sends: the
 // start of every page's test.
-func signedIn(t *testing.T) (*app, *browser) {
+func signedIn(t *testing.T, extraEnv ...string) (*app, *browser) {
 	t.Helper()
 	b := newBrowser(t)
-	a := start(t)
+	a := start(t, extraEnv...)
 	b.open(a.url + "/forgot")
 	b.fill(map[string]string{"#email": "owner@acme.test"}, `button[type=submit]`)
 	b.open(a.mail.Wait(t, "owner@acme.test", 30*time.Second).Links()[0])
