@@ -175,6 +175,7 @@ var numbersMessages = messages{
 		"msgs.language":       "Language",
 		"msgs.file":           "Audio file",
 		"msgs.listen":         "Listen",
+		"msgs.download":       "Open the audio file",
 		"msg.welcome":         "Welcome message",
 		"msg.ivr":             "IVR message",
 		"msg.waiting":         "Waiting music",
