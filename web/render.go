@@ -122,8 +122,9 @@ var nav = []struct {
 	may       func(store.Principal) bool
 }{
 	{"nav.home", "/", anyone},
-	{"nav.numbers", "", readsConfig},
+	{"nav.numbers", "/numbers", readsConfig},
 	{"nav.team", "/team", readsConfig},
+	{"nav.teams", "/teams", readsConfig},
 	{"nav.calls", "", anyone},
 	{"nav.stats", "", anyone},
 	{"nav.live", "", watchesLive},
