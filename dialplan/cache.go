@@ -110,6 +110,24 @@ func cached[T any](d *CachedDirectory, key string, load func() (T, error)) (T, e
 	return v, err
 }
 
+// Warm keeps every number (by its digits, with its company) and every
+// user now: while the database is down, a call to a number no call reached
+// yet routes too, and rings users no call rang yet.
+func (d *CachedDirectory) Warm(ctx context.Context, numbers map[CompanyID][]Number, users map[CompanyID][]User) {
+	for company, list := range users {
+		d.remember(company, list)
+	}
+	for company, list := range numbers {
+		if _, err := d.Company(ctx, company); err != nil {
+			continue
+		}
+		for _, n := range list {
+			cached(d, "digits:"+n.Digits, func() (numberByDigits, error) { return numberByDigits{company, n}, nil })
+			cached(d, fmt.Sprint("number:", company, ":", n.ID), func() (Number, error) { return n, nil })
+		}
+	}
+}
+
 type numberByDigits struct {
 	company CompanyID
 	number  Number

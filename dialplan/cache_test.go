@@ -98,6 +98,10 @@ func TestCachedDirectoryOutage(t *testing.T) {
 	}
 	_, _, err = cache.NumberByDigits(ctx, ivrLine)
 	require.ErrorIs(t, err, errDown, "never read: nothing to serve")
+	cache.Warm(ctx, map[dialplan.CompanyID][]dialplan.Number{1: {w.Directory.Numbers[200]}}, nil)
+	_, got, err := cache.NumberByDigits(ctx, ivrLine)
+	require.NoError(t, err, "read at start (Warm)")
+	require.Equal(t, dialplan.NumberID(200), got.ID)
 	blocked, err := cache.IsBlocked(ctx, 1, "+33699999999")
 	require.NoError(t, err)
 	require.False(t, blocked)
@@ -112,8 +116,8 @@ func TestCachedDirectoryOutage(t *testing.T) {
 	require.ErrorIs(t, err, errDown, "a user never read")
 	under.down.Store(false)
 	cache.Outage = nil
-	_, _, err = cache.NumberByDigits(ctx, ivrLine)
-	require.NoError(t, err, "back: read again")
+	_, _, err = cache.NumberByDigits(ctx, "+33176390899")
+	require.Error(t, err, "back: read again, and unknown")
 }
 
 // TestCachedDirectoryOneRead: callers without a value wait for the one

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/switchboard/switchboard/dialplan"
@@ -76,7 +75,7 @@ func (l *SpooledLog) SaveCall(ctx context.Context, c *dialplan.Call, evs []dialp
 		c.ID = id
 	}
 	if l.sp.Len() == 0 {
-		err := l.write(ctx, nil, insert, c, evs, tasks)
+		err := l.st.saveCall(ctx, nil, insert, c, evs, tasks)
 		if err == nil || !Unavailable(err) {
 			return err
 		}
@@ -90,10 +89,6 @@ func (l *SpooledLog) SaveCall(ctx context.Context, c *dialplan.Call, evs []dialp
 		return fmt.Errorf("spool call %d: %w", c.ID, err)
 	}
 	return nil
-}
-
-func (l *SpooledLog) write(ctx context.Context, tx *sqlx.Tx, insert bool, c *dialplan.Call, evs []dialplan.TimelineEvent, tasks []dialplan.TaskKind) error {
-	return l.st.saveCall(ctx, tx, insert, c, evs, tasks)
 }
 
 func spoolEvents(evs []dialplan.TimelineEvent) []spooledEvent {
@@ -199,7 +194,7 @@ func (l *SpooledLog) replay(ctx context.Context, r spool.Record) error {
 	if uint64(applied) >= r.Seq {
 		return nil // written before a crash
 	}
-	if err := l.write(ctx, tx, s.Insert, &s.Call, evs, s.Tasks); err != nil {
+	if err := l.st.saveCall(ctx, tx, s.Insert, &s.Call, evs, s.Tasks); err != nil {
 		var pqErr *pq.Error
 		if s.Insert && errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == "calls_pkey" {
 			// The first save reached PostgreSQL after all (it answered

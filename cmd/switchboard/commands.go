@@ -373,6 +373,12 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		// Calls a previous run left unfinished (it was killed, or this
 		// process was standing by): taken over before the driver
 		// connects, so that it knows their legs.
+		// Every number and user, kept for a PostgreSQL outage.
+		if numbers, err := st.AllNumbers(runCtx); err == nil {
+			if users, err := st.AllUsers(runCtx); err == nil {
+				dir.Warm(runCtx, numbers, users)
+			}
+		}
 		// Agents' after-call work and pending tags, as their last calls
 		// left them: before the calls, which may ring them.
 		if last, err := st.LastCalls(runCtx); err != nil {
