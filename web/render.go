@@ -124,9 +124,9 @@ var nav = []struct {
 	{"nav.home", "/", anyone},
 	{"nav.numbers", "", readsConfig},
 	{"nav.team", "/team", readsConfig},
-	{"nav.calls", "", anyone},
-	{"nav.stats", "", anyone},
-	{"nav.live", "", watchesLive},
+	{"nav.calls", "/calls", anyone},
+	{"nav.stats", "/stats", anyone},
+	{"nav.live", "/live", watchesLive},
 	{"nav.tags", "", readsConfig},
 	{"nav.integrations", "", isAdmin},
 	{"nav.account", "/account", anyone},
@@ -216,7 +216,8 @@ func (s *server) renderFlash(w http.ResponseWriter, r *http.Request, status int,
 		panic("web: no template " + page)
 	}
 	p := view{v: v, CSRF: v.csrf, Data: data, Path: r.URL.Path, Flash: f,
-		Assets: map[string]string{"css": staticURL("app.css"), "htmx": staticURL("htmx.min.js")}}
+		Assets: map[string]string{"css": staticURL("app.css"), "htmx": staticURL("htmx.min.js"),
+			"live": staticURL("live.js")}}
 	if p.Flash == nil {
 		p.Flash = s.takeFlash(w, r)
 	}

@@ -121,6 +121,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account", s.signedIn(s.updateAccount))
 	mux.HandleFunc("POST /account/language", s.signedIn(s.switchLanguage))
 	mux.HandleFunc("POST /account/signout-everywhere", s.signedIn(s.signOutEverywhere))
+	s.callRoutes(mux) // calls.go, stats.go, live.go
 
 	mux.HandleFunc("/", s.notFound)
 }

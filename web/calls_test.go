@@ -1,0 +1,110 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/events"
+)
+
+// saveCall writes a call as the engine does, with its timeline.
+func (s *site) saveCall(c dialplan.Call, timeline ...dialplan.TimelineEvent) dialplan.CallID {
+	s.t.Helper()
+	c.Company = s.co.ID
+	require.NoError(s.t, s.store.SaveCall(context.Background(), &c, timeline, nil))
+	return c.ID
+}
+
+// agent invites an agent through the team page and signs them in.
+func (s *site) agent(admin *browser, first, email string) (*browser, dialplan.UserID) {
+	s.t.Helper()
+	admin.get("/team")
+	admin.post("/team/users", url.Values{"first_name": {first}, "email": {email}, "role": {"agent"}}).see(http.StatusOK)
+	link := s.mail.Wait(s.t, email, 10*time.Second).Links()[0]
+	b := s.browser()
+	b.get(link)
+	b.post(link, url.Values{"password": {"agent-password-1"}, "confirm": {"agent-password-1"}}).see(http.StatusOK)
+	var id dialplan.UserID
+	require.NoError(s.t, s.db.Get(&id, "SELECT id FROM users WHERE email = $1", email))
+	return b, id
+}
+
+// TestCalls: the history with its filters, a call's detail and what is
+// done on it, all through the API: its refusals next to their field, and
+// an agent sees their own calls only.
+func TestCalls(t *testing.T) {
+	s := newSite(t)
+	admin := s.signInOwner()
+	al, alID := s.agent(admin, "Al", "al@acme.test")
+
+	start := time.Now().Add(-time.Hour).Truncate(time.Second)
+	ended := start.Add(90 * time.Second)
+	answered := start.Add(70 * time.Second)
+	missed := s.saveCall(dialplan.Call{Direction: dialplan.Inbound, Status: dialplan.CallDone, RawDigits: "+33612345678",
+		StartedAt: start, EndedAt: &ended, MissedReason: dialplan.NoAvailableAgent},
+		dialplan.TimelineEvent{Event: events.CallCreated, At: start}, dialplan.TimelineEvent{Event: events.CallEnded, At: ended})
+	out := s.saveCall(dialplan.Call{Direction: dialplan.Outbound, Status: dialplan.CallDone, RawDigits: "+33798765432",
+		StartedAt: start.Add(time.Minute), AnsweredAt: &answered, EndedAt: &ended, User: alID},
+		dialplan.TimelineEvent{Event: events.CallCreated, At: start.Add(time.Minute)},
+		dialplan.TimelineEvent{Event: events.CallAnswered, At: start.Add(70 * time.Second), User: alID})
+	tag := dialplan.Tag{Name: "Urgent"}
+	require.NoError(t, s.store.CreateTag(context.Background(), s.co.ID, &tag))
+
+	// The owner (French) sees both, newest first; the filters narrow.
+	admin.get("/calls").see(http.StatusOK, "Appels", "33612345678", "33798765432", "manqué")
+	require.Less(t, strings.Index(admin.body, "33798765432"), strings.Index(admin.body, "33612345678"), "newest first")
+	admin.get("/calls?direction=outbound").see(http.StatusOK, "33798765432")
+	require.NotContains(t, admin.body, "33612345678")
+	admin.get("/calls?missed_call_reason=no_available_agent").see(http.StatusOK, "33612345678")
+	require.NotContains(t, admin.body, "33798765432")
+	admin.get("/calls?phone_number=0612345678").see(http.StatusOK, "33612345678")
+	require.NotContains(t, admin.body, "33798765432")
+	// A day with no call; a bad date; a value the API refuses, in its words.
+	admin.get("/calls?to=2020-01-01").see(http.StatusOK, "Aucun appel ne correspond")
+	admin.get("/calls?from=yesterday").see(http.StatusUnprocessableEntity, `id="f-from-error"`, "AAAA-MM-JJ")
+	admin.get("/calls?direction=sideways").see(http.StatusUnprocessableEntity, `id="f-direction-error"`, "sideways")
+
+	// The detail: its timeline, in the owner's time zone.
+	admin.get(fmt.Sprintf("/calls/%d", out)).see(http.StatusOK, "Appel vers", "33798765432", "Décroché · Al",
+		start.Add(70*time.Second).In(mustZone(t, "Europe/Paris")).Format("15:04:05"), "&#43;10 s")
+	// Tag, comment (an empty one is refused next to its field), assign, archive.
+	admin.post(fmt.Sprintf("/calls/%d/tags", out), url.Values{"tag_id": {fmt.Sprint(tag.ID)}})
+	admin.see(http.StatusOK, "Tag ajouté.", `<span class="tag">Urgent</span>`)
+	admin.post(fmt.Sprintf("/calls/%d/comments", out), url.Values{"content": {"  "}})
+	admin.see(http.StatusUnprocessableEntity, `id="f-content-error"`, "content: is required")
+	admin.post(fmt.Sprintf("/calls/%d/comments", out), url.Values{"content": {"Rappeler demain"}}).see(http.StatusOK, "Commentaire ajouté.", "Rappeler demain")
+	admin.post(fmt.Sprintf("/calls/%d/assign", missed), url.Values{"user_id": {itoa(alID)}}).see(http.StatusOK, "Appel assigné.")
+	admin.post(fmt.Sprintf("/calls/%d/archive", out), url.Values{}).see(http.StatusOK, "Appel archivé.", "Désarchiver")
+	admin.post(fmt.Sprintf("/calls/%d/tags/%d/delete", out, tag.ID), url.Values{}).see(http.StatusOK, "Tag retiré.")
+	require.NotContains(t, admin.body, `<span class="tag">Urgent</span>`)
+	// No recording: deleting one is the API's 404, shown.
+	admin.post(fmt.Sprintf("/calls/%d/recording/delete", out), url.Values{}).see(http.StatusNotFound, "has no recording")
+
+	var archived bool
+	require.NoError(t, s.db.Get(&archived, "SELECT archived FROM calls WHERE id = $1", out))
+	require.True(t, archived)
+
+	// The agent: the call they made and the one assigned to them; another
+	// user's filter is not theirs to ask.
+	other := s.saveCall(dialplan.Call{Direction: dialplan.Inbound, Status: dialplan.CallDone, RawDigits: "+33100000000",
+		StartedAt: start, EndedAt: &ended, User: s.owner.ID, AnsweredAt: &answered})
+	al.get("/calls").see(http.StatusOK, "33798765432", "33612345678")
+	require.NotContains(t, al.body, "33100000000")
+	require.NotContains(t, al.body, `id="f-user_id"`, "agents cannot list the users")
+	al.get(fmt.Sprintf("/calls/%d", other)).see(http.StatusForbidden, "agents can only see")
+	al.post(fmt.Sprintf("/calls/%d/comments", other), url.Values{"content": {"x"}}).see(http.StatusForbidden)
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	require.NoError(t, err)
+	return loc
+}
