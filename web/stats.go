@@ -351,6 +351,12 @@ func (s *server) proxyAPI(w http.ResponseWriter, r *http.Request, path string) {
 		if jsonErr := decodeAPIError(pw.failed.Body.Bytes(), e); jsonErr != nil {
 			e.Short = http.StatusText(pw.failed.Code)
 		}
+		if e.Status >= 500 && e.Message() != "" {
+			// The API says why (the live view not running, a media
+			// server down): its words and its status, not a failure of ours.
+			s.render(w, r, e.Status, "message", messagePage{Title: "error.title", Detail: e.Message(), Link: "/", LinkText: "back.home"})
+			return
+		}
 		s.fail(w, r, e)
 	}
 }
