@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,7 +77,7 @@ func TestCallsStatsLive(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.api(t, http.MethodPut, fmt.Sprintf("/v1/users/%d", olga.Users[0].ID),
 		map[string]any{"devices": []string{"PJSIP/olga"}}, nil))
 	require.Equal(t, http.StatusCreated, a.api(t, http.MethodPost, "/v1/numbers", map[string]any{"name": "Support line",
-		"digits": "+33176390861", "distribution": []any{map[string]any{"type": "user", "id": ines.User.ID, "ring_seconds": 30}}}, nil))
+		"digits": "+33176390861", "recording": map[string]any{"inbound": map[string]any{"auto": true}}, "distribution": []any{map[string]any{"type": "user", "id": ines.User.ID, "ring_seconds": 30}}}, nil))
 	require.NoError(t, ast.SetPeer("PJSIP/ines", aritest.Peer{Action: aritest.PeerAnswer, After: 200 * time.Millisecond}))
 	require.NoError(t, ast.SetPeer("PJSIP/olga", aritest.Peer{Action: aritest.PeerAnswer, After: 100 * time.Millisecond}))
 
@@ -109,6 +110,21 @@ func TestCallsStatsLive(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.api(t, http.MethodGet, "/v1/calls", nil, &calls))
 	require.Len(t, calls.Calls, 1)
 	id := calls.Calls[0].ID
+	// Olga's phone answers a moment later: the call's timeline says when
+	// she is in.
+	for i := 0; ; i++ {
+		var got struct {
+			Call struct {
+				Timeline []struct{ Event string } `json:"timeline"`
+			} `json:"call"`
+		}
+		require.Equal(t, http.StatusOK, a.api(t, http.MethodGet, fmt.Sprintf("/v1/calls/%d", id), nil, &got))
+		if slices.ContainsFunc(got.Call.Timeline, func(e struct{ Event string }) bool { return e.Event == "call.supervised" }) {
+			break
+		}
+		require.Less(t, i, 400, "Olga never joined the call: %v", got.Call.Timeline)
+		time.Sleep(50 * time.Millisecond)
+	}
 	require.Less(t, a.api(t, http.MethodPost, fmt.Sprintf("/v1/calls/%d/hangup", id), nil, nil), 300)
 	select {
 	case <-caller.Done():
@@ -133,6 +149,15 @@ func TestCallsStatsLive(t *testing.T) {
 	b.click(`form[action$="/tags"] button`)
 	require.Contains(t, b.text("#flash"), "Tag added.")
 	b.check("call")
+	// Its recording plays from the API's signed link; an admin deletes it.
+	src := eval[string](b, `document.querySelector("#recording audio").getAttribute("src")`)
+	require.True(t, strings.HasPrefix(src, fmt.Sprintf("/v1/calls/%d/recording?", id)), src)
+	audio := eval[string](b, `fetch(document.querySelector("#recording audio").src).then(r => r.status + " " + r.headers.get("Content-Type"))`)
+	require.Equal(t, "200 audio/wav", audio)
+	b.click(`#recording form button`)
+	require.Contains(t, b.text("#flash"), "Recording deleted.")
+	require.Zero(t, eval[int](b, `document.querySelectorAll("#recording").length`))
+	require.Contains(t, b.text(".timeline"), "Recording deleted")
 	b.fill(map[string]string{"#f-content": " "}, `form[action$="/comments"] button`)
 	require.Contains(t, b.text("#f-content-error"), "content")
 	b.check("call-invalid")
