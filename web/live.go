@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -75,6 +76,12 @@ type livePage struct {
 	AgentsTotal         int
 	// Supervise: the role may listen and whisper (the API decides).
 	Supervise bool
+	// The filter (a line, a team), its choices, the API's word on it, and
+	// the board's address with it.
+	NumberID, TeamID           string
+	NumberChoices, TeamChoices []selectOption
+	Error                      string
+	Self                       string
 }
 
 func (livePage) title() string { return "live.title" }
@@ -94,22 +101,39 @@ func (s *server) livePage(w http.ResponseWriter, r *http.Request) {
 			Agents  []liveAgent `json:"agents"`
 			Summary struct {
 				Company liveTotals `json:"company"`
+				Numbers []struct {
+					NumberID int64 `json:"number_id"`
+					liveTotals
+				} `json:"numbers"`
+				Teams []struct {
+					TeamID int64 `json:"team_id"`
+					liveTotals
+				} `json:"teams"`
 			} `json:"summary"`
 		} `json:"snapshot"`
 	}
-	page := livePage{Supervise: readsConfig(v.sess.Principal)}
-	err := s.callAPI(r.Context(), r, http.MethodGet, "/v1/live/snapshot", nil, &snap)
+	filter := liveFilter(r.URL.Query())
+	page := livePage{Supervise: readsConfig(v.sess.Principal), NumberID: filter.Get("number_id"), TeamID: filter.Get("team_id"),
+		Self: "/live?" + filter.Encode()}
+	status := http.StatusOK
+	err := s.callAPI(r.Context(), r, http.MethodGet, "/v1/live/snapshot?"+filter.Encode(), nil, &snap)
 	var apiErr *apiError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
 		// Not running on this server, or starting: said on the page.
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusUnprocessableEntity:
+		status, page.Error = apiErr.Status, apiErr.Message()
 	case err != nil:
 		s.fail(w, r, err)
 		return
 	default:
 		page.Running = true
 		page.At = snap.Snapshot.At
-		page.Stream = "/live/events?" + url.Values{"last_event_id": {snap.Snapshot.Cursor}}.Encode()
+		stream := url.Values{"last_event_id": {snap.Snapshot.Cursor}}
+		for k, vs := range filter {
+			stream[k] = vs
+		}
+		page.Stream = "/live/events?" + stream.Encode()
 		for _, c := range snap.Snapshot.Calls {
 			switch c.State {
 			case "waiting":
@@ -119,19 +143,64 @@ func (s *server) livePage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		page.Agents = snap.Snapshot.Agents
-		page.Totals = snap.Snapshot.Summary.Company
+		sum := snap.Snapshot.Summary
+		page.Totals = sum.Company
+		// A line's or a team's own figures when the view is filtered on
+		// one (the agents stay the company's, or the team's).
+		for _, n := range sum.Numbers {
+			if filter.Get("number_id") == fmt.Sprint(n.NumberID) {
+				agents := page.Totals.Agents
+				page.Totals = n.liveTotals
+				page.Totals.Agents = agents
+			}
+		}
+		for _, t := range sum.Teams {
+			if filter.Get("team_id") == fmt.Sprint(t.TeamID) && filter.Get("number_id") == "" {
+				page.Totals = t.liveTotals
+				page.Totals.SLASeconds = sum.Company.SLASeconds
+			}
+		}
 		for _, n := range page.Totals.Agents {
 			page.AgentsTotal += n
 		}
 	}
-	s.render(w, r, http.StatusOK, "live", page)
+	// The filters' choices: lists only supervisors and admins may read.
+	if readsConfig(v.sess.Principal) {
+		numbers, err := collect(r.Context(), s, r, "numbers", func(numberRow) bool { return true })
+		var teams []tagRow
+		if err == nil {
+			teams, err = collect(r.Context(), s, r, "teams", func(tagRow) bool { return true })
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, n := range numbers {
+			page.NumberChoices = append(page.NumberChoices, selectOption{Value: fmt.Sprint(n.ID), Label: n.Name})
+		}
+		for _, t := range teams {
+			page.TeamChoices = append(page.TeamChoices, selectOption{Value: fmt.Sprint(t.ID), Label: t.Name})
+		}
+	}
+	s.render(w, r, status, "live", page)
+}
+
+// liveFilter is the view's filter, the API's parameters: a line, a team.
+func liveFilter(q url.Values) url.Values {
+	out := url.Values{}
+	for _, k := range []string{"number_id", "team_id"} {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			out.Set(k, v)
+		}
+	}
+	return out
 }
 
 // liveEvents is the API's stream of the board, as the signed-in person,
 // from where the board was drawn (last_event_id; EventSource's
 // Last-Event-ID header when it reconnects).
 func (s *server) liveEvents(w http.ResponseWriter, r *http.Request) {
-	q := url.Values{}
+	q := liveFilter(r.URL.Query())
 	if id := r.URL.Query().Get("last_event_id"); id != "" {
 		q.Set("last_event_id", id)
 	}
@@ -161,7 +230,7 @@ func (s *server) supervise(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.setFlash(w, flash{Kind: "ok", Text: translate(v.lang, "live.listen.ok")})
 	}
-	s.redirect(w, r, "/live")
+	s.redirect(w, r, "/live?"+liveFilter(r.PostForm).Encode())
 }
 
 // Counter writes a live counter as the page loads; live.js counts on.

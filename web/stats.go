@@ -67,6 +67,13 @@ type measures struct {
 	WaitingTimeAvg     *float64         `json:"waiting_time_avg"`
 	LongestWait        int              `json:"longest_wait"`
 	InboundDurationAvg *float64         `json:"inbound_duration_avg"`
+	OutboundDuration   *float64         `json:"outbound_duration_avg"`
+	VoicemailRate      *float64         `json:"voicemail_rate"`
+	HandlingTimeAvg    *float64         `json:"handling_time_avg"`
+	InboundMinutes     *float64         `json:"inbound_minutes_per_call"`
+	OutboundMinutes    *float64         `json:"outbound_minutes_per_call"`
+	InboundPerUser     *float64         `json:"inbound_calls_per_user"`
+	OutboundPerUser    *float64         `json:"outbound_calls_per_user"`
 	ServiceLevel       *float64         `json:"service_level"`
 	AbandonRate        *float64         `json:"abandon_rate"`
 	OfferedCalls       int64            `json:"offered_calls"`
@@ -311,6 +318,19 @@ func (p view) Avg(secs *float64) string {
 		return p.T("home.none")
 	}
 	return formatDuration(int(*secs + 0.5))
+}
+
+// Decimal writes a ratio with one decimal, in the page's language (null:
+// a dash).
+func (p view) Decimal(f *float64) string {
+	if f == nil {
+		return p.T("home.none")
+	}
+	out := fmt.Sprintf("%.1f", *f)
+	if p.v.lang == french {
+		out = strings.Replace(out, ".", ",", 1)
+	}
+	return out
 }
 
 // F writes a chart coordinate.

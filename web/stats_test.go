@@ -29,7 +29,7 @@ func TestStats(t *testing.T) {
 	s.saveCall(dialplan.Call{Direction: dialplan.Inbound, Status: dialplan.CallDone, RawDigits: "+33798765432",
 		StartedAt: start, AnsweredAt: &answered, EndedAt: &ended, User: alID})
 
-	admin.get("/stats").see(http.StatusOK, "Statistiques", `id="fig-inbound">2<`, `id="fig-missed">1<`,
+	admin.get("/stats").see(http.StatusOK, "Statistiques", `id="fig-inbound">2<`, `id="fig-missed">50 %<`, "1 appels manqués",
 		"<svg", `class="s-missed"`, "1 répondus, 1 manqués, 0 sortants", "Aucun agent disponible")
 	// The export's link carries the filters; the file is the API's CSV.
 	admin.get("/stats?direction=inbound&group_by=hour").see(http.StatusOK, `id="fig-inbound">2<`)
@@ -52,7 +52,7 @@ func TestStats(t *testing.T) {
 
 	// The agent: their own figures only (the call they answered), no
 	// filter of other users, and asking for another's is refused.
-	al.get("/stats").see(http.StatusOK, `id="fig-inbound">1<`, `id="fig-missed">0<`)
+	al.get("/stats").see(http.StatusOK, `id="fig-inbound">1<`, `id="fig-missed">0 %<`)
 	require.NotContains(t, al.body, `id="f-user_id"`)
 	al.get("/stats?" + url.Values{"user_id": {itoa(s.owner.ID)}}.Encode()).see(http.StatusForbidden)
 	require.NotContains(t, al.body, `id="fig-inbound"`)

@@ -85,6 +85,10 @@ func TestCallsStatsLive(t *testing.T) {
 	b.click(`nav a[href="/live"]`)
 	require.Contains(t, b.text("h1"), "Live activity")
 	require.Contains(t, b.text("#board"), "No call in progress.")
+	// Filtered on the Support line: the stream too.
+	eval[bool](b, `(document.querySelector("#f-number_id").selectedIndex = 1, true)`)
+	b.click(`form.filters button`)
+	require.Equal(t, "Support line", eval[string](b, `document.querySelector("#f-number_id").selectedOptions[0].textContent`))
 	b.check("live-empty")
 
 	// The call: the page shows it in progress by itself (the stream).
