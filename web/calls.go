@@ -134,6 +134,7 @@ type callsPage struct {
 	Calls                         []callDetail
 	Total, Page, Pages            int
 	PrevLink, NextLink            string
+	Self                          string // this page's address, where a call's page leads back
 	Numbers                       []numberRow
 	Users                         []userRow
 	Directions, Statuses, Reasons []string
@@ -220,6 +221,7 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 		vals.Set("page", strconv.Itoa(p))
 		return "/calls?" + vals.Encode()
 	}
+	page.Self = link(page.Page)
 	if page.Page > 1 {
 		page.PrevLink = link(page.Page - 1)
 	}

@@ -75,6 +75,11 @@ func TestCalls(t *testing.T) {
 	// The detail: its timeline, in the owner's time zone.
 	admin.get(fmt.Sprintf("/calls/%d", out)).see(http.StatusOK, "Appel vers", "33798765432", "Décroché · Al",
 		start.Add(70*time.Second).In(mustZone(t, "Europe/Paris")).Format("15:04:05"), "&#43;10 s")
+	// Back to the list as it was filtered; nowhere else.
+	admin.get("/calls?direction=outbound").see(http.StatusOK, fmt.Sprintf(`href="/calls/%d?back=`, out))
+	admin.get(fmt.Sprintf("/calls/%d?back=%s", out, url.QueryEscape("/calls?direction=outbound&page=1")))
+	admin.see(http.StatusOK, `href="/calls?direction=outbound&amp;page=1"`, `name="back" value="/calls?direction=outbound&amp;page=1"`)
+	admin.get(fmt.Sprintf("/calls/%d?back=%s", out, url.QueryEscape("https://example.com/"))).see(http.StatusOK, `<a href="/calls">`)
 	// Tag, comment (an empty one is refused next to its field), assign, archive.
 	admin.post(fmt.Sprintf("/calls/%d/tags", out), url.Values{"tag_id": {fmt.Sprint(tag.ID)}})
 	admin.see(http.StatusOK, "Tag ajouté.", `<span class="tag">Urgent</span>`)
