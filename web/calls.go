@@ -26,20 +26,22 @@ const callsPerPage = 25
 // takes as days in the person's time zone), so that the API's refusal
 // names the field it is about.
 type callFilters struct {
-	From, To, Direction, Status, NumberID, UserID, MissedReason, Phone string
+	From, To, Direction, Status, NumberID, UserID, MissedReason, Phone, TagID string
 }
 
 func readCallFilters(q url.Values) callFilters {
 	g := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	return callFilters{From: g("from"), To: g("to"), Direction: g("direction"), Status: g("status"),
-		NumberID: g("number_id"), UserID: g("user_id"), MissedReason: g("missed_call_reason"), Phone: g("phone_number")}
+		NumberID: g("number_id"), UserID: g("user_id"), MissedReason: g("missed_call_reason"), Phone: g("phone_number"),
+		TagID: g("tag_id")}
 }
 
 // values are the filters as the page's links carry them.
 func (f callFilters) values() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"from": f.From, "to": f.To, "direction": f.Direction, "status": f.Status,
-		"number_id": f.NumberID, "user_id": f.UserID, "missed_call_reason": f.MissedReason, "phone_number": f.Phone} {
+		"number_id": f.NumberID, "user_id": f.UserID, "missed_call_reason": f.MissedReason, "phone_number": f.Phone,
+		"tag_id": f.TagID} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -49,7 +51,7 @@ func (f callFilters) values() url.Values {
 
 // searched: a filter only GET /v1/calls/search reads.
 func (f callFilters) searched() bool {
-	return f.Direction != "" || f.Status != "" || f.NumberID != "" || f.UserID != "" || f.MissedReason != "" || f.Phone != ""
+	return f.Direction != "" || f.Status != "" || f.NumberID != "" || f.UserID != "" || f.MissedReason != "" || f.Phone != "" || f.TagID != ""
 }
 
 // Any: some filter is set (the page offers to clear them).
@@ -135,6 +137,7 @@ type callsPage struct {
 	Total, Page, Pages            int
 	PrevLink, NextLink            string
 	Self                          string // this page's address, where a call's page leads back
+	Tags                          []selectOption
 	Numbers                       []numberRow
 	Users                         []userRow
 	Directions, Statuses, Reasons []string
@@ -202,7 +205,7 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnprocessableEntity || apiErr.Status == http.StatusBadRequest):
 			// A filter the API refuses: said next to it, in its words.
 			status = apiErr.Status
-			if field := apiErr.Field(); slices.Contains([]string{"direction", "status", "number_id", "user_id", "missed_call_reason", "phone_number", "from", "to"}, field) {
+			if field := apiErr.Field(); slices.Contains([]string{"direction", "status", "number_id", "user_id", "missed_call_reason", "phone_number", "tag_id", "from", "to"}, field) {
 				page.Errors[field] = apiErr.Message()
 			} else {
 				page.Error = apiErr.Message()
@@ -236,9 +239,16 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			page.Users, err = collect(r.Context(), s, r, "users", func(userRow) bool { return true })
 		}
+		var tags []tagRow
+		if err == nil {
+			tags, err = collect(r.Context(), s, r, "tags", func(tagRow) bool { return true })
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		for _, t := range tags {
+			page.Tags = append(page.Tags, selectOption{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
 		}
 	}
 	s.render(w, r, status, "calls", page)

@@ -83,6 +83,8 @@ func TestCalls(t *testing.T) {
 	// Tag, comment (an empty one is refused next to its field), assign, archive.
 	admin.post(fmt.Sprintf("/calls/%d/tags", out), url.Values{"tag_id": {fmt.Sprint(tag.ID)}})
 	admin.see(http.StatusOK, "Tag ajouté.", `<span class="tag">Urgent</span>`)
+	admin.get(fmt.Sprintf("/calls?tag_id=%d", tag.ID)).see(http.StatusOK, "33798765432")
+	require.NotContains(t, admin.body, "33612345678")
 	admin.post(fmt.Sprintf("/calls/%d/comments", out), url.Values{"content": {"  "}})
 	admin.see(http.StatusUnprocessableEntity, `id="f-content-error"`, "content: is required")
 	admin.post(fmt.Sprintf("/calls/%d/comments", out), url.Values{"content": {"Rappeler demain"}}).see(http.StatusOK, "Commentaire ajouté.", "Rappeler demain")
