@@ -352,9 +352,11 @@ func (s *server) callAction(method string, path func(r *http.Request, id int64) 
 		p, body := path(r, id)
 		err := s.callAPI(r.Context(), r, method, p, body, nil)
 		var apiErr *apiError
-		if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusNotFound {
+		if errors.As(err, &apiErr) && apiErr.Status != http.StatusNotFound && apiErr.Status != http.StatusForbidden {
+			// Refused, or the media server failed or is missing (a
+			// recording): the API's words next to what they are about.
 			key := "action"
-			if apiErr.Field() != "" || apiErr.Status == http.StatusUnprocessableEntity {
+			if apiErr.Field() != "" || apiErr.Status == http.StatusUnprocessableEntity || apiErr.Status >= 500 {
 				key = field
 			}
 			s.showCall(w, r, apiErr.Status, map[string]string{key: apiErr.Message()}, r.PostFormValue("content"))

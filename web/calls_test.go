@@ -92,6 +92,9 @@ func TestCalls(t *testing.T) {
 	admin.post(fmt.Sprintf("/calls/%d/archive", out), url.Values{}).see(http.StatusOK, "Appel archivé.", "Désarchiver")
 	admin.post(fmt.Sprintf("/calls/%d/tags/%d/delete", out, tag.ID), url.Values{}).see(http.StatusOK, "Tag retiré.")
 	require.NotContains(t, admin.body, `<span class="tag">Urgent</span>`)
+	// Listening needs a call in progress and a media server: the API's
+	// words, on the live view.
+	admin.post(fmt.Sprintf("/live/calls/%d/supervise", out), url.Values{"mode": {"listen"}}).see(http.StatusOK, "without a media server")
 	// No recording: deleting one is the API's 404, shown.
 	admin.post(fmt.Sprintf("/calls/%d/recording/delete", out), url.Values{}).see(http.StatusNotFound, "has no recording")
 
@@ -108,6 +111,8 @@ func TestCalls(t *testing.T) {
 	require.NotContains(t, al.body, `id="f-user_id"`, "agents cannot list the users")
 	al.get(fmt.Sprintf("/calls/%d", other)).see(http.StatusForbidden, "agents can only see")
 	al.post(fmt.Sprintf("/calls/%d/comments", other), url.Values{"content": {"x"}}).see(http.StatusForbidden)
+	al.get("/calls")
+	al.post(fmt.Sprintf("/live/calls/%d/supervise", out), url.Values{"mode": {"whisper"}}).see(http.StatusForbidden)
 }
 
 func mustZone(t *testing.T, name string) *time.Location {

@@ -220,7 +220,9 @@ func (s *server) supervise(w http.ResponseWriter, r *http.Request) {
 	err := s.callAPI(r.Context(), r, http.MethodPost, fmt.Sprintf("/v1/calls/%d/supervise", id), map[string]any{"mode": mode}, nil)
 	var apiErr *apiError
 	switch {
-	case errors.As(err, &apiErr) && apiErr.Status < 500:
+	case errors.As(err, &apiErr):
+		// Refused (the call ended, no phone to ring, the role) or not
+		// possible here (no media server): the API's words, on the board.
 		s.setFlash(w, flash{Kind: "error", Text: apiErr.Message()})
 	case err != nil:
 		s.fail(w, r, err)
