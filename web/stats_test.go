@@ -29,7 +29,7 @@ func TestStats(t *testing.T) {
 	s.saveCall(dialplan.Call{Direction: dialplan.Inbound, Status: dialplan.CallDone, RawDigits: "+33798765432",
 		StartedAt: start, AnsweredAt: &answered, EndedAt: &ended, User: alID})
 
-	admin.get("/stats").see(http.StatusOK, "Statistiques", `id="fig-inbound">2<`, `id="fig-missed">50 %<`, "1 appels manqués",
+	admin.get("/stats").see(http.StatusOK, "Statistiques", `id="fig-inbound">2<`, `id="fig-missed">50 %<`, "appels manqués : 1",
 		"<svg", `class="s-missed"`, "1 répondus, 1 manqués, 0 sortants", "Aucun agent disponible")
 	// The export's link carries the filters; the file is the API's CSV.
 	admin.get("/stats?direction=inbound&group_by=hour").see(http.StatusOK, `id="fig-inbound">2<`)

@@ -15,7 +15,7 @@
   }
   function tick() {
     var gone = Math.floor((performance.now() - drawn) / 1000);
-    document.querySelectorAll("[data-secs]:not([data-stopped])").forEach(function (el) {
+    document.querySelectorAll("[data-secs]").forEach(function (el) {
       el.textContent = words(parseInt(el.dataset.secs, 10) + gone);
     });
   }
