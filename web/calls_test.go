@@ -120,3 +120,23 @@ func mustZone(t *testing.T, name string) *time.Location {
 	require.NoError(t, err)
 	return loc
 }
+
+// TestCallsPages: the history's pages keep its filters.
+func TestCallsPages(t *testing.T) {
+	s := newSite(t)
+	admin := s.signInOwner()
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	for i := range 27 {
+		end := start.Add(time.Duration(i)*time.Minute + 30*time.Second)
+		s.saveCall(dialplan.Call{Direction: dialplan.Inbound, Status: dialplan.CallDone, RawDigits: fmt.Sprintf("+336123450%02d", i),
+			StartedAt: start.Add(time.Duration(i) * time.Minute), EndedAt: &end, MissedReason: dialplan.AgentsDidNotAnswer})
+	}
+	s.saveCall(dialplan.Call{Direction: dialplan.Outbound, Status: dialplan.CallDone, RawDigits: "+33799999999", StartedAt: start})
+	admin.get("/calls?direction=inbound").see(http.StatusOK, `rel="next"`, "33612345026")
+	require.Equal(t, 25, strings.Count(admin.body, `<tr id="call-`))
+	require.NotContains(t, admin.body, "33612345001")
+	admin.get("/calls?direction=inbound&page=2").see(http.StatusOK, "33612345001", "33612345000", `rel="prev"`,
+		`href="/calls?direction=inbound&amp;page=1"`)
+	require.Equal(t, 2, strings.Count(admin.body, `<tr id="call-`))
+	require.NotContains(t, admin.body, "33799999999")
+}
