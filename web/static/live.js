@@ -34,6 +34,16 @@
       ["snapshot", "call", "agent", "summary"].forEach(function (kind) {
         stream.addEventListener(kind, refresh);
       });
+      // EventSource reconnects by itself after a cut, but not after a
+      // refusal (the live view starting, a server restarting): try again
+      // a little later, from where the board is.
+      stream.onerror = function () {
+        if (stream && stream.readyState === EventSource.CLOSED) {
+          stream = null;
+          clearInterval(timer);
+          setTimeout(sync, 5000);
+        }
+      };
       timer = setInterval(tick, 1000);
     } else if (!b && stream) {
       stream.close();
