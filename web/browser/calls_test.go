@@ -54,6 +54,34 @@ func (a *app) waitReady(t *testing.T) {
 	}
 }
 
+// waitEvent waits until the first call's timeline has an event of kind.
+func (a *app) waitEvent(t *testing.T, kind string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var got struct {
+			Calls []struct {
+				Timeline []struct{ Event string } `json:"timeline"`
+			} `json:"calls"`
+		}
+		require.Equal(t, http.StatusOK, a.api(t, http.MethodGet, "/v1/calls?fetch_call_timeline=true", nil, &got))
+		if len(got.Calls) > 0 && slices.ContainsFunc(got.Calls[0].Timeline, func(e struct{ Event string }) bool { return e.Event == kind }) {
+			return
+		}
+		require.Less(t, i, 400, "no %s: %v", kind, got.Calls)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitLive waits until the live board shows sel and no new board is due
+// (live.js marks it while one is): what the page shows is then still.
+func (b *browser) waitLive(sel string) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](fmt.Sprintf(`!!document.querySelector(%q) && !document.querySelector("[data-live-pending]")`, sel),
+		chromedp.WithPollingTimeout(30*time.Second)))
+	require.NoError(b.t, err, "the live board never showed %s", sel)
+	b.settle()
+}
+
 // TestCallsStatsLive places a real call (on the ARI emulator, as
 // Asterisk): the supervisor sees it arrive in Live by itself, in
 // progress with its agent, and listens to it; once hung up it leaves the
@@ -89,16 +117,20 @@ func TestCallsStatsLive(t *testing.T) {
 	eval[bool](b, `(document.querySelector("#f-number_id").selectedIndex = 1, true)`)
 	b.click(`form.filters button`)
 	require.Equal(t, "Support line", eval[string](b, `document.querySelector("#f-number_id").selectedOptions[0].textContent`))
+	b.waitLive("#board")
 	b.check("live-empty")
 
 	// The call: the page shows it in progress by itself (the stream).
 	caller := ast.Call("+33612345678", "+33176390861", aritest.CallScript{})
 	b.run(chromedp.WaitVisible(`#inprogress tbody tr`))
+	// Once answered, the call's last news (its recording) is on the board
+	// and the board is still: then it is looked at.
+	a.waitEvent(t, "call.recording_started")
+	b.waitLive(fmt.Sprintf(`#agent-%d .st-in_call`, ines.User.ID))
 	row := b.text(`#inprogress tbody tr`)
 	require.Contains(t, row, "+33612345678")
 	require.Contains(t, row, "Ines Agent")
 	require.Contains(t, row, "Support line")
-	require.Contains(t, b.text("#agent-"+fmt.Sprint(ines.User.ID)), "In a call")
 	b.check("live-call")
 
 	// Listen: Olga's phone rings into the call.
@@ -116,19 +148,7 @@ func TestCallsStatsLive(t *testing.T) {
 	id := calls.Calls[0].ID
 	// Olga's phone answers a moment later: the call's timeline says when
 	// she is in.
-	for i := 0; ; i++ {
-		var got struct {
-			Call struct {
-				Timeline []struct{ Event string } `json:"timeline"`
-			} `json:"call"`
-		}
-		require.Equal(t, http.StatusOK, a.api(t, http.MethodGet, fmt.Sprintf("/v1/calls/%d", id), nil, &got))
-		if slices.ContainsFunc(got.Call.Timeline, func(e struct{ Event string }) bool { return e.Event == "call.supervised" }) {
-			break
-		}
-		require.Less(t, i, 400, "Olga never joined the call: %v", got.Call.Timeline)
-		time.Sleep(50 * time.Millisecond)
-	}
+	a.waitEvent(t, "call.supervised")
 	require.Less(t, a.api(t, http.MethodPost, fmt.Sprintf("/v1/calls/%d/hangup", id), nil, nil), 300)
 	select {
 	case <-caller.Done():
@@ -196,6 +216,7 @@ func TestCallsStatsLive(t *testing.T) {
 	b.click(`form.lang button`)
 	b.click(`nav a[href="/live"]`)
 	require.Contains(t, b.text("h1"), "Activité en direct")
+	b.waitLive("#board")
 	b.check("live-fr")
 	b.click(`nav a[href="/stats"]`)
 	require.Contains(t, b.text("h1"), "Statistiques")

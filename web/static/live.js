@@ -19,8 +19,12 @@
       el.textContent = words(parseInt(el.dataset.secs, 10) + gone);
     });
   }
+  // While a new board is due, the board says so (data-live-pending), for
+  // whoever waits for it to be still.
   function refresh() {
     clearTimeout(pending);
+    var b = board();
+    if (b) b.dataset.livePending = "1";
     pending = setTimeout(function () {
       var b = board();
       if (b && window.htmx) htmx.trigger(b, "sb-live");
