@@ -312,7 +312,13 @@ func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, er
 	if b := r.FormValue("back"); strings.HasPrefix(b, "/calls?") {
 		page.Back = b
 	}
-	for _, u := range []*refRow{got.Call.User, got.Call.AssignedTo} {
+	// The names the call itself gives (a role that cannot list users
+	// still reads who did what on its calls).
+	refs := []*refRow{got.Call.User, got.Call.AssignedTo}
+	for _, c := range got.Call.Comments {
+		refs = append(refs, c.PostedBy)
+	}
+	for _, u := range refs {
 		if u != nil {
 			page.Names[u.ID] = u.Name
 		}
