@@ -98,6 +98,16 @@ func TestCalls(t *testing.T) {
 	// No recording: deleting one is the API's 404, shown.
 	admin.post(fmt.Sprintf("/calls/%d/recording/delete", out), url.Values{}).see(http.StatusNotFound, "has no recording")
 
+	// A voicemail: its player plays the API's signed link, on this
+	// origin; without a media server, deleting it is refused in the API's
+	// words, next to it, and nothing changes.
+	vm := s.saveCall(dialplan.Call{Direction: dialplan.Inbound, Status: dialplan.CallDone, RawDigits: "+33655555555",
+		StartedAt: start, EndedAt: &ended, MissedReason: dialplan.AgentsDidNotAnswer, Voicemail: "vm-1"})
+	admin.get(fmt.Sprintf("/calls/%d", vm)).see(http.StatusOK, `id="voicemail"`,
+		fmt.Sprintf(`<audio controls preload="none" src="/v1/calls/%d/voicemail?`, vm), "Supprimer le message vocal")
+	admin.post(fmt.Sprintf("/calls/%d/voicemail/delete", vm), url.Values{}).see(http.StatusServiceUnavailable,
+		"recordings cannot be deleted", `id="voicemail"`)
+
 	var archived bool
 	require.NoError(t, s.db.Get(&archived, "SELECT archived FROM calls WHERE id = $1", out))
 	require.True(t, archived)
