@@ -169,11 +169,12 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 	f := page.Filters
 	params := url.Values{"order": {"desc"}, "per_page": {strconv.Itoa(callsPerPage)}, "page": {strconv.Itoa(page.Page)}}
 	// The form's days are the person's: from the start of from to the end
-	// of to, in their time zone.
+	// of to, in their time zone (the API's to is included: the last
+	// second of the day).
 	for _, b := range []struct {
 		name, value string
-		days        int
-	}{{"from", f.From, 0}, {"to", f.To, 1}} {
+		days, secs  int
+	}{{"from", f.From, 0, 0}, {"to", f.To, 1, -1}} {
 		if b.value == "" {
 			continue
 		}
@@ -182,7 +183,7 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 			page.Errors[b.name] = translate(v.lang, "calls.date.invalid")
 			continue
 		}
-		params.Set(b.name, strconv.FormatInt(day.AddDate(0, 0, b.days).Unix(), 10))
+		params.Set(b.name, strconv.FormatInt(day.AddDate(0, 0, b.days).Unix()+int64(b.secs), 10))
 	}
 	for k, vs := range f.values() {
 		if k != "from" && k != "to" {
