@@ -345,41 +345,39 @@ func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, er
 	s.render(w, r, status, "calls_call", page)
 }
 
-// callAction does one of the call's forms through the API: done, back to
-// the call's page with a word of it; refused, the page again with the
-// API's words next to field (or above the forms).
-func (s *server) callAction(method string, path func(r *http.Request, id int64) (string, any), field, ok string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		v := visitOf(r)
-		id, found := callPath(r)
-		if !found {
-			s.notFound(w, r)
-			return
-		}
-		p, body := path(r, id)
-		err := s.callAPI(r.Context(), r, method, p, body, nil)
-		var apiErr *apiError
-		if errors.As(err, &apiErr) && apiErr.Status != http.StatusNotFound && apiErr.Status != http.StatusForbidden {
-			// Refused, or the media server failed or is missing (a
-			// recording): the API's words next to what they are about.
-			key := "action"
-			if apiErr.Field() != "" || apiErr.Status == http.StatusUnprocessableEntity || apiErr.Status >= 500 {
-				key = field
-			}
-			s.showCall(w, r, apiErr.Status, map[string]string{key: apiErr.Message()}, r.PostFormValue("content"))
-			return
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.setFlash(w, flash{Kind: "ok", Text: translate(v.lang, ok)})
-		back := fmt.Sprintf("/calls/%d", id)
-		if b := r.PostFormValue("back"); strings.HasPrefix(b, "/calls?") {
-			back += "?" + url.Values{"back": {b}}.Encode()
-		}
-		s.redirect(w, r, back)
+// callAction does one of the call's forms through the API (method on the
+// call's path + sub, with body): done, back to the call's page with a
+// word of it (ok); refused, the page again with the API's words next to
+// field (or above the forms).
+func (s *server) callAction(w http.ResponseWriter, r *http.Request, method, sub string, body any, field, ok string) {
+	v := visitOf(r)
+	id, found := callPath(r)
+	if !found {
+		s.notFound(w, r)
+		return
 	}
+	err := s.callAPI(r.Context(), r, method, fmt.Sprintf("/v1/calls/%d%s", id, sub), body, nil)
+	var apiErr *apiError
+	if errors.As(err, &apiErr) && apiErr.Status != http.StatusNotFound && apiErr.Status != http.StatusForbidden {
+		// Refused, or the media server failed or is missing (a
+		// recording): the API's words next to what they are about.
+		key := "action"
+		if apiErr.Field() != "" || apiErr.Status == http.StatusUnprocessableEntity || apiErr.Status >= 500 {
+			key = field
+		}
+		s.showCall(w, r, apiErr.Status, map[string]string{key: apiErr.Message()}, r.PostFormValue("content"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setFlash(w, flash{Kind: "ok", Text: translate(v.lang, ok)})
+	back := fmt.Sprintf("/calls/%d", id)
+	if b := r.PostFormValue("back"); strings.HasPrefix(b, "/calls?") {
+		back += "?" + url.Values{"back": {b}}.Encode()
+	}
+	s.redirect(w, r, back)
 }
 
 // formID reads a positive id from the form (0: none, which the API
@@ -389,39 +387,37 @@ func formID(r *http.Request, name string) int64 {
 	return max(id, 0)
 }
 
-// callRoutes are the routes of Calls, Statistics and Live.
-func (s *server) callRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /stats", s.signedIn(s.statsPage))
-	mux.HandleFunc("GET /stats/export", s.signedIn(s.exportStats))
-	mux.HandleFunc("GET /live", s.signedIn(s.livePage))
-	mux.HandleFunc("GET /live/events", s.signedIn(s.liveEvents))
-	mux.HandleFunc("POST /live/calls/{id}/supervise", s.signedIn(s.supervise))
-	mux.HandleFunc("GET /calls", s.signedIn(s.calls))
-	mux.HandleFunc("GET /calls/{id}", s.signedIn(s.callDetailPage))
-	mux.HandleFunc("POST /calls/{id}/tags", s.signedIn(s.callAction(http.MethodPost, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/tags", id), map[string]any{"tags": []int64{formID(r, "tag_id")}}
-	}, "tags", "call.tagged.ok")))
-	mux.HandleFunc("POST /calls/{id}/tags/{tag}/delete", s.signedIn(s.callAction(http.MethodDelete, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/tags/%s", id, url.PathEscape(r.PathValue("tag"))), nil
-	}, "tags", "call.untagged.ok")))
-	mux.HandleFunc("POST /calls/{id}/comments", s.signedIn(s.callAction(http.MethodPost, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/comments", id), map[string]any{"content": r.PostFormValue("content")}
-	}, "content", "call.commented.ok")))
-	mux.HandleFunc("POST /calls/{id}/assign", s.signedIn(s.callAction(http.MethodPost, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/assign", id), map[string]any{"user_id": formID(r, "user_id")}
-	}, "user_id", "call.assigned.ok")))
-	mux.HandleFunc("POST /calls/{id}/archive", s.signedIn(s.callAction(http.MethodPut, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/archive", id), nil
-	}, "action", "call.archived.ok")))
-	mux.HandleFunc("POST /calls/{id}/unarchive", s.signedIn(s.callAction(http.MethodPut, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/unarchive", id), nil
-	}, "action", "call.unarchived.ok")))
-	mux.HandleFunc("POST /calls/{id}/recording/delete", s.signedIn(s.callAction(http.MethodDelete, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/recording", id), nil
-	}, "recording", "call.recording.deleted")))
-	mux.HandleFunc("POST /calls/{id}/voicemail/delete", s.signedIn(s.callAction(http.MethodDelete, func(r *http.Request, id int64) (string, any) {
-		return fmt.Sprintf("/v1/calls/%d/voicemail", id), nil
-	}, "voicemail", "call.voicemail.deleted")))
+// The call's forms, each one request to the API.
+func (s *server) tagCall(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodPost, "/tags", map[string]any{"tags": []int64{formID(r, "tag_id")}}, "tags", "call.tagged.ok")
+}
+
+func (s *server) untagCall(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodDelete, "/tags/"+url.PathEscape(r.PathValue("tag")), nil, "tags", "call.untagged.ok")
+}
+
+func (s *server) commentCall(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodPost, "/comments", map[string]any{"content": r.PostFormValue("content")}, "content", "call.commented.ok")
+}
+
+func (s *server) assignCall(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodPost, "/assign", map[string]any{"user_id": formID(r, "user_id")}, "user_id", "call.assigned.ok")
+}
+
+func (s *server) archiveCall(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodPut, "/archive", nil, "action", "call.archived.ok")
+}
+
+func (s *server) unarchiveCall(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodPut, "/unarchive", nil, "action", "call.unarchived.ok")
+}
+
+func (s *server) deleteRecording(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodDelete, "/recording", nil, "recording", "call.recording.deleted")
+}
+
+func (s *server) deleteVoicemail(w http.ResponseWriter, r *http.Request) {
+	s.callAction(w, r, http.MethodDelete, "/voicemail", nil, "voicemail", "call.voicemail.deleted")
 }
 
 // Event says a timeline event in words; one the catalogue does not know

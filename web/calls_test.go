@@ -71,9 +71,9 @@ func TestCalls(t *testing.T) {
 	admin.get("/calls?to=2020-01-01").see(http.StatusOK, "Aucun appel ne correspond")
 	// Days are the owner's (Paris), whole.
 	day := start.In(mustZone(t, "Europe/Paris"))
-	admin.get("/calls?from=" + day.Format("2006-01-02") + "&to=" + day.Format("2006-01-02")).see(http.StatusOK, "33612345678")
-	admin.get("/calls?to=" + day.AddDate(0, 0, -1).Format("2006-01-02")).see(http.StatusOK, "Aucun appel ne correspond")
-	admin.get("/calls?from=" + day.AddDate(0, 0, 1).Format("2006-01-02")).see(http.StatusOK, "Aucun appel ne correspond")
+	admin.get("/calls?from="+day.Format("2006-01-02")+"&to="+day.Format("2006-01-02")).see(http.StatusOK, "33612345678")
+	admin.get("/calls?to="+day.AddDate(0, 0, -1).Format("2006-01-02")).see(http.StatusOK, "Aucun appel ne correspond")
+	admin.get("/calls?from="+day.AddDate(0, 0, 1).Format("2006-01-02")).see(http.StatusOK, "Aucun appel ne correspond")
 	admin.get("/calls?from=yesterday").see(http.StatusUnprocessableEntity, `id="f-from-error"`, "AAAA-MM-JJ")
 	admin.get("/calls?direction=sideways").see(http.StatusUnprocessableEntity, `id="f-direction-error"`, "sideways")
 

@@ -121,7 +121,21 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account", s.signedIn(s.updateAccount))
 	mux.HandleFunc("POST /account/language", s.signedIn(s.switchLanguage))
 	mux.HandleFunc("POST /account/signout-everywhere", s.signedIn(s.signOutEverywhere))
-	s.callRoutes(mux) // calls.go, stats.go, live.go
+	mux.HandleFunc("GET /calls", s.signedIn(s.calls))
+	mux.HandleFunc("GET /calls/{id}", s.signedIn(s.callDetailPage))
+	mux.HandleFunc("POST /calls/{id}/tags", s.signedIn(s.tagCall))
+	mux.HandleFunc("POST /calls/{id}/tags/{tag}/delete", s.signedIn(s.untagCall))
+	mux.HandleFunc("POST /calls/{id}/comments", s.signedIn(s.commentCall))
+	mux.HandleFunc("POST /calls/{id}/assign", s.signedIn(s.assignCall))
+	mux.HandleFunc("POST /calls/{id}/archive", s.signedIn(s.archiveCall))
+	mux.HandleFunc("POST /calls/{id}/unarchive", s.signedIn(s.unarchiveCall))
+	mux.HandleFunc("POST /calls/{id}/recording/delete", s.signedIn(s.deleteRecording))
+	mux.HandleFunc("POST /calls/{id}/voicemail/delete", s.signedIn(s.deleteVoicemail))
+	mux.HandleFunc("GET /stats", s.signedIn(s.statsPage))
+	mux.HandleFunc("GET /stats/export", s.signedIn(s.exportStats))
+	mux.HandleFunc("GET /live", s.signedIn(s.livePage))
+	mux.HandleFunc("GET /live/events", s.signedIn(s.liveEvents))
+	mux.HandleFunc("POST /live/calls/{id}/supervise", s.signedIn(s.supervise))
 
 	mux.HandleFunc("/", s.notFound)
 }
