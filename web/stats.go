@@ -22,15 +22,16 @@ import (
 
 // statsParams are the API's query parameters the form sends as they are.
 // from and to are days (the API reads a date as midnight in time_zone,
-// and to as included whole), time_from and time_to HH:MM.
-var statsParams = []string{"from", "to", "time_from", "time_to", "group_by", "direction", "number_id", "user_id", "team_id", "tag_id"}
+// and to as included whole), time_from and time_to HH:MM; time_zone
+// the person's unless they choose another (the admin guide's "timezone").
+var statsParams = []string{"from", "to", "time_from", "time_to", "time_zone", "group_by", "direction", "number_id", "user_id", "team_id", "tag_id"}
 
 // statsQuery is the API's query of the page: the form's filters, the
 // person's time zone, and the last 7 days by default.
 func (s *server) statsQuery(r *http.Request) url.Values {
 	v := visitOf(r)
 	in := r.URL.Query()
-	q := url.Values{"time_zone": {v.loc.String()}}
+	q := url.Values{}
 	for _, k := range statsParams {
 		for _, val := range in[k] {
 			if val = strings.TrimSpace(val); val != "" {
@@ -38,12 +39,19 @@ func (s *server) statsQuery(r *http.Request) url.Values {
 			}
 		}
 	}
-	today := s.Now().In(v.loc)
+	if q.Get("time_zone") == "" {
+		q.Set("time_zone", v.loc.String())
+	}
+	loc, err := time.LoadLocation(q.Get("time_zone"))
+	if err != nil {
+		loc = v.loc // the API says what is wrong with it
+	}
+	today := s.Now().In(loc)
 	if q.Get("to") == "" {
 		q.Set("to", today.Format("2006-01-02"))
 	}
 	if q.Get("from") == "" {
-		to, err := time.ParseInLocation("2006-01-02", q.Get("to"), v.loc)
+		to, err := time.ParseInLocation("2006-01-02", q.Get("to"), loc)
 		if err != nil {
 			to = today
 		}
@@ -117,7 +125,7 @@ type statsPage struct {
 	Groupings, Directions                               []string
 	NumberID, UserID, TeamID                            string
 	TagID, Direction                                    string
-	TimeFrom, TimeTo, From, To                          string
+	TimeFrom, TimeTo, From, To, TimeZone                string
 }
 
 func (statsPage) title() string { return "stats.title" }
@@ -127,7 +135,7 @@ func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 	q := s.statsQuery(r)
 	page := statsPage{Form: q, GroupBy: q.Get("group_by"), Errors: map[string]string{}, Reasons: missedReasonValues(),
 		Groupings: []string{"hour", "day", "week", "month"}, Directions: callDirectionValues,
-		From: q.Get("from"), To: q.Get("to"), TimeFrom: q.Get("time_from"), TimeTo: q.Get("time_to"),
+		From: q.Get("from"), To: q.Get("to"), TimeZone: q.Get("time_zone"), TimeFrom: q.Get("time_from"), TimeTo: q.Get("time_to"),
 		NumberID: q.Get("number_id"), UserID: q.Get("user_id"), TeamID: q.Get("team_id"), TagID: q.Get("tag_id"), Direction: q.Get("direction")}
 	var (
 		figures struct {
@@ -287,8 +295,9 @@ func drawChart(v *visit, group string, series []bucket) chart {
 }
 
 // bucketLabel names a bucket by its start, in the person's language.
+// The API gives the start on the query's clock (its time zone's
+// offset): it is written as it is.
 func bucketLabel(v *visit, group string, t time.Time) string {
-	t = t.In(v.loc)
 	switch group {
 	case "hour":
 		return formatTime(v.lang, t)

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -46,6 +47,11 @@ func TestStats(t *testing.T) {
 	require.Contains(t, string(body), "no_available_agent")
 	// Refusals: a time of day the API cannot read, next to its field; an
 	// export it refuses is a page, not a file.
+	// Another time zone: the buckets on its clock; one the API does not
+	// know, said next to the field.
+	admin.get("/stats?time_zone=UTC&group_by=hour").see(http.StatusOK, `id="fig-inbound">2<`,
+		fmt.Sprintf(`<th scope="row">%s</th>`, start.UTC().Truncate(time.Hour).Format("15:04")))
+	admin.get("/stats?time_zone=Mars/Olympus").see(http.StatusUnprocessableEntity, `id="f-time_zone-error"`)
 	admin.get("/stats?time_from=25:99").see(http.StatusUnprocessableEntity, `id="f-time_from-error"`)
 	admin.get("/stats/export?table=nothing").see(http.StatusUnprocessableEntity, "nothing")
 	require.NotContains(t, admin.body, "attachment")
