@@ -270,6 +270,13 @@ func drawChart(v *visit, group string, series []bucket) chart {
 	step := float64(chartWidth-chartLeft) / float64(len(series))
 	scale := plotH / float64(c.Max)
 	every := max(1, (len(series)+chartLabels-1)/chartLabels)
+	// Hours over several days: the axis names the days (at midnight),
+	// the hours alone would repeat; the bars' titles say both.
+	days := group == "hour" && len(series) > 24
+	if days {
+		every = max(1, (len(series)/24+chartLabels-1)/chartLabels)
+	}
+	day := 0
 	for i, b := range series {
 		x := float64(chartLeft) + float64(i)*step
 		// The missed calls counted are inbound unanswered; the rest of
@@ -287,7 +294,13 @@ func drawChart(v *visit, group string, series []bucket) chart {
 		br.Missed = stack(b.MissedCalls)
 		br.Outbound = stack(b.OutboundCalls)
 		c.Bars = append(c.Bars, br)
-		if i%every == 0 {
+		switch {
+		case days && b.Start.Hour() == 0:
+			if day%every == 0 {
+				c.Ticks = append(c.Ticks, tick{X: x, Label: bucketLabel(v, "day", b.Start)})
+			}
+			day++
+		case !days && i%every == 0:
 			c.Ticks = append(c.Ticks, tick{X: x + step/2, Label: br.Label})
 		}
 	}
@@ -300,7 +313,7 @@ func drawChart(v *visit, group string, series []bucket) chart {
 func bucketLabel(v *visit, group string, t time.Time) string {
 	switch group {
 	case "hour":
-		return formatTime(v.lang, t)
+		return bucketLabel(v, "day", t) + " " + formatTime(v.lang, t)
 	case "month":
 		return fmt.Sprintf("%s %d", monthNames[v.lang][t.Month()-1], t.Year())
 	}
