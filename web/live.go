@@ -18,8 +18,9 @@ import (
 // opens the API's stream (GET /v1/live, through /live/events as the
 // signed-in person) and, on each message, has htmx fetch the board
 // again; between messages it only counts the seconds on. The board is
-// replaced when something changed and not every few seconds, so that a
-// keyboard user's focus on a Listen button is not taken away by a poll.
+// replaced when something changed and not every few seconds (a screen
+// reader is not interrupted for nothing), and htmx gives the focus back to
+// the same button in the new board by its id.
 // Without JavaScript the page is the board at load, with a link to
 // refresh it.
 

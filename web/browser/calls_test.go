@@ -132,6 +132,14 @@ func TestCallsStatsLive(t *testing.T) {
 	require.Contains(t, row, "Ines Agent")
 	require.Contains(t, row, "Support line")
 	b.check("live-call")
+	// A new board keeps the keyboard's place: the focused button is
+	// focused again in it.
+	focused := eval[string](b, `(() => { const el = document.querySelector('button[id^="listen-"]'); el.focus(); return el.id; })()`)
+	eval[bool](b, `(document.querySelector("#board").dataset.old = "1", htmx.trigger("#board", "sb-live"), true)`)
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`!document.querySelector("#board").dataset.old`, chromedp.WithPollingTimeout(20*time.Second)))
+	require.NoError(t, err)
+	b.settle()
+	require.Equal(t, focused, eval[string](b, `document.activeElement.id`))
 
 	// Listen: Olga's phone rings into the call.
 	b.click(`button[id^="listen-"]`)
