@@ -296,6 +296,7 @@ func (s *server) searchCalls(c *gin.Context) {
 		func() error { return queryID(c, "number_id", &f.NumberID) },
 		func() error { return queryID(c, "user_id", &f.UserID) },
 		func() error { return oneOf(c, "missed_call_reason", dialplan.MissedReasons, &f.MissedReason) },
+		func() error { return queryID(c, "tag_id", &f.TagID) },
 		func() error { return s.queryPhone(c, &f.Phone) },
 		func() error {
 			f.ContactEmail = strings.ToLower(strings.TrimSpace(c.Query("email")))

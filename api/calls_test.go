@@ -343,6 +343,10 @@ func TestCallSearch(t *testing.T) {
 	e.saveCall(&other)
 	e.id(f.a, "/v1/contacts", "contact", map[string]any{"first_name": "Jane",
 		"phone_numbers": []any{map[string]any{"value": "01 45 67 89 01"}}, "emails": []any{map[string]any{"value": "jane@acme.test"}}})
+	hot := e.id(f.a, "/v1/tags", "tag", map[string]any{"name": "Hot lead"})
+	cold := e.id(f.a, "/v1/tags", "tag", map[string]any{"name": "Cold"})
+	e.ok(f.a, "POST", fmt.Sprintf("/v1/calls/%d/tags", int64(ids[1])), map[string]any{"tags": []int64{hot, cold}}, nil)
+	e.ok(f.a, "POST", fmt.Sprintf("/v1/calls/%d/tags", int64(ids[3])), map[string]any{"tags": []int64{hot}}, nil)
 
 	search := func(query string) callsPage {
 		t.Helper()
@@ -366,6 +370,9 @@ func TestCallSearch(t *testing.T) {
 		{fmt.Sprintf("?user_id=%d&status=done", f.userA), ids[0:1]},
 		{"?missed_call_reason=short_abandoned", ids[1:2]},
 		{"?missed_call_reason=abandoned_in_classic", []float64{}},
+		{fmt.Sprintf("?tag_id=%d", hot), []float64{ids[1], ids[3]}},
+		{fmt.Sprintf("?tag_id=%d", cold), ids[1:2]},
+		{fmt.Sprintf("?tag_id=%d&status=done", hot), ids[1:2]},
 		{fmt.Sprintf("?from=%d", from(3)), ids[3:5]},
 		{fmt.Sprintf("?from=%d&to=%d", from(1), from(2)), ids[1:3]},
 		{"?order=desc&direction=inbound", []float64{ids[4], ids[3], ids[1], ids[0]}},
@@ -414,6 +421,7 @@ func TestCallSearch(t *testing.T) {
 			"order=random&status=done":   "order",
 			"status=done&direction=east": "direction",
 			"phone_number=hello":         "phone_number",
+			"tag_id=vip":                 "tag_id",
 		} {
 			status, out := e.do(f.a, "GET", "/v1/calls/search?"+query, nil)
 			want := 422

@@ -1326,6 +1326,7 @@ func (b *openAPIBuilder) callSearchParameters() []*openapi3.Parameter {
 		id("number_id", "Only calls of this number."),
 		id("user_id", "Only calls this user answered."),
 		enum("missed_call_reason", "Only calls missed for this reason. "+missedReasonsNote, missedReasonNames()...),
+		id("tag_id", "Only calls with this tag (the dashboard's history filters on it, as the admin guide's)."),
 		openapi3.NewQueryParameter("phone_number").WithSchema(openapi3.NewStringSchema().WithMaxLength(64)).
 			WithDescription("Only calls with this number (`raw_digits`); national numbers are read in the company's country."),
 		openapi3.NewQueryParameter("email").WithSchema(openapi3.NewStringSchema().WithMaxLength(maxEmail)).

@@ -66,6 +66,7 @@ type CallFilter struct {
 	NumberID     dialplan.NumberID     // 0 for any
 	UserID       dialplan.UserID       // who answered; 0 for any
 	MissedReason dialplan.MissedReason // "" for any
+	TagID        dialplan.TagID        // a tag the call carries; 0 for any
 	Phone        string                // the other party's number (raw_digits), E.164; "" for any
 	// ContactEmail keeps the calls with a phone number of the company's
 	// contacts that have this email (lower-cased); "" for any.
@@ -106,6 +107,9 @@ func (f CallFilter) where(args []any) (string, []any) {
 	}
 	if f.Phone != "" {
 		add("c.raw_digits = $%d", f.Phone)
+	}
+	if f.TagID != 0 {
+		add("EXISTS (SELECT 1 FROM call_tags t WHERE t.call_id = c.id AND t.tag_id = $%d)", f.TagID)
 	}
 	if f.ContactEmail != "" {
 		add(`c.raw_digits IN (SELECT p.e164 FROM contact_emails e

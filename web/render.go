@@ -125,9 +125,9 @@ var nav = []struct {
 	{"nav.numbers", "/numbers", readsConfig},
 	{"nav.team", "/team", readsConfig},
 	{"nav.teams", "/teams", readsConfig},
-	{"nav.calls", "", anyone},
-	{"nav.stats", "", anyone},
-	{"nav.live", "", watchesLive},
+	{"nav.calls", "/calls", anyone},
+	{"nav.stats", "/stats", anyone},
+	{"nav.live", "/live", watchesLive},
 	{"nav.tags", "/tags", readsConfig},
 	{"nav.integrations", "/integrations", isAdmin},
 	{"nav.account", "/account", anyone},
@@ -217,7 +217,8 @@ func (s *server) renderFlash(w http.ResponseWriter, r *http.Request, status int,
 		panic("web: no template " + page)
 	}
 	p := view{v: v, CSRF: v.csrf, Data: data, Path: r.URL.Path, Flash: f,
-		Assets: map[string]string{"css": staticURL("app.css"), "htmx": staticURL("htmx.min.js")}}
+		Assets: map[string]string{"css": staticURL("app.css"), "htmx": staticURL("htmx.min.js"),
+			"live": staticURL("live.js")}}
 	if p.Flash == nil {
 		p.Flash = s.takeFlash(w, r)
 	}

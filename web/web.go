@@ -156,6 +156,23 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/api-keys", s.signedIn(s.createAPIKey))
 	mux.HandleFunc("POST /account/api-keys/{id}/delete", s.signedIn(s.revokeAPIKey))
 
+	// Calls, Statistics, Live (calls.go, stats.go, live.go).
+	mux.HandleFunc("GET /calls", s.signedIn(s.calls))
+	mux.HandleFunc("GET /calls/{id}", s.signedIn(s.callDetailPage))
+	mux.HandleFunc("POST /calls/{id}/tags", s.signedIn(s.tagCall))
+	mux.HandleFunc("POST /calls/{id}/tags/{tag}/delete", s.signedIn(s.untagCall))
+	mux.HandleFunc("POST /calls/{id}/comments", s.signedIn(s.commentCall))
+	mux.HandleFunc("POST /calls/{id}/assign", s.signedIn(s.assignCall))
+	mux.HandleFunc("POST /calls/{id}/archive", s.signedIn(s.archiveCall))
+	mux.HandleFunc("POST /calls/{id}/unarchive", s.signedIn(s.unarchiveCall))
+	mux.HandleFunc("POST /calls/{id}/recording/delete", s.signedIn(s.deleteRecording))
+	mux.HandleFunc("POST /calls/{id}/voicemail/delete", s.signedIn(s.deleteVoicemail))
+	mux.HandleFunc("GET /stats", s.signedIn(s.statsPage))
+	mux.HandleFunc("GET /stats/export", s.signedIn(s.exportStats))
+	mux.HandleFunc("GET /live", s.signedIn(s.livePage))
+	mux.HandleFunc("GET /live/events", s.signedIn(s.liveEvents))
+	mux.HandleFunc("POST /live/calls/{id}/supervise", s.signedIn(s.supervise))
+
 	mux.HandleFunc("/", s.notFound)
 }
 

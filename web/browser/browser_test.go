@@ -57,6 +57,7 @@ type app struct {
 	url  string
 	db   *sqlx.DB
 	mail *mailtest.Server
+	key  string // the owner's API key, "api_id:api_token"
 }
 
 var (
@@ -65,7 +66,9 @@ var (
 	buildErr  error
 )
 
-func start(t *testing.T, extraEnv ...string) *app {
+// start runs switchboard with env added to its environment (a media
+// server's settings).
+func start(t *testing.T, env ...string) *app {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "switchboard-browser-")
@@ -86,16 +89,16 @@ func start(t *testing.T, extraEnv ...string) *app {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
-	env := append(os.Environ(), "SWITCHBOARD_DATABASE_URL="+dbURL, "SWITCHBOARD_HTTP_ADDR="+addr,
-		"SWITCHBOARD_SMTP_URL="+smtp.URL("noreply@acme.test"), "SWITCHBOARD_LOG_LEVEL=info")
-	env = append(env, extraEnv...) // a test's own settings (KEY=value), after the defaults
-	run := func(args ...string) {
+	env = append(os.Environ(), append([]string{"SWITCHBOARD_DATABASE_URL=" + dbURL, "SWITCHBOARD_HTTP_ADDR=" + addr,
+		"SWITCHBOARD_SMTP_URL=" + smtp.URL("noreply@acme.test"), "SWITCHBOARD_LOG_LEVEL=info"}, env...)...)
+	run := func(args ...string) string {
 		cmd := exec.Command(binary, args...)
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "switchboard %v: %s", args, out)
+		return string(out)
 	}
-	run("bootstrap", "--company", "Acme", "--admin-email", "owner@acme.test", "--admin-first-name", "Olga",
+	out := run("bootstrap", "--company", "Acme", "--admin-email", "owner@acme.test", "--admin-first-name", "Olga",
 		"--admin-last-name", "Owner", "--time-zone", "Europe/Paris", "--language", "en-US", "--country", "FR")
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
@@ -125,7 +128,9 @@ func start(t *testing.T, extraEnv ...string) *app {
 	db, err := sqlx.Open("postgres", dbURL)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	return &app{url: "http://" + addr, db: db, mail: smtp}
+	key := regexp.MustCompile(`api_id=(\w+) api_token=(\w+)`).FindStringSubmatch(out)
+	require.Len(t, key, 3, out)
+	return &app{url: "http://" + addr, db: db, mail: smtp, key: key[1] + ":" + key[2]}
 }
 
 type writerFunc func([]byte) (int, error)
@@ -411,10 +416,10 @@ func TestDashboard(t *testing.T) {
 // signedIn starts a switchboard and a browser signed in as its owner
 // (Olga, an admin), through "forgot password" and the mail it sends: the
 // start of every page's test.
-func signedIn(t *testing.T, extraEnv ...string) (*app, *browser) {
+func signedIn(t *testing.T, env ...string) (*app, *browser) {
 	t.Helper()
 	b := newBrowser(t)
-	a := start(t, extraEnv...)
+	a := start(t, env...)
 	b.open(a.url + "/forgot")
 	b.fill(map[string]string{"#email": "owner@acme.test"}, `button[type=submit]`)
 	b.open(a.mail.Wait(t, "owner@acme.test", 30*time.Second).Links()[0])
