@@ -155,7 +155,7 @@ func (s *server) productivity(ctx context.Context, company dialplan.CompanyID, q
 		}
 		if a := activity[id]; a != nil {
 			row.Missed = a.Missed
-			in := p.Presence(a.Start, a.Changes, time.Duration(row.TalkTime)*time.Second)
+			in := p.Presence(a.Start, a.Changes, time.Duration(row.TalkTime)*time.Second, s.Now())
 			row.Available, row.InCall = wholeSeconds(in[stats.Available]), wholeSeconds(in[stats.InCall])
 			row.AfterCallWork, row.DoNotDisturb = wholeSeconds(in[stats.AfterCallWork]), wholeSeconds(in[stats.DoNotDisturb])
 			row.Offline = wholeSeconds(in[stats.Offline])

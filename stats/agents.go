@@ -83,24 +83,34 @@ type Change struct {
 }
 
 // TimeIn is how long an agent spent in each status within the plan's
-// period and time of day, from their state at its start and their changes
-// during it (in order; changes outside the period only move the state).
-func (p Plan) TimeIn(start Agent, changes []Change) map[Status]time.Duration {
+// period and time of day, up to until (now: a period that ends later
+// counts no time yet to come), from their state at its start and their
+// changes during it (in order; changes outside the period only move the
+// state).
+func (p Plan) TimeIn(start Agent, changes []Change, until time.Time) map[Status]time.Duration {
 	out := map[Status]time.Duration{}
 	if len(p.Bounds) < 2 {
 		return out
 	}
 	changes = slices.Clone(changes)
 	slices.SortStableFunc(changes, func(a, b Change) int { return a.At.Compare(b.At) })
+	end := p.Bounds[len(p.Bounds)-1]
+	if until.Before(end) {
+		end = until
+	}
 	a, from := start, p.Bounds[0]
 	for _, c := range changes {
 		if c.At.After(from) {
-			p.addTime(out, a.Status(), from, c.At)
+			to := c.At
+			if to.After(end) {
+				to = end
+			}
+			p.addTime(out, a.Status(), from, to)
 			from = c.At
 		}
 		a.Apply(c.Kind)
 	}
-	p.addTime(out, a.Status(), from, p.Bounds[len(p.Bounds)-1])
+	p.addTime(out, a.Status(), from, end)
 	return out
 }
 
@@ -112,8 +122,8 @@ func (p Plan) TimeIn(start Agent, changes []Change) map[Status]time.Duration {
 // after-call work; so the statuses still add up to the period. A call
 // counts whole, as its talk time does in the bucket it started in:
 // reading every call's interval would cost a month's calls per query.
-func (p Plan) Presence(start Agent, changes []Change, talk time.Duration) map[Status]time.Duration {
-	out := p.TimeIn(start, changes)
+func (p Plan) Presence(start Agent, changes []Change, talk time.Duration, until time.Time) map[Status]time.Duration {
+	out := p.TimeIn(start, changes, until)
 	if talk <= 0 {
 		return out
 	}

@@ -238,9 +238,10 @@ func TestTimeIn(t *testing.T) {
 		{at(13, 0), events.UserOpened},    //
 		{at(16, 0), events.UserDisconnected},
 	}
-	got := p.TimeIn(start, changes)
-	assert.Equal(t, got, p.Presence(start, changes, 0), "no talk, no change")
-	presence := p.Presence(start, changes, 45*time.Minute)
+	later := day.AddDate(0, 0, 2)
+	got := p.TimeIn(start, changes, later)
+	assert.Equal(t, got, p.Presence(start, changes, 0, later), "no talk, no change")
+	presence := p.Presence(start, changes, 45*time.Minute, later)
 	assert.Equal(t, 45*time.Minute, presence[stats.InCall]-got[stats.InCall])
 	assert.Equal(t, 45*time.Minute, got[stats.Available]-presence[stats.Available])
 	assert.Equal(t, map[stats.Status]time.Duration{
@@ -250,4 +251,11 @@ func TestTimeIn(t *testing.T) {
 		stats.DoNotDisturb:  time.Hour,
 		stats.Offline:       time.Hour,
 	}, got)
+
+	// Asked at 11:00 of that day: the hours yet to come count nothing.
+	assert.Equal(t, map[stats.Status]time.Duration{
+		stats.Available:     time.Hour + 15*time.Minute,
+		stats.InCall:        30 * time.Minute,
+		stats.AfterCallWork: 15 * time.Minute,
+	}, p.TimeIn(start, changes, at(11, 0)))
 }

@@ -452,8 +452,8 @@ func TestAgentActivities(t *testing.T) {
 		stats.DoNotDisturb:  time.Hour,
 		stats.AfterCallWork: 10 * time.Minute,
 		stats.Offline:       time.Hour, // 17–18
-	}, p.Presence(alice.Start, alice.Changes, 30*time.Minute), "the call's talk time is taken from the available time")
+	}, p.Presence(alice.Start, alice.Changes, 30*time.Minute, q.To), "the call's talk time is taken from the available time")
 	assert.Zero(alice.Missed)
 	assert.EqualValues(1, got[w.bob.ID].Missed)
-	assert.Equal(map[stats.Status]time.Duration{stats.Offline: 9 * time.Hour}, p.Presence(got[w.bob.ID].Start, got[w.bob.ID].Changes, 0))
+	assert.Equal(map[stats.Status]time.Duration{stats.Offline: 9 * time.Hour}, p.Presence(got[w.bob.ID].Start, got[w.bob.ID].Changes, 0, q.To))
 }
