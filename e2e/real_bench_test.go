@@ -846,12 +846,59 @@ type scenarioCounts struct {
 }
 
 func newBenchLoad(b *testing.B, dir, server, to string) *benchLoad {
+	xml, at := loadScenario(to)
+	return writeLoad(b, dir, server, xml, at)
+}
+
+// newHangupLoad is a load whose callers hang up themselves, after
+// (hangupScenario).
+func newHangupLoad(b *testing.B, dir, server, to string, after time.Duration) *benchLoad {
+	xml, at := hangupScenario(to, after)
+	return writeLoad(b, dir, server, xml, at)
+}
+
+func writeLoad(b *testing.B, dir, server, xml string, at scenarioCounts) *benchLoad {
 	require.NoError(b, os.MkdirAll(dir, 0o755))
-	l := &benchLoad{server: server, dir: dir, scenario: filepath.Join(dir, "caller.xml")}
-	var xml string
-	xml, l.at = loadScenario(to)
+	l := &benchLoad{server: server, dir: dir, scenario: filepath.Join(dir, "caller.xml"), at: at}
 	require.NoError(b, os.WriteFile(l.scenario, []byte(xml), 0o644))
 	return l
+}
+
+// hangupScenario is a caller who hangs up after being answered for after
+// (leaving a silent voicemail, giving up in a menu or a queue): INVITE,
+// 200 OK, ACK, then its own BYE, answered: the call completed. A
+// rejection is acknowledged: failed.
+func hangupScenario(to string, after time.Duration) (string, scenarioCounts) {
+	u := uac{from: caller1, to: to}
+	var x sippXML
+	var at scenarioCounts
+	elements := func() int {
+		s := "\n" + x.b.String()
+		return strings.Count(s, "\n  <send") + strings.Count(s, "\n  <recv") + strings.Count(s, "\n  <nop") + strings.Count(s, "\n  <pause")
+	}
+	at.invite = elements()
+	x.send(`retrans="500"`, u.invite(0))
+	x.label("progress")
+	for _, code := range []int{100, 180, 183} {
+		x.recv(fmt.Sprintf(`response="%d" optional="true" next="progress"`, code))
+	}
+	at.rejections = map[int]int{}
+	for _, code := range rejections {
+		at.rejections[code] = elements()
+		x.recv(fmt.Sprintf(`response="%d" optional="true" next="rejected"`, code))
+	}
+	x.recv(`response="200" rrs="true"`)
+	x.send(``, u.request("ACK", "[next_url]", "[branch]", 1, true))
+	fmt.Fprintf(&x.b, "  <pause milliseconds=\"%d\"/>\n", ms(after))
+	x.send(``, u.request("BYE", "[next_url]", "[branch]", 2, true))
+	at.completed = elements()
+	x.recv(`response="200" next="end"`)
+	at.noBye = -1 // the caller ends it: never the server's BYE to wait for
+	x.label("rejected")
+	at.rejected = elements()
+	x.send(``, u.request("ACK", u.uri(), inviteBranch, 1, true))
+	x.label("end")
+	return x.xml("bench caller who hangs up"), at
 }
 
 // loadScenario is the benchmark's caller: an INVITE to to, any
@@ -953,7 +1000,9 @@ func (l *benchLoad) run(b *testing.B, name string, rate, n int, trace bool) load
 	r := loadResult{dir: dir, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	counts, err := sippCounts(dir)
 	require.NoError(b, err, "SIPp's counts in %s", dir)
-	r.offered, r.completed = counts[l.at.invite]["Sent"], counts[l.at.completed]["Sent"]
+	// Completed: the 200 OK to the server's BYE sent, or to the caller's
+	// own BYE received.
+	r.offered, r.completed = counts[l.at.invite]["Sent"], counts[l.at.completed]["Sent"]+counts[l.at.completed]["Recv"]
 	r.noBye, r.rejected = counts[l.at.noBye]["Sent"], counts[l.at.rejected]["Sent"]
 	r.rejectedBy = map[int]int{}
 	for code, at := range l.at.rejections {

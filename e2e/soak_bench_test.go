@@ -9,29 +9,36 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
 
-// BenchmarkSoak drives a real media server at a steady rate for a long
-// while, with BenchmarkReal's call (SIPp calls the closed number: answer,
-// its 1 s after-hours message, the server's hang-up), and reports, every
-// SWITCHBOARD_SOAK_EVERY (30s), the calls offered, completed and failed
-// in that slice, and switchboard's resident memory and goroutines (its
-// /metrics); at the end, the call records left unfinished, which must be
-// none. Memory and goroutines are reported, not asserted: flat is the
-// target, judged by reading the table.
+// BenchmarkSoak drives a real media server at a steady rate of mixed
+// calls for a long while, and reports, every SWITCHBOARD_SOAK_EVERY (30s),
+// the calls offered, completed and failed in that slice, and
+// switchboard's resident memory and goroutines (its /metrics); at the end,
+// the call records left unfinished, which must be none. Memory and
+// goroutines are reported, not asserted: flat is the target, judged by
+// reading the table. The mix, of SWITCHBOARD_SOAK_RATE (50) calls a
+// second: 30 % to a closed line (its 1 s after-hours message, the server's
+// hang-up); 30 % to a queue line whose team of 40 agents (one SIPp phone)
+// answers after 200 ms and hangs up after a second; 10 % to an IVR whose
+// caller gives up in the menu after 4 s; 10 % to a line without agents,
+// where the caller says nothing for 8 s and hangs up (a silent voicemail,
+// discarded); 20 % to a queue line whose only agent is away, left after
+// 2 s (abandoned).
 //
-//	SWITCHBOARD_SOAK_DURATION=10m SWITCHBOARD_SOAK_RATE=20 go test -run='^$' -bench=Soak -benchtime=1x -timeout 30m -v ./e2e
+//	SWITCHBOARD_SOAK_DURATION=10m SWITCHBOARD_SOAK_RATE=50 go test -run='^$' -bench=Soak -benchtime=1x -timeout 30m -v ./e2e
 //
 // SWITCHBOARD_SOAK_SERVER is asterisk (the default) or freeswitch.
 func BenchmarkSoak(b *testing.B) {
 	needSIPp(b, "soak")
 	duration := envDuration("SWITCHBOARD_SOAK_DURATION", 10*time.Minute)
 	every := envDuration("SWITCHBOARD_SOAK_EVERY", 30*time.Second)
-	rate := 20
+	rate := 50
 	if r, err := strconv.Atoi(os.Getenv("SWITCHBOARD_SOAK_RATE")); err == nil && r > 0 {
 		rate = r
 	}
@@ -41,11 +48,7 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	srv := newBenchServer(b, kind)
 	a := start(b, &realBackend{vars: srv.vars})
-	media := a.upload("after-hours.wav", benchPrompt())
-	a.create("/v1/numbers", "number", map[string]any{"name": "Soak", "digits": benchDigits,
-		"availability_status": "closed", "voicemail": false,
-		"message_settings": map[string]any{"after_hours": map[string]any{"type": "media", "media_id": media["id"]}}})
-	load := newBenchLoad(b, filepath.Join(b.TempDir(), "soak"), srv.sip, benchDigits)
+	loads := soakMix(b, a, srv, kind)
 
 	var table strings.Builder
 	fmt.Fprintf(&table, "%8s %8s %9s %6s %9s %10s\n", "minute", "offered", "completed", "failed", "RSS MiB", "goroutines")
@@ -58,11 +61,22 @@ func BenchmarkSoak(b *testing.B) {
 	began := time.Now()
 	var offered, completed int
 	for i := 0; time.Since(began) < duration; i++ {
-		r := load.run(b, fmt.Sprintf("slice-%03d", i), rate, rate*int(every.Seconds()), false)
-		offered, completed = offered+r.offered, completed+r.completed
-		sample(time.Since(began), r)
+		// Each part of the mix at its rate, side by side, for the slice.
+		results := make([]loadResult, len(loads))
+		var wg sync.WaitGroup
+		for j, l := range loads {
+			r := max(rate*l.percent/100, 1)
+			wg.Go(func() { results[j] = l.load.run(b, fmt.Sprintf("slice-%03d", i), r, r*int(every.Seconds()), false) })
+		}
+		wg.Wait()
+		var slice loadResult
+		for _, r := range results {
+			slice.offered, slice.completed = slice.offered+r.offered, slice.completed+r.completed
+		}
+		offered, completed = offered+slice.offered, completed+slice.completed
+		sample(time.Since(began), slice)
 	}
-	time.Sleep(benchSettle)
+	time.Sleep(benchSettle + 5*time.Second) // the queue's last callers, the agents' last calls
 	unfinished := 0
 	for _, status := range []string{"initial", "answered"} {
 		var page struct {
@@ -73,10 +87,75 @@ func BenchmarkSoak(b *testing.B) {
 		require.Equal(b, http.StatusOK, a.do("GET", "/v1/calls/search?per_page=1&status="+status, nil, &page))
 		unfinished += page.Meta.Total
 	}
-	b.Logf("soak on %s at %d calls/s for %v: %d offered, %d completed, %d failed, %d records left unfinished\n%s",
-		kind, rate, time.Since(began).Round(time.Second), offered, completed, offered-completed, unfinished, table.String())
+	// What the calls were, as the records say: the mix went its ways.
+	var st struct {
+		Stats struct {
+			Totals struct {
+				Inbound  int            `json:"inbound_calls"`
+				Answered int            `json:"answered_calls"`
+				Missed   map[string]int `json:"missed_by_reason"`
+			} `json:"totals"`
+		} `json:"stats"`
+	}
+	require.Equal(b, http.StatusOK, a.do("GET", "/v1/stats", nil, &st))
+	b.Logf("soak on %s at %d mixed calls/s for %v: %d offered, %d completed, %d failed, %d records left unfinished; "+
+		"the records: %d inbound, %d answered, missed by reason %v\n%s",
+		kind, rate, time.Since(began).Round(time.Second), offered, completed, offered-completed, unfinished,
+		st.Stats.Totals.Inbound, st.Stats.Totals.Answered, st.Stats.Totals.Missed, table.String())
 	b.ReportMetric(float64(offered-completed)/float64(max(offered, 1))*100, "%failed")
 	require.Zero(b, unfinished, "every call record is finished")
+}
+
+// soakLoad is a part of the soak's mix: its callers, and its share.
+type soakLoad struct {
+	load    *benchLoad
+	percent int
+}
+
+// soakMix configures the lines of the mix and gives their loads.
+func soakMix(b *testing.B, a *app, srv *benchServer, kind string) []soakLoad {
+	dir := filepath.Join(b.TempDir(), "soak")
+	media := a.upload("prompt.wav", benchPrompt())
+	prompt := map[string]any{"type": "media", "media_id": media["id"]}
+	// The agents: one SIPp phone that answers every call.
+	phones := newSIPp(b, srv.sip)
+	phones.phone(b, "agents", phone{answerAfter: 200 * time.Millisecond, hangupAfter: time.Second})
+	dial := "PJSIP/sipp/sip:%s@127.0.0.1:%d"
+	if kind != "asterisk" {
+		dial = "sofia/internal/%s@127.0.0.1:%d"
+	}
+	var agents []int64
+	for i := range 40 {
+		agents = append(agents, a.create("/v1/users", "user", map[string]any{"first_name": fmt.Sprintf("Agent%d", i),
+			"email": fmt.Sprintf("agent%d@acme.test", i), "devices": []string{fmt.Sprintf(dial, fmt.Sprintf("agent%d", i), phones.port("agents"))}}))
+	}
+	team := a.create("/v1/teams", "team", map[string]any{"name": "Soak", "users": agents, "ringing_rule": "longest_idle"})
+	away := a.create("/v1/users", "user", map[string]any{"first_name": "Away", "email": "away@acme.test",
+		"devices": []string{fmt.Sprintf(dial, "away", phones.port("agents"))}})
+	require.Equal(b, http.StatusOK, a.do("PUT", fmt.Sprintf("/v1/users/%d/availability", away), map[string]any{"availability_status": "unavailable"}, nil))
+	nobody := a.create("/v1/teams", "team", map[string]any{"name": "Away", "users": []int64{away}})
+	line := func(digits string, settings map[string]any) string {
+		settings["name"], settings["digits"] = "Soak "+digits, digits
+		a.create("/v1/numbers", "number", settings)
+		return digits
+	}
+	queue := func(team int64) []any {
+		return []any{map[string]any{"type": "team", "id": team, "ring_seconds": 60}}
+	}
+	closed := line(benchDigits, map[string]any{"availability_status": "closed", "voicemail": false,
+		"message_settings": map[string]any{"after_hours": prompt}})
+	answered := line("0176390862", map[string]any{"respect_queuing_time": true, "voicemail": false, "distribution": queue(team)})
+	ivr := line("0176390863", map[string]any{"type": "ivr", "voicemail": false, "message_settings": map[string]any{"ivr": prompt},
+		"ivr_options": []any{map[string]any{"key": "1", "target": map[string]any{"type": "team", "id": team}}}})
+	voicemail := line("0176390864", map[string]any{})
+	abandoned := line("0176390865", map[string]any{"respect_queuing_time": true, "voicemail": false, "distribution": queue(nobody)})
+	return []soakLoad{
+		{newBenchLoad(b, filepath.Join(dir, "closed"), srv.sip, closed), 30},
+		{newBenchLoad(b, filepath.Join(dir, "answered"), srv.sip, answered), 30},
+		{newHangupLoad(b, filepath.Join(dir, "ivr"), srv.sip, ivr, 4*time.Second), 10},
+		{newHangupLoad(b, filepath.Join(dir, "voicemail"), srv.sip, voicemail, 8*time.Second), 10},
+		{newHangupLoad(b, filepath.Join(dir, "abandoned"), srv.sip, abandoned, 2*time.Second), 20},
+	}
 }
 
 // gauge reads a value of switchboard's /metrics (0 when absent).
