@@ -872,30 +872,16 @@ func hangupScenario(to string, after time.Duration) (string, scenarioCounts) {
 	u := uac{from: caller1, to: to}
 	var x sippXML
 	var at scenarioCounts
-	elements := func() int {
-		s := "\n" + x.b.String()
-		return strings.Count(s, "\n  <send") + strings.Count(s, "\n  <recv") + strings.Count(s, "\n  <nop") + strings.Count(s, "\n  <pause")
-	}
-	at.invite = elements()
-	x.send(`retrans="500"`, u.invite(0))
-	x.label("progress")
-	for _, code := range []int{100, 180, 183} {
-		x.recv(fmt.Sprintf(`response="%d" optional="true" next="progress"`, code))
-	}
-	at.rejections = map[int]int{}
-	for _, code := range rejections {
-		at.rejections[code] = elements()
-		x.recv(fmt.Sprintf(`response="%d" optional="true" next="rejected"`, code))
-	}
+	x.offer(u, &at)
 	x.recv(`response="200" rrs="true"`)
 	x.send(``, u.request("ACK", "[next_url]", "[branch]", 1, true))
 	fmt.Fprintf(&x.b, "  <pause milliseconds=\"%d\"/>\n", ms(after))
 	x.send(``, u.request("BYE", "[next_url]", "[branch]", 2, true))
-	at.completed = elements()
+	at.completed = x.count()
 	x.recv(`response="200" next="end"`)
 	at.noBye = -1 // the caller ends it: never the server's BYE to wait for
 	x.label("rejected")
-	at.rejected = elements()
+	at.rejected = x.count()
 	x.send(``, u.request("ACK", u.uri(), inviteBranch, 1, true))
 	x.label("end")
 	return x.xml("bench caller who hangs up"), at
@@ -917,22 +903,8 @@ func loadScenario(to string) (string, scenarioCounts) {
 	u := uac{from: caller1, to: to}
 	var x sippXML
 	var at scenarioCounts
-	elements := func() int {
-		s := "\n" + x.b.String()
-		return strings.Count(s, "\n  <send") + strings.Count(s, "\n  <recv") + strings.Count(s, "\n  <nop")
-	}
 	x.action(`<gettimeofday assign_to="sent_s,sent_us"/>`)
-	at.invite = elements()
-	x.send(`retrans="500"`, u.invite(0))
-	x.label("progress")
-	for _, code := range []int{100, 180, 183} {
-		x.recv(fmt.Sprintf(`response="%d" optional="true" next="progress"`, code))
-	}
-	at.rejections = map[int]int{}
-	for _, code := range rejections {
-		at.rejections[code] = elements()
-		x.recv(fmt.Sprintf(`response="%d" optional="true" next="rejected"`, code))
-	}
+	x.offer(u, &at)
 	x.recv(`response="200" rrs="true"`,
 		`<gettimeofday assign_to="answered_s,answered_us"/>`,
 		`<subtract assign_to="answered_s" variable="sent_s"/>`,
@@ -942,17 +914,42 @@ func loadScenario(to string) (string, scenarioCounts) {
 		`<log message="[$answered_s]"/>`)
 	x.send(``, u.request("ACK", "[next_url]", "[branch]", 1, true))
 	x.recv(fmt.Sprintf(`request="BYE" timeout="%d" ontimeout="nobye"`, ms(benchNoBye)))
-	at.completed = elements()
+	at.completed = x.count()
 	x.send(`next="end"`, reply("200 OK", false))
 	x.label("nobye")
-	at.noBye = elements()
+	at.noBye = x.count()
 	x.send(``, u.request("BYE", "[next_url]", "[branch]", 2, true))
 	x.recv(`response="200" next="end"`)
 	x.label("rejected")
-	at.rejected = elements()
+	at.rejected = x.count()
 	x.send(``, u.request("ACK", u.uri(), inviteBranch, 1, true))
 	x.label("end")
 	return x.xml("bench caller"), at
+}
+
+// count is how many elements x holds: the index of the next one (SIPp's
+// -trace_counts numbers them from 0).
+func (x *sippXML) count() int {
+	s := "\n" + x.b.String()
+	return strings.Count(s, "\n  <send") + strings.Count(s, "\n  <recv") + strings.Count(s, "\n  <nop") +
+		strings.Count(s, "\n  <pause")
+}
+
+// offer writes a bench caller's INVITE, the provisional responses it
+// takes, and the rejections it acknowledges (at "rejected"), noting their
+// elements in at.
+func (x *sippXML) offer(u uac, at *scenarioCounts) {
+	at.invite = x.count()
+	x.send(`retrans="500"`, u.invite(0))
+	x.label("progress")
+	for _, code := range []int{100, 180, 183} {
+		x.recv(fmt.Sprintf(`response="%d" optional="true" next="progress"`, code))
+	}
+	at.rejections = map[int]int{}
+	for _, code := range rejections {
+		at.rejections[code] = x.count()
+		x.recv(fmt.Sprintf(`response="%d" optional="true" next="rejected"`, code))
+	}
 }
 
 // loadResult is what one SIPp run says.
