@@ -415,7 +415,7 @@ func (s *sipp) listen(t testing.TB, name, xml string) *sippProc {
 	t.Helper()
 	port := s.port(name)
 	for attempt := 1; ; attempt++ {
-		p := s.run(t, name, xml, "-p", fmt.Sprint(port), "-timeout", "600s")
+		p := s.run(t, name, xml, "-p", fmt.Sprint(port), "-timeout", "7200s") // a soak's hour, and more
 		t.Cleanup(func() {
 			p.stop()
 			// A call off the phone's script (SIPp exits 1) is for the

@@ -20,42 +20,45 @@ import (
 	"github.com/switchboard/switchboard/web"
 )
 
-// BenchmarkPages measures the server's time for Home and Team → Users in
-// a company of 500 users and 100 numbers, signed in as its owner: each
-// page's reads through the API in-process, the session's check and the
-// rendering (p50 and p95 reported).
+// BenchmarkPages measures the server's time of every page in a company of
+// 500 users, 100 numbers, 20 teams and 100,000 calls
+// (storetest.SeedCompany), signed in as its owner: each page's reads
+// through the API in-process, the session's check and the rendering (p50
+// and p95 reported).
 //
-//	go test -run='^$' -bench=Pages -benchtime=300x ./web
+//	go test -run='^$' -bench=Pages -benchtime=200x ./web
 func BenchmarkPages(b *testing.B) {
 	ctx := context.Background()
-	st := store.New(storetest.New(b))
+	db := storetest.New(b)
+	st := store.New(db)
 	c := dialplan.Company{Name: "Acme", TimeZone: "Europe/Paris", Language: "fr-FR", Country: "FR", SLASeconds: 20}
 	owner := dialplan.User{FirstName: "Olga", Email: "owner@acme.test", Role: dialplan.RoleAdmin, Owner: true}
 	require.NoError(b, c.Normalize())
 	require.NoError(b, owner.Normalize(c))
 	_, err := st.Bootstrap(ctx, &c, &owner)
 	require.NoError(b, err)
-	for i := range 499 {
-		u := dialplan.User{FirstName: fmt.Sprintf("User%03d", i), LastName: "Bench", Email: fmt.Sprintf("user%03d@acme.test", i), Role: dialplan.RoleAgent}
-		require.NoError(b, u.Normalize(c))
-		require.NoError(b, st.CreateUser(ctx, c.ID, &u))
+	storetest.SeedCompany(b, db, c.ID, 100_000)
+	var agents []dialplan.UserID
+	require.NoError(b, db.Select(&agents, "SELECT id FROM users WHERE company_id = $1 AND NOT owner ORDER BY id", c.ID))
+	for i, id := range agents {
 		if i%3 == 0 { // a third invited, not yet accepted
-			_, _, err := st.CreatePasswordToken(ctx, c.ID, u.ID, store.Invitation, web.InvitationTTL)
+			_, _, err := st.CreatePasswordToken(ctx, c.ID, id, store.Invitation, web.InvitationTTL)
 			require.NoError(b, err)
 		}
 	}
-	for i := range 100 {
-		n := dialplan.NewNumber()
-		n.Name, n.Digits = fmt.Sprintf("Line %03d", i), fmt.Sprintf("+3317639%04d", i)
-		require.NoError(b, n.Normalize(c))
-		require.NoError(b, st.CreateNumber(ctx, c.ID, &n))
-	}
+	var number, team, call int64
+	require.NoError(b, db.Get(&number, "SELECT min(id) FROM numbers WHERE company_id = $1", c.ID))
+	require.NoError(b, db.Get(&team, "SELECT min(id) FROM teams WHERE company_id = $1", c.ID))
+	require.NoError(b, db.Get(&call, "SELECT max(id) FROM calls WHERE company_id = $1", c.ID))
 	token, _, err := st.CreateSession(ctx, c.ID, owner.ID, time.Hour, time.Hour)
 	require.NoError(b, err)
 	apiHandler := api.NewServer(api.Deps{Store: st})
 	h := web.New(web.Deps{Store: st, API: apiHandler, Mail: mail.Log{Logger: slog.New(slog.DiscardHandler)}, PublicURL: "http://127.0.0.1"})
 
-	for _, page := range []string{"/", "/team", "/team?page=10"} {
+	pages := []string{"/", "/team", "/team?page=10", "/teams", fmt.Sprintf("/teams/%d", team), "/numbers",
+		fmt.Sprintf("/numbers/%d", number), "/calls", "/calls?direction=inbound&page=20", fmt.Sprintf("/calls/%d", call),
+		"/stats", "/stats?group_by=hour", "/tags", "/integrations", "/account", "/account/company", "/account/api-keys"}
+	for _, page := range pages {
 		b.Run(page, func(b *testing.B) {
 			times := make([]time.Duration, 0, b.N)
 			for b.Loop() {
