@@ -75,7 +75,6 @@ func benchOwner(b *testing.B, db *sqlx.DB, company dialplan.CompanyID) dialplan.
 	return id
 }
 
-
 // benchGet times GET paths and reports their p50 and p95.
 func benchGet(b *testing.B, e *env, k key, path func(i int) string) {
 	var took []time.Duration
