@@ -289,6 +289,7 @@ func (a *app) launch() {
 	go func() {
 		defer close(copied)
 		s := bufio.NewScanner(pipe)
+		s.Buffer(nil, 1<<20) // a long line (a big request logged) must not end the log
 		for s.Scan() {
 			a.logMu.Lock()
 			a.logs.WriteString(s.Text() + "\n")
