@@ -197,7 +197,11 @@ var faultScenarios = []scenario{
 			require.Equal(t, 1, count(got.events(), "call.created"), "written once: %v", got.events())
 			require.Equal(t, 1, count(got.events(), "call.ended"), "written once: %v", got.events())
 			if got.answeredBy() == 0 {
-				unanswered = append(unanswered, fmt.Sprintf("call %d: %v", got.ID, got.events()))
+				reason := ""
+				if got.MissedCallReason != nil {
+					reason = *got.MissedCallReason
+				}
+				unanswered = append(unanswered, fmt.Sprintf("call %d (%s, %s): %v", got.ID, reason, got.Direction, got.events()))
 			}
 		}
 		// Every caller should get an agent. On the real FreeSWITCH a few
