@@ -281,11 +281,6 @@ func (c callPage) Who(id *int64) string {
 }
 
 // callPath reads the path's call id.
-func callPath(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil && id > 0
-}
-
 func (s *server) callDetailPage(w http.ResponseWriter, r *http.Request) {
 	s.showCall(w, r, http.StatusOK, nil, "")
 }
@@ -294,7 +289,7 @@ func (s *server) callDetailPage(w http.ResponseWriter, r *http.Request) {
 // failed (errs), and what was typed in the comment.
 func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, comment string) {
 	v := visitOf(r)
-	id, ok := callPath(r)
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -346,7 +341,7 @@ func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, er
 // field (or above the forms).
 func (s *server) callAction(w http.ResponseWriter, r *http.Request, method, sub string, body any, field, ok string) {
 	v := visitOf(r)
-	id, found := callPath(r)
+	id, found := pathID[int64](r, "id")
 	if !found {
 		s.notFound(w, r)
 		return

@@ -178,7 +178,7 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

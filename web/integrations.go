@@ -157,7 +157,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 // showWebhook renders a webhook's page; f is its form as typed (nil: as
 // saved), msg an action's refusal.
 func (s *server) showWebhook(w http.ResponseWriter, r *http.Request, status int, f *webhookForm, msg string) {
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -185,7 +185,7 @@ func (s *server) showWebhook(w http.ResponseWriter, r *http.Request, status int,
 
 func (s *server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -210,7 +210,7 @@ func (s *server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 // backoff (the API's rule), which is how an admin retries at once.
 func (s *server) setWebhookActive(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -235,7 +235,7 @@ func (s *server) setWebhookActive(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -252,7 +252,7 @@ func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 // webhook is off, in its words, shown on the webhook's page.
 func (s *server) redeliver(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -212,7 +212,7 @@ func (s *server) liveEvents(w http.ResponseWriter, r *http.Request) {
 // listen or whisper (POST /v1/calls/:id/supervise).
 func (s *server) supervise(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := callPath(r)
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

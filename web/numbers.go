@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/switchboard/switchboard/api"
@@ -292,11 +291,6 @@ func (numberPage) TargetValue(t dialplan.Target) string {
 	return fmt.Sprintf("%s:%d", t.Type, t.ID)
 }
 
-func numberPath(r *http.Request) (dialplan.NumberID, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return dialplan.NumberID(id), err == nil && id > 0
-}
-
 // loadNumberPage reads the number and what its selects offer.
 func (s *server) loadNumberPage(r *http.Request, id dialplan.NumberID) (numberPage, error) {
 	v := visitOf(r)
@@ -339,7 +333,7 @@ func (s *server) drawFlow(r *http.Request, page *numberPage) error {
 }
 
 func (s *server) number(w http.ResponseWriter, r *http.Request) {
-	id, ok := numberPath(r)
+	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -359,7 +353,7 @@ func (s *server) number(w http.ResponseWriter, r *http.Request) {
 // all of it or nothing, and its refusal is shown next to the field it
 // names, the form kept as typed.
 func (s *server) updateNumber(w http.ResponseWriter, r *http.Request) {
-	id, ok := numberPath(r)
+	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -405,7 +399,7 @@ func (s *server) updateNumber(w http.ResponseWriter, r *http.Request) {
 
 // deleteNumber removes the number through the API.
 func (s *server) deleteNumber(w http.ResponseWriter, r *http.Request) {
-	id, ok := numberPath(r)
+	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -421,7 +415,7 @@ func (s *server) deleteNumber(w http.ResponseWriter, r *http.Request) {
 // listen serves the audio of one of the number's messages, as the media
 // servers play it (the API renders text-to-speech).
 func (s *server) listen(w http.ResponseWriter, r *http.Request) {
-	id, ok := numberPath(r)
+	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -445,7 +439,7 @@ func (s *server) listen(w http.ResponseWriter, r *http.Request) {
 // uploadMedia sends an mp3 (or wav) to the media library; the admin then
 // chooses it for a message.
 func (s *server) uploadMedia(w http.ResponseWriter, r *http.Request) {
-	id, ok := numberPath(r)
+	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

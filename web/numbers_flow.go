@@ -200,7 +200,7 @@ func defaultTry(s *server, r *http.Request) tryForm {
 
 func (s *server) tryCall(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := numberPath(r)
+	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

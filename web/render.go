@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,6 +146,13 @@ func isAdmin(p store.Principal) bool     { return p.Role == dialplan.RoleAdmin }
 type navItem struct {
 	Key, Path string
 	Current   bool
+}
+
+// pathID reads the positive id of the request's path value name (the
+// {id} of a route); false for anything else.
+func pathID[T ~int64](r *http.Request, name string) (T, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return T(id), err == nil && id > 0
 }
 
 // flash is a message shown once, on the page after a form.

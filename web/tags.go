@@ -160,15 +160,10 @@ func (s *server) createTag(w http.ResponseWriter, r *http.Request) {
 	s.redirect(w, r, fmt.Sprintf("/tags#tag-%d", created.Tag.ID))
 }
 
-func pathInt(r *http.Request, name string) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	return id, err == nil && id > 0
-}
-
 // editTag shows a tag's form; a system tag is shown, not editable (the
 // API refuses to change it).
 func (s *server) editTag(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -188,7 +183,7 @@ func (s *server) editTag(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) updateTag(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -213,7 +208,7 @@ func (s *server) updateTag(w http.ResponseWriter, r *http.Request) {
 // deleteTag removes a tag; the API refuses a system tag, in its words.
 func (s *server) deleteTag(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -252,7 +247,7 @@ func (s *server) blockNumber(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) unblockNumber(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathInt(r, "id")
+	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

@@ -140,12 +140,6 @@ func (s *server) sendInvitation(w http.ResponseWriter, r *http.Request, u userRo
 	s.setFlash(w, flash{Kind: "ok", Text: translate(v.lang, ok, u.Email)})
 }
 
-// userPath reads the path's user id.
-func userPath(r *http.Request) (dialplan.UserID, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return dialplan.UserID(id), err == nil && id > 0
-}
-
 // backToTeam is the list's page the form came from, at the user's row.
 func backToTeam(r *http.Request, id dialplan.UserID) string {
 	n, _ := strconv.Atoi(r.PostFormValue("page"))
@@ -154,7 +148,7 @@ func backToTeam(r *http.Request, id dialplan.UserID) string {
 
 func (s *server) resendInvitation(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := userPath(r)
+	id, ok := pathID[dialplan.UserID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -176,7 +170,7 @@ func (s *server) resendInvitation(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) changeRole(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := userPath(r)
+	id, ok := pathID[dialplan.UserID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return

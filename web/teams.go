@@ -76,11 +76,6 @@ type teamEditPage struct {
 
 func (p teamEditPage) title() string { return "teams.edit.title" }
 
-func teamPath(r *http.Request) (dialplan.TeamID, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return dialplan.TeamID(id), err == nil && id > 0
-}
-
 func (s *server) loadTeam(r *http.Request, id dialplan.TeamID) (teamEditPage, error) {
 	page := teamEditPage{Rules: ringingRules, Errors: map[string]string{}, Editable: isAdmin(visitOf(r).sess.Principal)}
 	var got struct {
@@ -109,7 +104,7 @@ func othersThan(users, members []userRow) []userRow {
 }
 
 func (s *server) team1(w http.ResponseWriter, r *http.Request) {
-	id, ok := teamPath(r)
+	id, ok := pathID[dialplan.TeamID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -126,7 +121,7 @@ func (s *server) team1(w http.ResponseWriter, r *http.Request) {
 // in the order of their "position" inputs, less those removed, plus the
 // one added (last). A move button sends which member goes up or down.
 func (s *server) updateTeam(w http.ResponseWriter, r *http.Request) {
-	id, ok := teamPath(r)
+	id, ok := pathID[dialplan.TeamID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
@@ -222,7 +217,7 @@ func (s *server) updateTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) deleteTeam(w http.ResponseWriter, r *http.Request) {
-	id, ok := teamPath(r)
+	id, ok := pathID[dialplan.TeamID](r, "id")
 	if !ok {
 		s.notFound(w, r)
 		return
