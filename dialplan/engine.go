@@ -378,6 +378,11 @@ func (c *call) run() {
 		return
 	}
 	answerErr := err
+	if answerErr != nil {
+		// Gone before the answer: the caller hung up, or the media server
+		// could not answer (FreeSWITCH hangs the call up then).
+		c.log.Info("caller gone before the answer", "leg", c.caller)
+	}
 	if err := c.save(c.event(events.CallCreated, 0, events.Created{To: c.inbound.To})); err != nil {
 		c.log.Error("call not recorded; refused", "err", err)
 		c.hangupCaller(CauseTemporaryFailure)

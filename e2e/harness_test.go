@@ -278,7 +278,7 @@ func (a *app) twin() *app {
 func (a *app) launch() {
 	t := a.t
 	t.Helper()
-	cmd := exec.Command(a.bin, "serve")
+	cmd := tied(exec.Command(a.bin, "serve"))
 	cmd.Env = a.env
 	cmd.WaitDelay = 10 * time.Second
 	pipe, err := cmd.StderrPipe()

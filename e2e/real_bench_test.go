@@ -981,7 +981,7 @@ func (l *benchLoad) run(b *testing.B, name string, rate, n int, trace bool) load
 	out, err := os.Create(filepath.Join(dir, "output.log"))
 	require.NoError(b, err)
 	defer out.Close()
-	cmd := exec.Command("sipp", args...)
+	cmd := tied(exec.Command("sipp", args...))
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
 	cmd.WaitDelay = time.Second
 	require.NoError(b, cmd.Start(), "sipp %v", args)

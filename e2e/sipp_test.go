@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchboard/switchboard/internal/pbxlocal"
 )
 
 // The SIP side of the suite on a real media server: SIPp plays every
@@ -149,7 +151,7 @@ func (s *sipp) run(t testing.TB, name, xml string, args ...string) *sippProc {
 	args = append([]string{"-sf", sf, "-i", "127.0.0.1", "-mi", "127.0.0.1", "-ci", "127.0.0.1", "-nostdin",
 		"-aa", "-trace_err", "-error_file", p.file("errors.log"), "-trace_msg", "-message_file", p.file("messages.log")},
 		args...)
-	p.cmd = exec.Command("sipp", args...)
+	p.cmd = tied(exec.Command("sipp", args...))
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	require.NoError(t, p.cmd.Start(), "sipp %v", args)
 	go func() {
@@ -563,17 +565,23 @@ func (s *sipp) startAt(t testing.TB, xml, server string, extra ...string) *sippC
 	return &sippCall{sippProc: p, callID: tag + "-1@127.0.0.1"}
 }
 
-// nextMedia walks the callers' media ports: 20000-31999, above the media
-// servers' RTP (pbxlocal: 10000-19999) and below the kernel's ephemeral
-// ports, which freePort's would collide with when callers start at once.
+// nextMedia walks the callers' media ports: from above the media servers'
+// RTP ranges (pbxlocal.RTPHigh) to below the kernel's ephemeral ports,
+// which freePort's would collide with when callers start at once.
 var nextMedia atomic.Uint32
+
+// firstMedia and mediaSlots bound the callers' media ports.
+const (
+	firstMedia = pbxlocal.RTPHigh + 1
+	mediaSlots = (32768 - firstMedia) / 4
+)
 
 // mediaPorts gives a caller four media ports (RTP and RTCP, audio and
 // video) nobody holds, the first returned.
 func mediaPorts(t testing.TB) int {
 	t.Helper()
-	for range 3000 {
-		port := 20000 + int(nextMedia.Add(1)%3000)*4
+	for range mediaSlots {
+		port := firstMedia + int(nextMedia.Add(1)%mediaSlots)*4
 		free := true
 		for p := port; p < port+4 && free; p++ {
 			c, err := net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", p))
@@ -587,7 +595,7 @@ func mediaPorts(t testing.TB) int {
 			return port
 		}
 	}
-	t.Fatal("no four free media ports in 20000-31999")
+	t.Fatalf("no four free media ports in %d-32767", firstMedia)
 	return 0
 }
 

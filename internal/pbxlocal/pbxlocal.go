@@ -49,8 +49,17 @@ const (
 	tailLines    = 40
 	// rtpPorts is the size of an instance's RTP range: two ports a leg,
 	// enough for the benchmarks' hundreds of calls at once.
-	rtpPorts = 4000
+	rtpPorts = 2000
 )
+
+// RTPHigh is the highest port of the instances' RTP ranges (20000 and
+// up). The ports above it, up to the kernel's ephemeral ones, are left to
+// the tests' SIP parties: a port of a server's range that a party holds
+// is not skipped by FreeSWITCH, whose answer of the call it fell to fails
+// (the call is hung up, INCOMPATIBLE_DESTINATION).
+const RTPHigh = rtpLow + 3*rtpPorts - 1
+
+const rtpLow = 20000
 
 // Options configure an instance.
 type Options struct {
@@ -278,12 +287,11 @@ func freePort() (int, error) {
 }
 
 // rtpRange picks an RTP range of rtpPorts ports that no other instance of
-// this process uses, between freePort's ports and the kernel's ephemeral
-// ones (a clash costs the server one port, which it skips).
+// this process uses, between freePort's ports and RTPHigh.
 func rtpRange() (int, int) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
-	start := 20000 + rangesGiven*rtpPorts
+	start := rtpLow + rangesGiven*rtpPorts
 	rangesGiven = (rangesGiven + 1) % 3
 	return start, start + rtpPorts - 1
 }
