@@ -42,9 +42,14 @@ func TestTags(t *testing.T) {
 
 	var system int64
 	require.NoError(t, s.db.Get(&system, "SELECT id FROM tags WHERE name = 'Follow Up'"))
-	b.post("/tags/"+itoa(dialplan.UserID(system))+"/delete", url.Values{"name": {"Follow Up"}}).see(http.StatusOK, "system tags (Callback Request")
+	b.post("/tags/"+itoa(dialplan.UserID(system))+"/delete", url.Values{"name": {"Follow Up"}, "confirm": {"yes"}}).see(http.StatusOK, "system tags (Callback Request")
 	require.Equal(t, 1, count("SELECT count(*) FROM tags WHERE id = $1", system))
-	b.post("/tags/"+itoa(dialplan.UserID(id))+"/delete", url.Values{"name": {"Billing FR"}}).see(http.StatusOK, "Tag Billing FR supprimé.")
+	// A delete asks first, on a page of its own that posts the same form
+	// confirmed; nothing goes until then.
+	b.post("/tags/"+itoa(dialplan.UserID(id))+"/delete", url.Values{"name": {"Billing FR"}}).see(http.StatusOK,
+		"Supprimer le tag Billing FR ?", `name="confirm" value="yes"`, `name="name" value="Billing FR"`, `<a href="/tags">Annuler</a>`)
+	require.Equal(t, 1, count("SELECT count(*) FROM tags WHERE id = $1", id))
+	b.post("/tags/"+itoa(dialplan.UserID(id))+"/delete", url.Values{"name": {"Billing FR"}, "confirm": {"yes"}}).see(http.StatusOK, "Tag Billing FR supprimé.")
 	require.Zero(t, count("SELECT count(*) FROM tags WHERE id = $1", id))
 
 	b.post("/tags/blocked", url.Values{"digits": {"12"}, "note": {"spam"}}).see(http.StatusUnprocessableEntity, `id="f-digits-error"`, `value="spam"`)
@@ -52,7 +57,7 @@ func TestTags(t *testing.T) {
 	b.post("/tags/blocked", url.Values{"digits": {"01 23 45 67 89"}, "note": {"spam"}}).see(http.StatusOK, "33123456789 est bloqué.")
 	var blocked int64
 	require.NoError(t, s.db.Get(&blocked, "SELECT id FROM blocked_numbers"))
-	b.post("/tags/blocked/"+itoa(dialplan.UserID(blocked))+"/delete", url.Values{"digits": {"+33123456789"}, "page": {"1"}}).see(http.StatusOK, "33123456789 n&#39;est plus bloqué.")
+	b.post("/tags/blocked/"+itoa(dialplan.UserID(blocked))+"/delete", url.Values{"digits": {"+33123456789"}, "page": {"1"}, "confirm": {"yes"}}).see(http.StatusOK, "33123456789 n&#39;est plus bloqué.")
 	require.Zero(t, count("SELECT count(*) FROM blocked_numbers"))
 }
 
@@ -115,7 +120,7 @@ func TestIntegrations(t *testing.T) {
 		see(http.StatusConflict, "is not active: reactivate it first")
 	// Back on, the url is checked again, and refused by this policy.
 	b.post(path+"/active", url.Values{"active": {"true"}}).see(http.StatusUnprocessableEntity, "Inactif")
-	b.post(path+"/delete", url.Values{}).see(http.StatusOK, "Webhook supprimé.", "Aucun webhook")
+	b.post(path+"/delete", url.Values{"confirm": {"yes"}}).see(http.StatusOK, "Webhook supprimé.", "Aucun webhook")
 }
 
 // TestCompanySettings: the owner changes the company through the API,
@@ -154,7 +159,7 @@ func TestCompanySettings(t *testing.T) {
 		APIID string `db:"api_id"`
 	}
 	require.NoError(t, s.db.Get(&key, "SELECT id, api_id FROM api_keys WHERE name = 'CRM sync'"))
-	b.post("/account/api-keys/"+itoa(dialplan.UserID(key.ID))+"/delete", url.Values{"api_id": {key.APIID}}).see(http.StatusOK, "Clé "+key.APIID+" révoquée.", "bootstrap")
+	b.post("/account/api-keys/"+itoa(dialplan.UserID(key.ID))+"/delete", url.Values{"api_id": {key.APIID}, "confirm": {"yes"}}).see(http.StatusOK, "Clé "+key.APIID+" révoquée.", "bootstrap")
 	require.NotContains(t, b.body, "CRM sync")
 	var left int
 	require.NoError(t, s.db.Get(&left, "SELECT count(*) FROM api_keys WHERE id = $1", key.ID))

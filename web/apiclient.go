@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -46,6 +47,35 @@ func (e *apiError) Message() string {
 		return e.Detail
 	}
 	return e.Troubleshoot
+}
+
+// refused is the API's refusal of what a form sent, to show next to the
+// form kept as typed: a 4xx other than a 403. nil for anything else
+// (success; a 403 or a failure, which fail shows).
+func refused(err error) *apiError {
+	var e *apiError
+	if errors.As(err, &e) && e.Status < 500 && e.Status != http.StatusForbidden {
+		return e
+	}
+	return nil
+}
+
+// refusal reads an API refusal a form shows: the field it names when the
+// form has it (events[2] is events), else a message for the whole form.
+// ok is false for what is not a refusal (a failure, or a 403, which
+// fail shows as its own page).
+func refusal(err error, fields ...string) (errs map[string]string, msg string, status int, ok bool) {
+	apiErr := refused(err)
+	if apiErr == nil {
+		return nil, "", 0, false
+	}
+	f, _, _ := strings.Cut(apiErr.Field(), "[")
+	for _, known := range fields {
+		if f == known {
+			return map[string]string{f: apiErr.Message()}, "", apiErr.Status, true
+		}
+	}
+	return nil, apiErr.Message(), apiErr.Status, true
 }
 
 // callAPI serves one API request in-process, as the signed-in person,

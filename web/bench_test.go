@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/live"
 	"github.com/switchboard/switchboard/mail"
 	"github.com/switchboard/switchboard/store"
 	"github.com/switchboard/switchboard/store/storetest"
@@ -24,7 +26,8 @@ import (
 // 500 users, 100 numbers, 20 teams and 100,000 calls
 // (storetest.SeedCompany), signed in as its owner: each page's reads
 // through the API in-process, the session's check and the rendering (p50
-// and p95 reported).
+// and p95 reported). The live view is the hub switchboard runs, built
+// from the same database: its board has the 500 agents.
 //
 //	go test -run='^$' -bench=Pages -benchtime=200x ./web
 func BenchmarkPages(b *testing.B) {
@@ -52,12 +55,18 @@ func BenchmarkPages(b *testing.B) {
 	require.NoError(b, db.Get(&call, "SELECT max(id) FROM calls WHERE company_id = $1", c.ID))
 	token, _, err := st.CreateSession(ctx, c.ID, owner.ID, time.Hour, time.Hour)
 	require.NoError(b, err)
-	apiHandler := api.NewServer(api.Deps{Store: st})
+	hub := live.NewHub(live.HubConfig{Store: st})
+	hubCtx, stopHub := context.WithCancel(ctx)
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(hubCtx) }()
+	b.Cleanup(func() { stopHub(); <-hubDone })
+	<-hub.Ready()
+	apiHandler := api.NewServer(api.Deps{Store: st, Live: hub})
 	h := web.New(web.Deps{Store: st, API: apiHandler, Mail: mail.Log{Logger: slog.New(slog.DiscardHandler)}, PublicURL: "http://127.0.0.1"})
 
 	pages := []string{"/", "/team", "/team?page=10", "/teams", fmt.Sprintf("/teams/%d", team), "/numbers",
 		fmt.Sprintf("/numbers/%d", number), "/calls", "/calls?direction=inbound&page=20", fmt.Sprintf("/calls/%d", call),
-		"/stats", "/stats?group_by=hour", "/tags", "/integrations", "/account", "/account/company", "/account/api-keys"}
+		"/stats", "/stats?group_by=hour", "/live", fmt.Sprintf("/team/users/%d", agents[0]), "/tags", "/integrations", "/account", "/account/company", "/account/api-keys"}
 	for _, page := range pages {
 		b.Run(page, func(b *testing.B) {
 			times := make([]time.Duration, 0, b.N)
@@ -68,7 +77,7 @@ func BenchmarkPages(b *testing.B) {
 				start := time.Now()
 				h.ServeHTTP(rec, req)
 				times = append(times, time.Since(start))
-				if rec.Code != http.StatusOK {
+				if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), `id="live-off"`) {
 					b.Fatalf("%s: %d %s", page, rec.Code, rec.Body.String())
 				}
 			}

@@ -403,10 +403,16 @@ func (s *server) unarchiveCall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) deleteRecording(w http.ResponseWriter, r *http.Request) {
+	if !s.confirmed(w, r, translate(visitOf(r).lang, "confirm.recording"), "call.recording.delete", "/calls/"+r.PathValue("id")) {
+		return
+	}
 	s.callAction(w, r, http.MethodDelete, "/recording", nil, "recording", "call.recording.deleted")
 }
 
 func (s *server) deleteVoicemail(w http.ResponseWriter, r *http.Request) {
+	if !s.confirmed(w, r, translate(visitOf(r).lang, "confirm.voicemail"), "call.voicemail.delete", "/calls/"+r.PathValue("id")) {
+		return
+	}
 	s.callAction(w, r, http.MethodDelete, "/voicemail", nil, "voicemail", "call.voicemail.deleted")
 }
 

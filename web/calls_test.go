@@ -101,7 +101,7 @@ func TestCalls(t *testing.T) {
 	// words, on the live view.
 	admin.post(fmt.Sprintf("/live/calls/%d/supervise", out), url.Values{"mode": {"listen"}}).see(http.StatusOK, "without a media server")
 	// No recording: deleting one is the API's 404, shown.
-	admin.post(fmt.Sprintf("/calls/%d/recording/delete", out), url.Values{}).see(http.StatusNotFound, "has no recording")
+	admin.post(fmt.Sprintf("/calls/%d/recording/delete", out), url.Values{"confirm": {"yes"}}).see(http.StatusNotFound, "has no recording")
 
 	// A voicemail: its player plays the API's signed link, on this
 	// origin; without a media server, deleting it is refused in the API's
@@ -110,7 +110,7 @@ func TestCalls(t *testing.T) {
 		StartedAt: start, EndedAt: &ended, MissedReason: dialplan.AgentsDidNotAnswer, Voicemail: "vm-1"})
 	admin.get(fmt.Sprintf("/calls/%d", vm)).see(http.StatusOK, `id="voicemail"`,
 		fmt.Sprintf(`<audio controls preload="none" src="/v1/calls/%d/voicemail?`, vm), "Supprimer le message vocal")
-	admin.post(fmt.Sprintf("/calls/%d/voicemail/delete", vm), url.Values{}).see(http.StatusServiceUnavailable,
+	admin.post(fmt.Sprintf("/calls/%d/voicemail/delete", vm), url.Values{"confirm": {"yes"}}).see(http.StatusServiceUnavailable,
 		"recordings cannot be deleted", `id="voicemail"`)
 
 	var archived bool

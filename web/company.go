@@ -183,6 +183,9 @@ func (s *server) revokeAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	if !s.confirmed(w, r, translate(v.lang, "confirm.apikey", r.PostFormValue("api_id")), "apikeys.revoke", "/account/api-keys") {
+		return
+	}
 	if err := s.callAPI(r.Context(), r, http.MethodDelete, fmt.Sprintf("/v1/api_keys/%d", id), nil, nil); err != nil {
 		s.fail(w, r, err)
 		return

@@ -37,6 +37,7 @@ func (homePage) title() string { return "home.title" }
 
 // callRow is a call as the API lists it, what the pages show of it.
 type callRow struct {
+	ID         int64              `json:"id"`
 	StartedAt  int64              `json:"started_at"`
 	AnsweredAt *int64             `json:"answered_at"`
 	Direction  dialplan.Direction `json:"direction"`

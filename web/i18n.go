@@ -101,7 +101,7 @@ func formatDuration(secs int) string {
 // parts merged, each page's file keeping its own (add a part here). Keys
 // are what templates and code name; a test checks both languages have
 // every key and that every key named exists.
-var catalog = merge(coreMessages, adminMessages, numbersMessages, callsMessages)
+var catalog = merge(coreMessages, adminMessages, numbersMessages, callsMessages, usersMessages)
 
 // messages are a part of the catalogue.
 type messages map[lang]map[string]string

@@ -240,6 +240,9 @@ func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	if !s.confirmed(w, r, translate(v.lang, "confirm.webhook", r.PostFormValue("name")), "webhook.delete", fmt.Sprintf("/integrations/webhooks/%d", id)) {
+		return
+	}
 	if err := s.callAPI(r.Context(), r, http.MethodDelete, fmt.Sprintf("/v1/webhooks/%d", id), nil, nil); err != nil {
 		s.fail(w, r, err)
 		return

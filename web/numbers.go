@@ -165,8 +165,7 @@ func (s *server) createNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.callAPI(r.Context(), r, http.MethodPost, "/v1/numbers",
 		map[string]any{"name": nn.Name, "digits": nn.Digits, "country": nn.Country, "type": nn.Type}, &created)
-	var apiErr *apiError
-	if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusForbidden {
+	if apiErr := refused(err); apiErr != nil {
 		switch f := apiErr.Field(); f {
 		case "name", "digits", "country", "type":
 			nn.Errors = map[string]string{f: apiErr.Message()}
@@ -229,15 +228,8 @@ func (numberPage) Rows(n int) []int {
 	return out
 }
 
-// SlotAt, SpecialAt, StepAt and OptionAt are row i of the settings, or an
+// SpecialAt, StepAt and OptionAt are row i of the settings, or an
 // empty one (the row for a new entry).
-func (p numberPage) SlotAt(i int) dialplan.Slot {
-	if s := p.Number.BusinessHours.Slots; i < len(s) {
-		return s[i]
-	}
-	return dialplan.Slot{}
-}
-
 func (p numberPage) SpecialAt(i int) dialplan.SpecialDate {
 	if s := p.Number.BusinessHours.SpecialDates; i < len(s) {
 		return s[i]
@@ -373,8 +365,7 @@ func (s *server) updateNumber(w http.ResponseWriter, r *http.Request) {
 		Number numberView `json:"number"`
 	}
 	err = s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/numbers/%d", id), body, &got)
-	var apiErr *apiError
-	if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusForbidden {
+	if apiErr := refused(err); apiErr != nil {
 		page.Number = draft
 		page.Error = apiErr.Message()
 		if f := apiErr.Field(); f != "" {
@@ -402,6 +393,9 @@ func (s *server) deleteNumber(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID[dialplan.NumberID](r, "id")
 	if !ok {
 		s.notFound(w, r)
+		return
+	}
+	if !s.confirmed(w, r, translate(visitOf(r).lang, "confirm.number", r.PostFormValue("name")), "number.delete", fmt.Sprintf("/numbers/%d", id)) {
 		return
 	}
 	if err := s.callAPI(r.Context(), r, http.MethodDelete, fmt.Sprintf("/v1/numbers/%d", id), nil, nil); err != nil {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -14,8 +13,6 @@ import (
 
 // The number's settings form read into the API's body, its call flow laid
 // out for drawing, and "Try a call".
-
-var weekDays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
 // settingsFromForm reads the settings form into the body of PUT
 // /v1/numbers/:id and the draft the form shows again if the API refuses
@@ -49,18 +46,7 @@ func settingsFromForm(r *http.Request, saved numberView) (map[string]any, number
 	}
 	count := func(k string) int { n, _ := strconv.Atoi(f.Get(k)); return min(max(n, 0), 100) }
 
-	d.BusinessHours = dialplan.BusinessHours{Slots: dialplan.WeeklyHours{}, SpecialDates: []dialplan.SpecialDate{}}
-	for i := range count("slots") {
-		p := fmt.Sprintf("slot_%d_", i)
-		s := dialplan.Slot{Days: f[p+"days"], From: get(p + "from"), To: get(p + "to")}
-		if len(s.Days) == 0 && s.From == "" && s.To == "" {
-			continue
-		}
-		if s.Days == nil {
-			s.Days = []string{}
-		}
-		d.BusinessHours.Slots = append(d.BusinessHours.Slots, s)
-	}
+	d.BusinessHours = dialplan.BusinessHours{Slots: slotsFromForm(f), SpecialDates: []dialplan.SpecialDate{}}
 	for i := range count("special_dates") {
 		p := fmt.Sprintf("sd_%d_", i)
 		sd := dialplan.SpecialDate{FromDate: get(p + "from_date"), ToDate: get(p + "to_date"), Open: f.Get(p+"open") == "open",
@@ -228,10 +214,9 @@ func (s *server) tryCall(w http.ResponseWriter, r *http.Request) {
 	}
 	var got tryJSON
 	err = s.callAPI(r.Context(), r, http.MethodPost, fmt.Sprintf("/v1/numbers/%d/dry_run", id), in, &got)
-	var apiErr *apiError
 	status := http.StatusOK
-	switch {
-	case errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusForbidden:
+	switch apiErr := refused(err); {
+	case apiErr != nil:
 		status = apiErr.Status
 		page.Try.Error = apiErr.Message()
 		if f := apiErr.Field(); f != "" {

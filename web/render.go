@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -197,7 +198,17 @@ func (p view) DateTime(t time.Time) string {
 // Unix is DateTime of UNIX seconds (Aircall's times).
 func (p view) Unix(secs int64) string { return p.DateTime(time.Unix(secs, 0)) }
 
-func (p view) Duration(secs int) string { return formatDuration(secs) }
+// Duration writes seconds as a length of time; the pages hold them as
+// int (calls) and int64 (the statistics' sums).
+func (p view) Duration(secs any) string {
+	switch n := secs.(type) {
+	case int:
+		return formatDuration(n)
+	case int64: // the statistics' sums
+		return formatDuration(int(n))
+	}
+	return fmt.Sprint(secs)
+}
 
 // Percent writes a percentage, or a dash when there is none.
 func (p view) Percent(f *float64) string {
@@ -344,4 +355,40 @@ func (p view) Field(name, label, typ, value, auto string, required bool, errs ma
 func (p view) WithHint(f field, key string) field {
 	f.Hint = p.T(key)
 	return f
+}
+
+// confirmPage asks before a delete: the question, and the delete's own
+// form again, confirmed.
+type confirmPage struct {
+	Question string
+	Button   string // catalog key: the delete button's own words
+	Action   string
+	Values   []formValue // the form's other fields, sent again
+	Back     string
+}
+
+type formValue struct{ Name, Value string }
+
+func (confirmPage) title() string { return "confirm.title" }
+
+// confirmed says whether a delete's form was confirmed. The first post of
+// a delete button shows what goes and asks again, on a page of its own:
+// it works without script, and a screen reader reads it like any page.
+// Its button posts the same form with confirm=yes; cancel goes back.
+func (s *server) confirmed(w http.ResponseWriter, r *http.Request, question, button, back string) bool {
+	if r.PostFormValue("confirm") == "yes" {
+		return true
+	}
+	page := confirmPage{Question: question, Button: button, Action: r.URL.Path, Back: localPath(back)}
+	for name, values := range r.PostForm {
+		if name == "csrf" || name == "confirm" {
+			continue
+		}
+		for _, v := range values {
+			page.Values = append(page.Values, formValue{name, v})
+		}
+	}
+	slices.SortFunc(page.Values, func(a, b formValue) int { return strings.Compare(a.Name, b.Name) })
+	s.render(w, r, http.StatusOK, "confirm", page)
+	return false
 }

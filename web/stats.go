@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/dialplan"
+	"github.com/switchboard/switchboard/stats"
 )
 
 // Statistics (the admin guide's "Statistiques"): the period's figures with
@@ -63,36 +65,13 @@ func (s *server) statsQuery(r *http.Request) url.Values {
 	return q
 }
 
-// measures are the API's figures of a set of calls (the fields shown).
-type measures struct {
-	InboundCalls       int64            `json:"inbound_calls"`
-	OutboundCalls      int64            `json:"outbound_calls"`
-	AnsweredCalls      int64            `json:"answered_calls"`
-	MissedCalls        int64            `json:"missed_calls"`
-	MissedRate         *float64         `json:"missed_rate"`
-	MissedByReason     map[string]int64 `json:"missed_by_reason"`
-	VoicemailCalls     int64            `json:"voicemail_calls"`
-	WaitingTimeAvg     *float64         `json:"waiting_time_avg"`
-	LongestWait        int              `json:"longest_wait"`
-	InboundDurationAvg *float64         `json:"inbound_duration_avg"`
-	OutboundDuration   *float64         `json:"outbound_duration_avg"`
-	VoicemailRate      *float64         `json:"voicemail_rate"`
-	HandlingTimeAvg    *float64         `json:"handling_time_avg"`
-	InboundMinutes     *float64         `json:"inbound_minutes_per_call"`
-	OutboundMinutes    *float64         `json:"outbound_minutes_per_call"`
-	InboundPerUser     *float64         `json:"inbound_calls_per_user"`
-	OutboundPerUser    *float64         `json:"outbound_calls_per_user"`
-	ServiceLevel       *float64         `json:"service_level"`
-	AbandonRate        *float64         `json:"abandon_rate"`
-	OfferedCalls       int64            `json:"offered_calls"`
-	HandledCalls       int64            `json:"handled_calls"`
-}
-
+// bucket is a bucket of the API's series: its figures are the API's own
+// type (stats.Measures), read back from its JSON.
 type bucket struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	Label string    `json:"-"` // its start, as the page says it
-	measures
+	stats.Measures
 }
 
 type userStats struct {
@@ -111,11 +90,11 @@ type userStats struct {
 type statsPage struct {
 	Form    url.Values // the filters as applied (defaults included)
 	GroupBy string
-	Totals  measures
+	Totals  stats.Measures
 	Series  []bucket
 	Users   []userStats
 	Chart   chart
-	Reasons []string
+	Reasons []dialplan.MissedReason
 	// Exports are the CSV links, by table.
 	Exports map[string]string
 	Errors  map[string]string
@@ -133,14 +112,14 @@ func (statsPage) title() string { return "stats.title" }
 func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
 	q := s.statsQuery(r)
-	page := statsPage{Form: q, GroupBy: q.Get("group_by"), Errors: map[string]string{}, Reasons: missedReasonValues(),
+	page := statsPage{Form: q, GroupBy: q.Get("group_by"), Errors: map[string]string{}, Reasons: stats.Reasons,
 		Groupings: []string{"hour", "day", "week", "month"}, Directions: callDirectionValues,
 		From: q.Get("from"), To: q.Get("to"), TimeZone: q.Get("time_zone"), TimeFrom: q.Get("time_from"), TimeTo: q.Get("time_to"),
 		NumberID: q.Get("number_id"), UserID: q.Get("user_id"), TeamID: q.Get("team_id"), TagID: q.Get("tag_id"), Direction: q.Get("direction")}
 	var (
 		figures struct {
 			Stats struct {
-				Totals measures `json:"totals"`
+				Totals stats.Measures `json:"totals"`
 				Series []bucket `json:"series"`
 			} `json:"stats"`
 		}

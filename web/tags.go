@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -115,24 +114,6 @@ func (s *server) showTags(w http.ResponseWriter, r *http.Request, status int, tf
 	s.render(w, r, status, "tags", page)
 }
 
-// refusal reads an API refusal a form shows: the field it names when the
-// form has it (events[2] is events), else a message for the whole form.
-// ok is false for what is not a refusal (a failure, or a 403, which
-// fail shows as its own page).
-func refusal(err error, fields ...string) (errs map[string]string, msg string, status int, ok bool) {
-	var apiErr *apiError
-	if !errors.As(err, &apiErr) || apiErr.Status >= 500 || apiErr.Status == http.StatusForbidden {
-		return nil, "", 0, false
-	}
-	f, _, _ := strings.Cut(apiErr.Field(), "[")
-	for _, known := range fields {
-		if f == known {
-			return map[string]string{f: apiErr.Message()}, "", apiErr.Status, true
-		}
-	}
-	return nil, apiErr.Message(), apiErr.Status, true
-}
-
 func tagFormOf(r *http.Request) tagForm {
 	return tagForm{Name: strings.TrimSpace(r.PostFormValue("name")), Color: r.PostFormValue("color"),
 		Description: strings.TrimSpace(r.PostFormValue("description"))}
@@ -213,6 +194,9 @@ func (s *server) deleteTag(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	if !s.confirmed(w, r, translate(v.lang, "confirm.tag", r.PostFormValue("name")), "tags.delete", "/tags") {
+		return
+	}
 	err := s.callAPI(r.Context(), r, http.MethodDelete, fmt.Sprintf("/v1/tags/%d", id), nil, nil)
 	if _, msg, _, ok := refusal(err); ok {
 		s.setFlash(w, flash{Kind: "error", Text: msg})
@@ -252,6 +236,11 @@ func (s *server) unblockNumber(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	n, _ := strconv.Atoi(r.PostFormValue("page"))
+	back := "/tags?" + url.Values{"page": {strconv.Itoa(max(n, 1))}}.Encode() + "#blocked-title"
+	if !s.confirmed(w, r, translate(v.lang, "confirm.blocked", r.PostFormValue("digits")), "blocked.remove", back) {
+		return
+	}
 	err := s.callAPI(r.Context(), r, http.MethodDelete, fmt.Sprintf("/v1/blocked_numbers/%d", id), nil, nil)
 	if _, msg, _, ok := refusal(err); ok {
 		s.setFlash(w, flash{Kind: "error", Text: msg})
@@ -261,6 +250,5 @@ func (s *server) unblockNumber(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.setFlash(w, flash{Kind: "ok", Text: translate(v.lang, "blocked.removed", r.PostFormValue("digits"))})
 	}
-	n, _ := strconv.Atoi(r.PostFormValue("page"))
-	s.redirect(w, r, "/tags?"+url.Values{"page": {strconv.Itoa(max(n, 1))}}.Encode()+"#blocked-title")
+	s.redirect(w, r, back)
 }

@@ -97,8 +97,7 @@ func (s *server) invite(w http.ResponseWriter, r *http.Request) {
 	var created struct{ User userRow }
 	err := s.callAPI(r.Context(), r, http.MethodPost, "/v1/users",
 		map[string]any{"first_name": inv.FirstName, "last_name": inv.LastName, "email": inv.Email, "role": inv.Role}, &created)
-	var apiErr *apiError
-	if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusForbidden {
+	if apiErr := refused(err); apiErr != nil {
 		switch f := apiErr.Field(); f {
 		case "first_name", "last_name", "email", "role":
 			inv.Errors = map[string]string{f: apiErr.Message()}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -45,8 +44,7 @@ func (s *server) createTeam(w http.ResponseWriter, r *http.Request) {
 		Team teamView `json:"team"`
 	}
 	err := s.callAPI(r.Context(), r, http.MethodPost, "/v1/teams", map[string]any{"name": name}, &got)
-	var apiErr *apiError
-	if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusForbidden {
+	if apiErr := refused(err); apiErr != nil {
 		page := teamsPage{Name: name, Errors: map[string]string{}}
 		if f := apiErr.Field(); f == "name" {
 			page.Errors[f] = apiErr.Message()
@@ -67,6 +65,7 @@ func (s *server) createTeam(w http.ResponseWriter, r *http.Request) {
 // teamEditPage is one team: the saved team, or the draft the API refused.
 type teamEditPage struct {
 	Team     teamView
+	Saved    string // the saved team's name (Team may be a refused draft)
 	Others   []userRow // users not in the team, to add
 	Rules    []dialplan.RingingRule
 	Errors   map[string]string
@@ -84,7 +83,7 @@ func (s *server) loadTeam(r *http.Request, id dialplan.TeamID) (teamEditPage, er
 	if err := s.callAPI(r.Context(), r, http.MethodGet, fmt.Sprintf("/v1/teams/%d", id), nil, &got); err != nil {
 		return page, err
 	}
-	page.Team = got.Team
+	page.Team, page.Saved = got.Team, got.Team.Name
 	users, err := listAll[userRow](s, r, "/v1/users", "users")
 	if err != nil {
 		return page, err
@@ -187,8 +186,7 @@ func (s *server) updateTeam(w http.ResponseWriter, r *http.Request) {
 		Team teamView `json:"team"`
 	}
 	err = s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/teams/%d", id), body, &got)
-	var apiErr *apiError
-	if errors.As(err, &apiErr) && apiErr.Status < 500 && apiErr.Status != http.StatusForbidden {
+	if apiErr := refused(err); apiErr != nil {
 		// The form as typed, with the API's words.
 		page.Team.Name, page.Team.RingingRule = body["name"].(string), dialplan.RingingRule(f.Get("ringing_rule"))
 		page.Team.RingSliceSeconds, _ = strconv.Atoi(slice)
@@ -220,6 +218,9 @@ func (s *server) deleteTeam(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID[dialplan.TeamID](r, "id")
 	if !ok {
 		s.notFound(w, r)
+		return
+	}
+	if !s.confirmed(w, r, translate(visitOf(r).lang, "confirm.team", r.PostFormValue("name")), "teams.delete", fmt.Sprintf("/teams/%d", id)) {
 		return
 	}
 	if err := s.callAPI(r.Context(), r, http.MethodDelete, fmt.Sprintf("/v1/teams/%d", id), nil, nil); err != nil {

@@ -141,6 +141,10 @@ func TestAdminPages(t *testing.T) {
 	apiID := b.text("#new-api-id")
 	b.check("apikey-created")
 	b.click(`button[aria-label="Revoke the key ` + apiID + `"]`)
+	// Asked first, on a page of its own.
+	require.Contains(t, b.text("main"), "Revoke the key "+apiID+"?")
+	b.check("confirm")
+	b.click(confirmButton)
 	require.Contains(t, b.text("#flash"), "Key "+apiID+" revoked.")
 	require.NotContains(t, b.text("main table"), apiID)
 	var left int

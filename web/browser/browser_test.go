@@ -299,6 +299,9 @@ func (b *browser) follow(steps ...chromedp.Action[chromedp.Void]) {
 	b.settle()
 }
 
+// confirmButton is the button of the page that asks before a delete.
+const confirmButton = `section[aria-labelledby="confirm-title"] form button`
+
 // click follows the link or button sel.
 func (b *browser) click(sel string) {
 	b.t.Helper()
@@ -398,6 +401,25 @@ func TestDashboard(t *testing.T) {
 	require.Contains(t, b.text("main"), "Inviter un utilisateur")
 	b.check("team-fr")
 
+	// Ines's page, from the list: her devices, working hours and
+	// after-call work; a slot that ends before it starts is refused on
+	// its row, and nothing is saved.
+	var ines int64
+	require.NoError(t, a.db.Get(&ines, "SELECT id FROM users WHERE email = 'ines@acme.test'"))
+	b.click(fmt.Sprintf(`main a[href="/team/users/%d"]`, ines))
+	require.Contains(t, b.text("h1"), "Ines Agent")
+	eval[bool](b, `(document.querySelector('input[name="slot_0_days"][value="mon"]').checked = true, true)`)
+	b.fill(map[string]string{"#f-devices": "PJSIP/ines", "#f-wrap_up_time": "30", "#slot-0-from": "09:00", "#slot-0-to": "08:00"},
+		`form[action^="/team/users/"] button[type=submit]`)
+	require.Contains(t, b.text("fieldset.row.invalid"), "09:00")
+	b.check("user-invalid")
+	b.fill(map[string]string{"#slot-0-to": "17:30"}, `form[action^="/team/users/"] button[type=submit]`)
+	require.Contains(t, b.text("#flash"), "Ines Agent est enregistré.")
+	b.check("user")
+	var devices string
+	require.NoError(t, a.db.Get(&devices, "SELECT string_agg(endpoint, ',' ORDER BY position) FROM user_devices WHERE user_id = $1", ines))
+	require.Equal(t, "PJSIP/ines", devices)
+
 	// The invited user: sign out, follow the mail, set a password, Home.
 	b.click(`form[action="/signout"] button`)
 	b.open(late)
@@ -409,6 +431,12 @@ func TestDashboard(t *testing.T) {
 	b.fill(map[string]string{"#password": "ines-password-1", "#confirm": "ines-password-1"}, `button[type=submit]`)
 	require.Contains(t, b.text("h1"), "Hello Ines")
 	b.check("home-agent")
+	// Her own page, from her account: hours and availability hers to
+	// change, the rest only shown.
+	b.click(`nav a[href="/account"]`)
+	b.click(`main a[href^="/team/users/"]`)
+	require.Contains(t, b.text("main"), "PJSIP/ines")
+	b.check("user-self")
 	b.open(invitation.Links()[0])
 	require.Contains(t, b.text("h1"), "This link was already used")
 }

@@ -187,6 +187,7 @@ func TestCallsStatsLive(t *testing.T) {
 	audio := eval[string](b, `fetch(document.querySelector("#recording audio").src).then(r => r.status + " " + r.headers.get("Content-Type"))`)
 	require.Equal(t, "200 audio/wav", audio)
 	b.click(`#recording form button`)
+	b.click(confirmButton)
 	require.Contains(t, b.text("#flash"), "Recording deleted.")
 	require.Zero(t, eval[int](b, `document.querySelectorAll("#recording").length`))
 	require.Contains(t, b.text(".timeline"), "Recording deleted")
