@@ -120,7 +120,7 @@ func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 		figures struct {
 			Stats struct {
 				Totals stats.Measures `json:"totals"`
-				Series []bucket `json:"series"`
+				Series []bucket       `json:"series"`
 			} `json:"stats"`
 		}
 		users struct {

@@ -65,7 +65,7 @@ func (s *server) createTeam(w http.ResponseWriter, r *http.Request) {
 // teamEditPage is one team: the saved team, or the draft the API refused.
 type teamEditPage struct {
 	Team     teamView
-	Saved    string // the saved team's name (Team may be a refused draft)
+	Saved    string    // the saved team's name (Team may be a refused draft)
 	Others   []userRow // users not in the team, to add
 	Rules    []dialplan.RingingRule
 	Errors   map[string]string

@@ -33,8 +33,8 @@ type userPage struct {
 	Statuses []dialplan.Availability
 	// Languages offered: the dashboard's, and the user's own if another.
 	Languages []string
-	Errors   map[string]string
-	Error    string
+	Errors    map[string]string
+	Error     string
 	// Admin changes every field; Editable: the admin or the person.
 	Admin, Editable bool
 }
