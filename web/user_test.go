@@ -16,8 +16,8 @@ import (
 // time, availability, external number and teams on the user's page; what
 // the API refuses is shown next to its field and nothing is saved; the
 // user changes their own hours and availability but not their role;
-// another agent's page is refused; a supervisor reads it; a delete asks
-// first.
+// another agent's page is refused; a supervisor reads it (and a number's
+// settings) without changing them; a delete asks first.
 func TestUserPage(t *testing.T) {
 	s := newSite(t)
 	ctx := context.Background()
@@ -99,6 +99,15 @@ func TestUserPage(t *testing.T) {
 	sue.post(sueLink, url.Values{"password": {"sue-password-1"}, "confirm": {"sue-password-1"}}).see(http.StatusOK)
 	sue.get(path).see(http.StatusOK, "Seuls les administrateurs et l&#39;utilisateur modifient ces réglages.", `<fieldset class="bare" disabled>`)
 	sue.post(path, url.Values{"first_name": {"Alfred"}, "availability_status": {"available"}}).see(http.StatusForbidden)
+	// And a number's settings, its flow drawn: read, not changed.
+	admin.get("/numbers")
+	admin.post("/numbers", url.Values{"name": {"Paris"}, "digits": {"01 82 88 71 34"}, "country": {"FR"}, "type": {"classic"}}).see(http.StatusOK)
+	var number int64
+	require.NoError(t, s.db.Get(&number, "SELECT id FROM numbers WHERE name = 'Paris'"))
+	sue.get("/numbers/"+itoa(dialplan.UserID(number))).see(http.StatusOK, "Seuls les admins modifient ces réglages.",
+		`<fieldset class="bare" disabled>`, `class="flow"`)
+	require.NotContains(t, sue.body, `action="/numbers/`+itoa(dialplan.UserID(number))+`/delete"`)
+	sue.post("/numbers/"+itoa(dialplan.UserID(number)), url.Values{"name": {"Lyon"}}).see(http.StatusForbidden)
 
 	// Deleted, once confirmed.
 	admin.get(path)

@@ -2,6 +2,8 @@ package browser
 
 import (
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -104,6 +106,21 @@ func TestNumbers(t *testing.T) {
 	require.True(t, played, "the rendered prompt plays")
 	eval[bool](b, `(document.querySelector(".listen audio").pause(), document.querySelector("details.listen").open = false, true)`)
 	b.check("number-classic")
+
+	// An mp3 uploaded to the library, chosen for the after-hours message,
+	// saved, and played back as the servers get it.
+	mp3 := filepath.Join(t.TempDir(), "closed.mp3")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1",
+		"-ac", "1", mp3).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	b.run(chromedp.SetUploadFiles(chromedp.CSS(`#media-file`), []string{mp3}))
+	b.fill(map[string]string{"#media-name": "Closed jingle"}, `form[action$="/media"] button[type=submit]`)
+	require.Contains(t, b.text("#flash"), "Closed jingle is in the library")
+	b.set(map[string]string{"#msg-after_hours-type": "media", "#msg-after_hours-media": "text:Closed jingle"})
+	b.click(`.settings button[type=submit]`)
+	require.Contains(t, b.text("#flash"), "Paris Office is saved")
+	ctype = eval[string](b, `fetch(document.querySelector('audio[src$="/messages/after_hours"]').src).then(r => r.status + " " + r.headers.get("Content-Type"))`)
+	require.Regexp(t, `^200 audio/`, ctype)
 
 	// Try a call on a Monday at 10:00, nobody answers: open, welcome,
 	// the team rung, voicemail.
