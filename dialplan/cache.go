@@ -110,12 +110,17 @@ func cached[T any](d *CachedDirectory, key string, load func() (T, error)) (T, e
 	return v, err
 }
 
-// Warm keeps every number (by its digits, with its company) and every
-// user now: while the database is down, a call to a number no call reached
-// yet routes too, and rings users no call rang yet.
-func (d *CachedDirectory) Warm(ctx context.Context, numbers map[CompanyID][]Number, users map[CompanyID][]User) {
+// Warm keeps every number (by its digits, with its company), user and
+// team now: while the database is down, a call to a number no call reached
+// yet routes too, and rings teams and users no call rang yet.
+func (d *CachedDirectory) Warm(ctx context.Context, numbers map[CompanyID][]Number, users map[CompanyID][]User, teams map[CompanyID][]Team) {
 	for company, list := range users {
 		d.remember(company, list)
+	}
+	for company, list := range teams {
+		for _, t := range list {
+			cached(d, fmt.Sprint("team:", company, ":", t.ID), func() (Team, error) { return t, nil })
+		}
 	}
 	for company, list := range numbers {
 		if _, err := d.Company(ctx, company); err != nil {

@@ -71,6 +71,13 @@ func (d *downDirectory) UsersByID(ctx context.Context, company dialplan.CompanyI
 	return d.Directory.UsersByID(ctx, company, ids)
 }
 
+func (d *downDirectory) Team(ctx context.Context, company dialplan.CompanyID, id dialplan.TeamID) (dialplan.Team, error) {
+	if d.down.Load() {
+		return dialplan.Team{}, errDown
+	}
+	return d.Directory.Team(ctx, company, id)
+}
+
 func (d *downDirectory) IsBlocked(ctx context.Context, company dialplan.CompanyID, digits string) (bool, error) {
 	if d.down.Load() {
 		return false, errDown
@@ -79,8 +86,9 @@ func (d *downDirectory) IsBlocked(ctx context.Context, company dialplan.CompanyI
 }
 
 // TestCachedDirectoryOutage: while the database is down, the numbers
-// read before keep routing as they were; one never read is unknown; a
-// set of users is made of those read before; a caller never checked
+// read before keep routing as they were; one never read is unknown
+// unless read at start (Warm, teams too); a set of users is made of those
+// read before; a caller never checked
 // against the blocked numbers is let through.
 func TestCachedDirectoryOutage(t *testing.T) {
 	w := world(t)
@@ -98,10 +106,16 @@ func TestCachedDirectoryOutage(t *testing.T) {
 	}
 	_, _, err = cache.NumberByDigits(ctx, ivrLine)
 	require.ErrorIs(t, err, errDown, "never read: nothing to serve")
-	cache.Warm(ctx, map[dialplan.CompanyID][]dialplan.Number{1: {w.Directory.Numbers[200]}}, nil)
+	_, err = cache.Team(ctx, 1, team)
+	require.ErrorIs(t, err, errDown, "never read: nothing to serve")
+	cache.Warm(ctx, map[dialplan.CompanyID][]dialplan.Number{1: {w.Directory.Numbers[200]}}, nil,
+		map[dialplan.CompanyID][]dialplan.Team{1: {w.Directory.Teams[team]}})
 	_, got, err := cache.NumberByDigits(ctx, ivrLine)
 	require.NoError(t, err, "read at start (Warm)")
 	require.Equal(t, dialplan.NumberID(200), got.ID)
+	support, err := cache.Team(ctx, 1, team)
+	require.NoError(t, err, "read at start (Warm)")
+	require.Equal(t, w.Directory.Teams[team].Users, support.Users)
 	blocked, err := cache.IsBlocked(ctx, 1, "+33699999999")
 	require.NoError(t, err)
 	require.False(t, blocked)

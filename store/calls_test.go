@@ -602,3 +602,22 @@ func teamNames(r store.CallRecord) []string {
 	}
 	return out
 }
+
+// TestAllByCompany: every number, user and team is read at once, each
+// under its own company (what a PostgreSQL outage routes on).
+func TestAllByCompany(t *testing.T) {
+	w := newCallWorld(t)
+	ctx := context.Background()
+	teams, err := w.st.AllTeams(ctx)
+	require.NoError(t, err)
+	require.Len(t, teams[w.acme.ID], 2)
+	require.Equal(t, []dialplan.UserID{w.alice.ID}, teams[w.acme.ID][0].Users)
+	require.Equal(t, []dialplan.Team{w.globexTeam}, teams[w.globex.ID])
+	users, err := w.st.AllUsers(ctx)
+	require.NoError(t, err)
+	require.Len(t, users[w.acme.ID], 3)
+	require.Len(t, users[w.globex.ID], 1)
+	numbers, err := w.st.AllNumbers(ctx)
+	require.NoError(t, err)
+	require.Len(t, numbers[w.acme.ID], 2)
+}

@@ -15,44 +15,45 @@ import (
 // AllUsers reads every user of every company, by company: what the state
 // watcher follows (availability, after-call work, phones).
 func (s *Store) AllUsers(ctx context.Context) (map[dialplan.CompanyID][]dialplan.User, error) {
-	owners, err := s.owners(ctx, "users")
-	if err != nil {
-		return nil, err
-	}
-	users, err := queryUsers(ctx, s.db, "SELECT "+userColumns+" FROM users ORDER BY id")
-	if err != nil {
-		return nil, err
-	}
-	out := map[dialplan.CompanyID][]dialplan.User{}
-	for _, u := range users {
-		if c, ok := owners[int64(u.ID)]; ok {
-			out[c] = append(out[c], u)
-		}
-	}
-	return out, nil
+	return everyByCompany(ctx, s, "users", func(u dialplan.User) int64 { return int64(u.ID) },
+		func() ([]dialplan.User, error) { return queryUsers(ctx, s.db, "SELECT "+userColumns+" FROM users ORDER BY id") })
 }
 
 // AllNumbers reads every number of every company, by company: what the
 // state watcher follows (business hours).
 func (s *Store) AllNumbers(ctx context.Context) (map[dialplan.CompanyID][]dialplan.Number, error) {
-	owners, err := s.owners(ctx, "numbers")
+	return everyByCompany(ctx, s, "numbers", func(n dialplan.Number) int64 { return int64(n.ID) },
+		func() ([]dialplan.Number, error) { return queryNumbers(ctx, s.db, "SELECT "+numberColumns+" FROM numbers ORDER BY id") })
+}
+
+// AllTeams reads every team of every company, with its members, by
+// company: kept for a PostgreSQL outage.
+func (s *Store) AllTeams(ctx context.Context) (map[dialplan.CompanyID][]dialplan.Team, error) {
+	return everyByCompany(ctx, s, "teams", func(t dialplan.Team) int64 { return int64(t.ID) },
+		func() ([]dialplan.Team, error) { return queryTeams(ctx, s.db, "SELECT "+teamColumns+" FROM teams ORDER BY id") })
+}
+
+// everyByCompany reads every row of table (read) and sorts them by their
+// company.
+func everyByCompany[T any](ctx context.Context, s *Store, table string, id func(T) int64, read func() ([]T, error)) (map[dialplan.CompanyID][]T, error) {
+	owners, err := s.owners(ctx, table)
 	if err != nil {
 		return nil, err
 	}
-	numbers, err := queryNumbers(ctx, s.db, "SELECT "+numberColumns+" FROM numbers ORDER BY id")
+	rows, err := read()
 	if err != nil {
 		return nil, err
 	}
-	out := map[dialplan.CompanyID][]dialplan.Number{}
-	for _, n := range numbers {
-		if c, ok := owners[int64(n.ID)]; ok {
-			out[c] = append(out[c], n)
+	out := map[dialplan.CompanyID][]T{}
+	for _, r := range rows {
+		if c, ok := owners[id(r)]; ok {
+			out[c] = append(out[c], r)
 		}
 	}
 	return out, nil
 }
 
-// owners maps the rows of table (users, numbers) to their company.
+// owners maps the rows of table (users, numbers, teams) to their company.
 func (s *Store) owners(ctx context.Context, table string) (map[int64]dialplan.CompanyID, error) {
 	var rows []struct {
 		ID      int64              `db:"id"`

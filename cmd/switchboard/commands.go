@@ -373,11 +373,14 @@ func startCalls(ctx context.Context, cfg config, st *store.Store, acd *dialplan.
 		// Calls a previous run left unfinished (it was killed, or this
 		// process was standing by): taken over before the driver
 		// connects, so that it knows their legs.
-		// Every number and user, kept for a PostgreSQL outage.
-		if numbers, err := st.AllNumbers(runCtx); err == nil {
-			if users, err := st.AllUsers(runCtx); err == nil {
-				dir.Warm(runCtx, numbers, users)
-			}
+		// Every number, user and team, kept for a PostgreSQL outage.
+		numbers, err := st.AllNumbers(runCtx)
+		users, err2 := st.AllUsers(runCtx)
+		teams, err3 := st.AllTeams(runCtx)
+		if err := errors.Join(err, err2, err3); err != nil {
+			logger.Warn("configuration not read ahead for a PostgreSQL outage", "err", err)
+		} else {
+			dir.Warm(runCtx, numbers, users, teams)
 		}
 		// Agents' after-call work and pending tags, as their last calls
 		// left them: before the calls, which may ring them.
