@@ -78,6 +78,40 @@ func refusal(err error, fields ...string) (errs map[string]string, msg string, s
 	return nil, apiErr.Message(), apiErr.Status, true
 }
 
+// maxListPages bounds the pages listAll reads (50 a page).
+const maxListPages = 200
+
+// listAll reads every page of one of the API's lists as the signed-in
+// person: kind names its path and its items' key (users: GET /v1/users,
+// under "users"). The selects offer every user, team and number; the API
+// has no search of them, and a company's lists are short.
+func listAll[T any](s *server, r *http.Request, kind string) ([]T, error) {
+	var all []T
+	for page := 1; page <= maxListPages; page++ {
+		var got map[string]json.RawMessage
+		if err := s.callAPI(r.Context(), r, http.MethodGet, fmt.Sprintf("/v1/%s?per_page=50&page=%d", kind, page), nil, &got); err != nil {
+			return nil, err
+		}
+		var (
+			items []T
+			meta  struct {
+				NextPageLink *string `json:"next_page_link"`
+			}
+		)
+		if err := json.Unmarshal(got[kind], &items); err != nil {
+			return nil, fmt.Errorf("api %s: %w", kind, err)
+		}
+		if err := json.Unmarshal(got["meta"], &meta); err != nil {
+			return nil, fmt.Errorf("api %s: %w", kind, err)
+		}
+		all = append(all, items...)
+		if meta.NextPageLink == nil {
+			break
+		}
+	}
+	return all, nil
+}
+
 // callAPI serves one API request in-process, as the signed-in person,
 // and decodes the answer's JSON into out (nil: ignored). A 4xx or 5xx is
 // an *apiError. The browser's address goes along, so the API's limits

@@ -231,13 +231,13 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 	// the roles that read the configuration may list.
 	if readsConfig(v.sess.Principal) {
 		var err error
-		page.Numbers, err = collect(r.Context(), s, r, "numbers", func(numberRow) bool { return true })
+		page.Numbers, err = listAll[numberRow](s, r, "numbers")
 		if err == nil {
-			page.Users, err = collect(r.Context(), s, r, "users", func(userRow) bool { return true })
+			page.Users, err = listAll[userRow](s, r, "users")
 		}
 		var tags []refRow
 		if err == nil {
-			tags, err = collect(r.Context(), s, r, "tags", func(refRow) bool { return true })
+			tags, err = listAll[refRow](s, r, "tags")
 		}
 		if err != nil {
 			s.fail(w, r, err)
@@ -318,10 +318,11 @@ func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, er
 	// read the configuration may read.
 	if readsConfig(v.sess.Principal) {
 		var err error
-		page.Users, err = collect(r.Context(), s, r, "users", func(userRow) bool { return true })
+		page.Users, err = listAll[userRow](s, r, "users")
 		if err == nil {
-			page.Tags, err = collect(r.Context(), s, r, "tags", func(t refRow) bool {
-				return !slices.ContainsFunc(got.Call.Tags, func(c refRow) bool { return c.ID == t.ID })
+			page.Tags, err = listAll[refRow](s, r, "tags")
+			page.Tags = slices.DeleteFunc(page.Tags, func(t refRow) bool { // those on the call already
+				return slices.ContainsFunc(got.Call.Tags, func(c refRow) bool { return c.ID == t.ID })
 			})
 		}
 		if err != nil {

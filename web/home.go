@@ -1,12 +1,10 @@
 package web
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -181,9 +179,6 @@ type searchPage struct {
 
 func (searchPage) title() string { return "search.label" }
 
-// maxSearchPages bounds how far the search reads the lists (50 a page).
-const maxSearchPages = 40
-
 func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
 	ctx := r.Context()
@@ -209,13 +204,15 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	if err == nil && readsConfig(v.sess.Principal) {
 		needle := strings.ToLower(q)
 		digits := digitsOf(q)
-		page.Numbers, err = collect(ctx, s, r, "numbers", func(n numberRow) bool {
-			return strings.Contains(strings.ToLower(n.Name), needle) || (len(digits) >= 3 && strings.Contains(digitsOf(n.Digits), digits))
+		page.Numbers, err = listAll[numberRow](s, r, "numbers")
+		page.Numbers = slices.DeleteFunc(page.Numbers, func(n numberRow) bool {
+			return !strings.Contains(strings.ToLower(n.Name), needle) && (len(digits) < 3 || !strings.Contains(digitsOf(n.Digits), digits))
 		})
 		if err == nil {
-			page.Users, err = collect(ctx, s, r, "users", func(u userRow) bool {
-				return strings.Contains(strings.ToLower(u.FirstName+" "+u.LastName), needle) ||
-					strings.Contains(strings.ToLower(u.Email), needle) || u.Extension == q
+			page.Users, err = listAll[userRow](s, r, "users")
+			page.Users = slices.DeleteFunc(page.Users, func(u userRow) bool {
+				return !strings.Contains(strings.ToLower(u.FirstName+" "+u.LastName), needle) &&
+					!strings.Contains(strings.ToLower(u.Email), needle) && u.Extension != q
 			})
 		}
 	}
@@ -225,40 +222,6 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	page.Empty = len(page.Numbers)+len(page.Users)+len(page.Recent) == 0
 	s.render(w, r, http.StatusOK, "search", page)
-}
-
-// collect reads the API's list of kind page by page, keeping what keep
-// keeps (the API has no search of users and numbers; a company's lists
-// are short).
-func collect[T any](ctx context.Context, s *server, r *http.Request, kind string, keep func(T) bool) ([]T, error) {
-	var out []T
-	for p := 1; p <= maxSearchPages; p++ {
-		var list map[string]json.RawMessage
-		if err := s.callAPI(ctx, r, http.MethodGet, fmt.Sprintf("/v1/%s?per_page=50&page=%d", kind, p), nil, &list); err != nil {
-			return nil, err
-		}
-		var (
-			items []T
-			meta  struct {
-				NextPageLink *string `json:"next_page_link"`
-			}
-		)
-		if err := json.Unmarshal(list[kind], &items); err != nil {
-			return nil, fmt.Errorf("api %s: %w", kind, err)
-		}
-		if err := json.Unmarshal(list["meta"], &meta); err != nil {
-			return nil, fmt.Errorf("api %s: %w", kind, err)
-		}
-		for _, it := range items {
-			if keep(it) {
-				out = append(out, it)
-			}
-		}
-		if meta.NextPageLink == nil {
-			break
-		}
-	}
-	return out, nil
 }
 
 // looksLikePhone: digits with the usual separators, three digits at least.

@@ -167,10 +167,10 @@ func (s *server) livePage(w http.ResponseWriter, r *http.Request) {
 	}
 	// The filters' choices: lists only supervisors and admins may read.
 	if readsConfig(v.sess.Principal) {
-		numbers, err := collect(r.Context(), s, r, "numbers", func(numberRow) bool { return true })
+		numbers, err := listAll[numberRow](s, r, "numbers")
 		var teams []tagRow
 		if err == nil {
-			teams, err = collect(r.Context(), s, r, "teams", func(tagRow) bool { return true })
+			teams, err = listAll[tagRow](s, r, "teams")
 		}
 		if err != nil {
 			s.fail(w, r, err)

@@ -45,36 +45,6 @@ type mediaView struct {
 	DurationMS int              `json:"duration_ms"`
 }
 
-// listAll reads every page of a list of the API (its pages hold 50):
-// the selects of the number's page offer every user, team and number.
-func listAll[T any](s *server, r *http.Request, path, key string) ([]T, error) {
-	var all []T
-	for page := 1; ; page++ {
-		var got map[string]json.RawMessage
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		if err := s.callAPI(r.Context(), r, http.MethodGet, fmt.Sprintf("%s%sper_page=50&page=%d", path, sep, page), nil, &got); err != nil {
-			return nil, err
-		}
-		var items []T
-		if err := json.Unmarshal(got[key], &items); err != nil {
-			return nil, fmt.Errorf("api %s: %w", path, err)
-		}
-		var meta struct {
-			Total int `json:"total"`
-		}
-		if err := json.Unmarshal(got["meta"], &meta); err != nil {
-			return nil, fmt.Errorf("api %s: %w", path, err)
-		}
-		all = append(all, items...)
-		if len(items) == 0 || len(all) >= meta.Total {
-			return all, nil
-		}
-	}
-}
-
 // callAPIRaw serves an API request whose body or answer is not JSON (an
 // upload, a prompt's audio), as the signed-in person.
 func (s *server) callAPIRaw(ctx context.Context, r *http.Request, method, path, contentType string, body io.Reader) (*recorder, error) {
@@ -138,7 +108,7 @@ func (s *server) numbers(w http.ResponseWriter, r *http.Request) {
 // showNumbers renders the list, grouped by country and sorted by name as
 // the guide shows it, with the create form as given.
 func (s *server) showNumbers(w http.ResponseWriter, r *http.Request, status int, nn newNumber) {
-	all, err := listAll[numberView](s, r, "/v1/numbers", "numbers")
+	all, err := listAll[numberView](s, r, "numbers")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -295,16 +265,16 @@ func (s *server) loadNumberPage(r *http.Request, id dialplan.NumberID) (numberPa
 	}
 	page.Number, page.Saved = got.Number, got.Number.Messages
 	var err error
-	if page.Users, err = listAll[userRow](s, r, "/v1/users", "users"); err != nil {
+	if page.Users, err = listAll[userRow](s, r, "users"); err != nil {
 		return page, err
 	}
-	if page.Teams, err = listAll[teamView](s, r, "/v1/teams", "teams"); err != nil {
+	if page.Teams, err = listAll[teamView](s, r, "teams"); err != nil {
 		return page, err
 	}
-	if page.Numbers, err = listAll[numberView](s, r, "/v1/numbers", "numbers"); err != nil {
+	if page.Numbers, err = listAll[numberView](s, r, "numbers"); err != nil {
 		return page, err
 	}
-	if page.Media, err = listAll[mediaView](s, r, "/v1/media", "media"); err != nil {
+	if page.Media, err = listAll[mediaView](s, r, "media"); err != nil {
 		return page, err
 	}
 	page.Try = defaultTry(s, r)

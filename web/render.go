@@ -244,6 +244,9 @@ func (s *server) renderFlash(w http.ResponseWriter, r *http.Request, status int,
 	if titled, ok := data.(interface{ title() string }); ok {
 		p.Title = titled.title()
 	}
+	if b, ok := data.(interface{ back() string }); ok {
+		p.Path = b.back() // a page only a POST shows: the switch goes back to the page it came from
+	}
 	if v.sess != nil {
 		for _, n := range nav {
 			if n.path != "" && n.may(v.sess.Principal) {
@@ -369,7 +372,8 @@ type confirmPage struct {
 
 type formValue struct{ Name, Value string }
 
-func (confirmPage) title() string { return "confirm.title" }
+func (confirmPage) title() string  { return "confirm.title" }
+func (p confirmPage) back() string { return p.Back }
 
 // confirmed says whether a delete's form was confirmed. The first post of
 // a delete button shows what goes and asks again, on a page of its own:

@@ -138,13 +138,13 @@ func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 	if readsConfig(v.sess.Principal) {
 		// The filters' choices: lists only these roles may read.
 		wg.Go(func() {
-			numbers, err := collect(r.Context(), s, r, "numbers", func(numberRow) bool { return true })
+			numbers, err := listAll[numberRow](s, r, "numbers")
 			for _, n := range numbers {
 				page.NumberChoices = append(page.NumberChoices, selectOption{Value: fmt.Sprint(n.ID), Label: n.Name})
 			}
 			if err == nil {
 				var users []userRow
-				users, err = collect(r.Context(), s, r, "users", func(userRow) bool { return true })
+				users, err = listAll[userRow](s, r, "users")
 				for _, u := range users {
 					page.UserChoices = append(page.UserChoices, selectOption{Value: fmt.Sprint(u.ID), Label: strings.TrimSpace(u.FirstName + " " + u.LastName)})
 				}
@@ -157,7 +157,7 @@ func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 					break
 				}
 				var rows []tagRow
-				rows, err = collect(r.Context(), s, r, kind.name, func(tagRow) bool { return true })
+				rows, err = listAll[tagRow](s, r, kind.name)
 				for _, t := range rows {
 					*kind.dst = append(*kind.dst, selectOption{Value: fmt.Sprint(t.ID), Label: t.Name})
 				}

@@ -30,7 +30,7 @@ func (s *server) teams(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) showTeams(w http.ResponseWriter, r *http.Request, status int, page teamsPage) {
 	var err error
-	if page.Teams, err = listAll[teamView](s, r, "/v1/teams", "teams"); err != nil {
+	if page.Teams, err = listAll[teamView](s, r, "teams"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -84,7 +84,7 @@ func (s *server) loadTeam(r *http.Request, id dialplan.TeamID) (teamEditPage, er
 		return page, err
 	}
 	page.Team, page.Saved = got.Team, got.Team.Name
-	users, err := listAll[userRow](s, r, "/v1/users", "users")
+	users, err := listAll[userRow](s, r, "users")
 	if err != nil {
 		return page, err
 	}

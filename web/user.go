@@ -70,7 +70,7 @@ func (s *server) loadUser(r *http.Request, id dialplan.UserID) (userPage, error)
 	if !readsConfig(me) {
 		return page, nil // an agent's own page: the teams list is not theirs to read
 	}
-	teams, err := listAll[teamView](s, r, "/v1/teams", "teams")
+	teams, err := listAll[teamView](s, r, "teams")
 	if err != nil {
 		return page, err
 	}
