@@ -132,9 +132,7 @@ type callsPage struct {
 	Total, Page, Pages            int
 	PrevLink, NextLink            string
 	Self                          string // this page's address, where a call's page leads back
-	Tags                          []selectOption
-	Numbers                       []numberRow
-	Users                         []userRow
+	Tags, Numbers, Users          []selectOption
 	Directions, Statuses, Reasons []string
 }
 
@@ -227,26 +225,14 @@ func (s *server) calls(w http.ResponseWriter, r *http.Request) {
 	if page.Page < page.Pages {
 		page.NextLink = link(page.Page + 1)
 	}
-	// The filters' choices: the company's numbers and users, which only
-	// the roles that read the configuration may list.
-	if readsConfig(v.sess.Principal) {
-		var err error
-		page.Numbers, err = listAll[numberRow](s, r, "numbers")
-		if err == nil {
-			page.Users, err = listAll[userRow](s, r, "users")
-		}
-		var tags []refRow
-		if err == nil {
-			tags, err = listAll[refRow](s, r, "tags")
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, t := range tags {
-			page.Tags = append(page.Tags, selectOption{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
-		}
+	// The filters' choices: the company's numbers, users and tags, which
+	// only the roles that read the configuration may list.
+	options, err := s.choices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	page.Numbers, page.Users, page.Tags = options.Numbers, options.Users, options.Tags
 	s.render(w, r, status, "calls", page)
 }
 
@@ -255,8 +241,9 @@ type callPage struct {
 	Call callDetail
 	// Names of the users of the timeline, by id.
 	Names map[int64]string
-	Tags  []refRow
-	Users []userRow
+	// The tags to add and the users to assign to (the one assigned
+	// selected).
+	Tags, Users []selectOption
 	// Errors are the API's refusals, by the form's field; Error one
 	// about no field.
 	Errors  map[string]string
@@ -265,11 +252,6 @@ type callPage struct {
 }
 
 func (callPage) title() string { return "call.title" }
-
-// AssignedTo: the call is assigned to user id.
-func (c callPage) AssignedTo(id dialplan.UserID) bool {
-	return c.Call.AssignedTo != nil && c.Call.AssignedTo.ID == int64(id)
-}
 
 // Who names the user of a timeline event ("" for none, or one this
 // role cannot list).
@@ -288,7 +270,6 @@ func (s *server) callDetailPage(w http.ResponseWriter, r *http.Request) {
 // showCall renders a call's page with the API's words on a form that
 // failed (errs), and what was typed in the comment.
 func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, comment string) {
-	v := visitOf(r)
 	id, ok := pathID[int64](r, "id")
 	if !ok {
 		s.notFound(w, r)
@@ -315,23 +296,20 @@ func (s *server) showCall(w http.ResponseWriter, r *http.Request, status int, er
 		}
 	}
 	// The tags to add and the users to assign: lists only the roles that
-	// read the configuration may read.
-	if readsConfig(v.sess.Principal) {
-		var err error
-		page.Users, err = listAll[userRow](s, r, "users")
-		if err == nil {
-			page.Tags, err = listAll[refRow](s, r, "tags")
-			page.Tags = slices.DeleteFunc(page.Tags, func(t refRow) bool { // those on the call already
-				return slices.ContainsFunc(got.Call.Tags, func(c refRow) bool { return c.ID == t.ID })
-			})
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, u := range page.Users {
-			page.Names[int64(u.ID)] = strings.TrimSpace(u.FirstName + " " + u.LastName)
-		}
+	// read the configuration may read (choices).
+	options, err := s.choices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page.Tags = slices.DeleteFunc(options.Tags, func(t selectOption) bool { // those on the call already
+		return slices.ContainsFunc(got.Call.Tags, func(c refRow) bool { return strconv.FormatInt(c.ID, 10) == t.Value })
+	})
+	page.Users = options.Users
+	for i, u := range page.Users {
+		id, _ := strconv.ParseInt(u.Value, 10, 64)
+		page.Names[id] = u.Label
+		page.Users[i].Selected = got.Call.AssignedTo != nil && got.Call.AssignedTo.ID == id
 	}
 	s.render(w, r, status, "calls_call", page)
 }
@@ -456,11 +434,6 @@ func (p view) Seconds(secs *int) string {
 type selectField struct {
 	ID, Name, Label, All, Error string
 	Options                     []selectOption
-}
-
-type selectOption struct {
-	Value, Label string
-	Selected     bool
 }
 
 // Select describes a select of values (each said by the catalogue key

@@ -166,23 +166,12 @@ func (s *server) livePage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// The filters' choices: lists only supervisors and admins may read.
-	if readsConfig(v.sess.Principal) {
-		numbers, err := listAll[numberRow](s, r, "numbers")
-		var teams []tagRow
-		if err == nil {
-			teams, err = listAll[tagRow](s, r, "teams")
-		}
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, n := range numbers {
-			page.NumberChoices = append(page.NumberChoices, selectOption{Value: fmt.Sprint(n.ID), Label: n.Name})
-		}
-		for _, t := range teams {
-			page.TeamChoices = append(page.TeamChoices, selectOption{Value: fmt.Sprint(t.ID), Label: t.Name})
-		}
+	options, err := s.choices(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	page.NumberChoices, page.TeamChoices = options.Numbers, options.Teams
 	s.render(w, r, status, "live", page)
 }
 

@@ -135,36 +135,8 @@ func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 	wg.Go(func() {
 		usersErr = s.callAPI(r.Context(), r, http.MethodGet, "/v1/stats/users?"+q.Encode(), nil, &users)
 	})
-	if readsConfig(v.sess.Principal) {
-		// The filters' choices: lists only these roles may read.
-		wg.Go(func() {
-			numbers, err := listAll[numberRow](s, r, "numbers")
-			for _, n := range numbers {
-				page.NumberChoices = append(page.NumberChoices, selectOption{Value: fmt.Sprint(n.ID), Label: n.Name})
-			}
-			if err == nil {
-				var users []userRow
-				users, err = listAll[userRow](s, r, "users")
-				for _, u := range users {
-					page.UserChoices = append(page.UserChoices, selectOption{Value: fmt.Sprint(u.ID), Label: strings.TrimSpace(u.FirstName + " " + u.LastName)})
-				}
-			}
-			for _, kind := range []struct {
-				name string
-				dst  *[]selectOption
-			}{{"teams", &page.TeamChoices}, {"tags", &page.TagChoices}} {
-				if err != nil {
-					break
-				}
-				var rows []tagRow
-				rows, err = listAll[tagRow](s, r, kind.name)
-				for _, t := range rows {
-					*kind.dst = append(*kind.dst, selectOption{Value: fmt.Sprint(t.ID), Label: t.Name})
-				}
-			}
-			choicesErr = err
-		})
-	}
+	var options choices
+	wg.Go(func() { options, choicesErr = s.choices(r) })
 	wg.Wait()
 	status := http.StatusOK
 	for _, err := range []error{statsErr, usersErr, choicesErr} {
@@ -185,6 +157,7 @@ func (s *server) statsPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	page.NumberChoices, page.UserChoices, page.TeamChoices, page.TagChoices = options.Numbers, options.Users, options.Teams, options.Tags
 	if status == http.StatusOK {
 		page.Totals, page.Series, page.Users = figures.Stats.Totals, figures.Stats.Series, users.Users
 		for i := range page.Series {
