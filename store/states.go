@@ -16,21 +16,27 @@ import (
 // watcher follows (availability, after-call work, phones).
 func (s *Store) AllUsers(ctx context.Context) (map[dialplan.CompanyID][]dialplan.User, error) {
 	return everyByCompany(ctx, s, "users", func(u dialplan.User) int64 { return int64(u.ID) },
-		func() ([]dialplan.User, error) { return queryUsers(ctx, s.db, "SELECT "+userColumns+" FROM users ORDER BY id") })
+		func() ([]dialplan.User, error) {
+			return queryUsers(ctx, s.db, "SELECT "+userColumns+" FROM users ORDER BY id")
+		})
 }
 
 // AllNumbers reads every number of every company, by company: what the
 // state watcher follows (business hours).
 func (s *Store) AllNumbers(ctx context.Context) (map[dialplan.CompanyID][]dialplan.Number, error) {
 	return everyByCompany(ctx, s, "numbers", func(n dialplan.Number) int64 { return int64(n.ID) },
-		func() ([]dialplan.Number, error) { return queryNumbers(ctx, s.db, "SELECT "+numberColumns+" FROM numbers ORDER BY id") })
+		func() ([]dialplan.Number, error) {
+			return queryNumbers(ctx, s.db, "SELECT "+numberColumns+" FROM numbers ORDER BY id")
+		})
 }
 
 // AllTeams reads every team of every company, with its members, by
 // company: kept for a PostgreSQL outage.
 func (s *Store) AllTeams(ctx context.Context) (map[dialplan.CompanyID][]dialplan.Team, error) {
 	return everyByCompany(ctx, s, "teams", func(t dialplan.Team) int64 { return int64(t.ID) },
-		func() ([]dialplan.Team, error) { return queryTeams(ctx, s.db, "SELECT "+teamColumns+" FROM teams ORDER BY id") })
+		func() ([]dialplan.Team, error) {
+			return queryTeams(ctx, s.db, "SELECT "+teamColumns+" FROM teams ORDER BY id")
+		})
 }
 
 // everyByCompany reads every row of table (read) and sorts them by their
