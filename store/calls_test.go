@@ -621,3 +621,26 @@ func TestAllByCompany(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, numbers[w.acme.ID], 2)
 }
+
+// TestChoices: the names a company's filters offer, sorted by name, of
+// that company only.
+func TestChoices(t *testing.T) {
+	w := newCallWorld(t)
+	got, err := w.st.Choices(context.Background(), w.acme.ID)
+	require.NoError(t, err)
+	names := func(list []store.Choice) []string {
+		var out []string
+		for _, c := range list {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	require.Equal(t, []string{"Main", "Second"}, names(got.Numbers))
+	require.Equal(t, []string{"Sales", "Support"}, names(got.Teams))
+	require.Contains(t, names(got.Users), "Alice Martin")
+	require.Contains(t, names(got.Users), "Bob", "no trailing space without a last name")
+	require.Len(t, got.Users, 3, "Acme's owner, Alice and Bob")
+	require.Contains(t, names(got.Tags), w.vip.Name)
+	require.NotContains(t, names(got.Tags), w.globexTag.Name)
+	require.Equal(t, int64(w.main.ID), got.Numbers[0].ID)
+}
