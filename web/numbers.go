@@ -167,7 +167,6 @@ type numberPage struct {
 	Numbers  []numberView
 	Media    []mediaView
 	Kinds    []dialplan.MessageKind
-	Days     []string
 	Rules    []dialplan.RingingRule
 	Error    string            // the API's refusal, whatever field it names
 	Errors   map[string]string // by the API's field name
@@ -234,8 +233,6 @@ func (p numberPage) MessageAt(kind dialplan.MessageKind) dialplan.Message {
 // those have audio to listen to.
 func (p numberPage) HasMessage(kind dialplan.MessageKind) bool { return p.Saved[kind] != nil }
 
-func (numberPage) Has(list []string, s string) bool { return slices.Contains(list, s) }
-
 // StepValue and TargetValue write a ring step's or an option's target as
 // its select's value ("team:3").
 func (numberPage) StepValue(s dialplan.Step) string {
@@ -256,7 +253,7 @@ func (numberPage) TargetValue(t dialplan.Target) string {
 // loadNumberPage reads the number and what its selects offer.
 func (s *server) loadNumberPage(r *http.Request, id dialplan.NumberID) (numberPage, error) {
 	v := visitOf(r)
-	page := numberPage{Kinds: dialplan.MessageKinds, Days: weekDays, Editable: isAdmin(v.sess.Principal), Errors: map[string]string{}}
+	page := numberPage{Kinds: dialplan.MessageKinds, Editable: isAdmin(v.sess.Principal), Errors: map[string]string{}}
 	var got struct {
 		Number numberView `json:"number"`
 	}

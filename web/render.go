@@ -392,7 +392,7 @@ func (s *server) confirmed(w http.ResponseWriter, r *http.Request, question, but
 			page.Values = append(page.Values, formValue{name, v})
 		}
 	}
-	slices.SortFunc(page.Values, func(a, b formValue) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(page.Values, func(a, b formValue) int { return strings.Compare(a.Name, b.Name) })
 	s.render(w, r, http.StatusOK, "confirm", page)
 	return false
 }
