@@ -107,6 +107,16 @@ func settingsFromForm(r *http.Request, saved numberView) (map[string]any, number
 		d.IVROptions = []dialplan.IVROption{} // only an IVR has a menu
 	}
 
+	if f.Has("outbound") {
+		d.OutboundUsers = []dialplan.UserID{}
+		for _, raw := range f["outbound_user"] {
+			if id, err := strconv.ParseInt(raw, 10, 64); err == nil {
+				d.OutboundUsers = append(d.OutboundUsers, dialplan.UserID(id))
+			}
+		}
+		d.OutboundPrefix = get("outbound_prefix")
+	}
+
 	d.Messages = dialplan.Messages{}
 	for _, kind := range dialplan.MessageKinds {
 		p := "msg_" + string(kind) + "_"
@@ -126,7 +136,8 @@ func settingsFromForm(r *http.Request, saved numberView) (map[string]any, number
 		// removes them (a message set back to the default).
 		"message_settings": d.Messages,
 		"voicemail":        d.Voicemail, "music_on_hold": d.MusicOnHold, "callback_request": d.CallbackRequest,
-		"mandatory_tagging": d.MandatoryTagging, "respect_queuing_time": d.RespectQueuingTime, "recording": d.Recording} {
+		"mandatory_tagging": d.MandatoryTagging, "respect_queuing_time": d.RespectQueuingTime, "recording": d.Recording,
+		"outbound_users": d.OutboundUsers, "outbound_prefix": d.OutboundPrefix} {
 		body[k] = v
 	}
 	return body, d

@@ -122,6 +122,22 @@ func TestNumbers(t *testing.T) {
 	ctype = eval[string](b, `fetch(document.querySelector('audio[src$="/messages/after_hours"]').src).then(r => r.status + " " + r.headers.get("Content-Type"))`)
 	require.Regexp(t, `^200 audio/`, ctype)
 
+	// Who calls out with it, and its prefix: a prefix too long is the
+	// API's words next to the field, nothing saved.
+	b.set(map[string]string{`input[name=outbound_user]`: "on", "#f-outbound_prefix": "12345"})
+	b.click(`.settings button[type=submit]`)
+	require.NotEmpty(t, b.text("#f-outbound_prefix-error"))
+	b.check("number-outbound-invalid")
+	b.set(map[string]string{"#f-outbound_prefix": "12"})
+	b.click(`.settings button[type=submit]`)
+	require.Contains(t, b.text("#flash"), "Paris Office is saved")
+	var outbound, prefix string
+	require.NoError(t, a.db.Get(&prefix, "SELECT outbound_prefix FROM numbers WHERE name = 'Paris Office'"))
+	require.NoError(t, a.db.Get(&outbound, `SELECT string_agg(u.first_name, ',') FROM number_outbound_users o JOIN users u ON u.id = o.user_id
+		JOIN numbers n ON n.id = o.number_id WHERE n.name = 'Paris Office'`))
+	require.Equal(t, "12", prefix)
+	require.Equal(t, "Olga", outbound)
+
 	// Try a call on a Monday at 10:00, nobody answers: open, welcome,
 	// the team rung, voicemail.
 	b.set(map[string]string{"#f-at": "2026-12-07T10:00", "#f-from": "06 12 34 56 78"})
