@@ -234,7 +234,9 @@ func (p numberPage) MessageAt(kind dialplan.MessageKind) dialplan.Message {
 func (p numberPage) HasMessage(kind dialplan.MessageKind) bool { return p.Saved[kind] != nil }
 
 // CallsOut says whether the user may call out with the number.
-func (p numberPage) CallsOut(id dialplan.UserID) bool { return slices.Contains(p.Number.OutboundUsers, id) }
+func (p numberPage) CallsOut(id dialplan.UserID) bool {
+	return slices.Contains(p.Number.OutboundUsers, id)
+}
 
 // StepValue and TargetValue write a ring step's or an option's target as
 // its select's value ("team:3").
