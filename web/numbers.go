@@ -297,16 +297,11 @@ func (s *server) drawFlow(r *http.Request, page *numberPage) error {
 }
 
 func (s *server) number(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID[dialplan.NumberID](r, "id")
+	_, page, ok := loaded(s, w, r, s.loadNumberPage)
 	if !ok {
-		s.notFound(w, r)
 		return
 	}
-	page, err := s.loadNumberPage(r, id)
-	if err == nil {
-		err = s.drawFlow(r, &page)
-	}
-	if err != nil {
+	if err := s.drawFlow(r, &page); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -317,14 +312,8 @@ func (s *server) number(w http.ResponseWriter, r *http.Request) {
 // all of it or nothing, and its refusal is shown next to the field it
 // names, the form kept as typed.
 func (s *server) updateNumber(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID[dialplan.NumberID](r, "id")
+	id, page, ok := loaded(s, w, r, s.loadNumberPage)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	page, err := s.loadNumberPage(r, id)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -336,7 +325,7 @@ func (s *server) updateNumber(w http.ResponseWriter, r *http.Request) {
 	var got struct {
 		Number numberView `json:"number"`
 	}
-	err = s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/numbers/%d", id), body, &got)
+	err := s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/numbers/%d", id), body, &got)
 	if apiErr := refused(err); apiErr != nil {
 		page.Number = draft
 		page.Error = apiErr.Message()

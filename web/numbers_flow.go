@@ -197,14 +197,8 @@ func defaultTry(s *server, r *http.Request) tryForm {
 
 func (s *server) tryCall(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r)
-	id, ok := pathID[dialplan.NumberID](r, "id")
+	id, page, ok := loaded(s, w, r, s.loadNumberPage)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	page, err := s.loadNumberPage(r, id)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	t := tryForm{At: strings.TrimSpace(r.PostFormValue("at")), From: strings.TrimSpace(r.PostFormValue("from")),
@@ -224,7 +218,7 @@ func (s *server) tryCall(w http.ResponseWriter, r *http.Request) {
 		in["answer"] = map[string]any{"user_id": uid, "after_seconds": 5}
 	}
 	var got tryJSON
-	err = s.callAPI(r.Context(), r, http.MethodPost, fmt.Sprintf("/v1/numbers/%d/dry_run", id), in, &got)
+	err := s.callAPI(r.Context(), r, http.MethodPost, fmt.Sprintf("/v1/numbers/%d/dry_run", id), in, &got)
 	status := http.StatusOK
 	switch apiErr := refused(err); {
 	case apiErr != nil:

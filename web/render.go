@@ -156,6 +156,22 @@ func pathID[T ~int64](r *http.Request, name string) (T, bool) {
 	return T(id), err == nil && id > 0
 }
 
+// loaded reads the page of the path's id with load; a path without one
+// is a 404, a read that fails is shown (fail). ok says whether to go on.
+func loaded[ID ~int64, P any](s *server, w http.ResponseWriter, r *http.Request, load func(*http.Request, ID) (P, error)) (id ID, page P, ok bool) {
+	id, ok = pathID[ID](r, "id")
+	if !ok {
+		s.notFound(w, r)
+		return id, page, false
+	}
+	page, err := load(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return id, page, false
+	}
+	return id, page, true
+}
+
 // flash is a message shown once, on the page after a form.
 type flash struct {
 	Kind string // ok, error

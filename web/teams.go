@@ -103,31 +103,17 @@ func othersThan(users, members []userRow) []userRow {
 }
 
 func (s *server) team1(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID[dialplan.TeamID](r, "id")
-	if !ok {
-		s.notFound(w, r)
-		return
+	if _, page, ok := loaded(s, w, r, s.loadTeam); ok {
+		s.render(w, r, http.StatusOK, "teams_one", page)
 	}
-	page, err := s.loadTeam(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "teams_one", page)
 }
 
 // updateTeam sends the team as the form has it, in one PUT: the members
 // in the order of their "position" inputs, less those removed, plus the
 // one added (last). A move button sends which member goes up or down.
 func (s *server) updateTeam(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID[dialplan.TeamID](r, "id")
+	id, page, ok := loaded(s, w, r, s.loadTeam)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	page, err := s.loadTeam(r, id)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -185,7 +171,7 @@ func (s *server) updateTeam(w http.ResponseWriter, r *http.Request) {
 	var got struct {
 		Team teamView `json:"team"`
 	}
-	err = s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/teams/%d", id), body, &got)
+	err := s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/teams/%d", id), body, &got)
 	if apiErr := refused(err); apiErr != nil {
 		// The form as typed, with the API's words.
 		page.Team.Name, page.Team.RingingRule = body["name"].(string), dialplan.RingingRule(f.Get("ringing_rule"))

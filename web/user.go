@@ -86,30 +86,16 @@ func (s *server) loadUser(r *http.Request, id dialplan.UserID) (userPage, error)
 }
 
 func (s *server) user1(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID[dialplan.UserID](r, "id")
-	if !ok {
-		s.notFound(w, r)
-		return
+	if _, page, ok := loaded(s, w, r, s.loadUser); ok {
+		s.render(w, r, http.StatusOK, "team_user", page)
 	}
-	page, err := s.loadUser(r, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "team_user", page)
 }
 
 // updateUser sends the form in one PUT: the API saves all of it or
 // nothing. Only an admin's form has the fields only admins change.
 func (s *server) updateUser(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID[dialplan.UserID](r, "id")
+	id, page, ok := loaded(s, w, r, s.loadUser)
 	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	page, err := s.loadUser(r, id)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -150,7 +136,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) {
 	var got struct {
 		User userView `json:"user"`
 	}
-	err = s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/users/%d", id), body, &got)
+	err := s.callAPI(r.Context(), r, http.MethodPut, fmt.Sprintf("/v1/users/%d", id), body, &got)
 	if apiErr := refused(err); apiErr != nil {
 		page.User = d
 		page.Error = apiErr.Message()
