@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -187,19 +188,23 @@ type chart struct {
 	Empty                            bool
 }
 
+// bar is a bucket's bar, its coordinates written: a week by hour is 168
+// bars, and formatting them in the template took a third of the page.
 type bar struct {
-	X, W                                        float64
-	Answered, Missed, Outbound                  rect
-	Label                                       string
-	AnsweredN, MissedN, OutboundN, OtherInbound int64
+	X, W                       string
+	Answered, Missed, Outbound rect
+	Label, Title               string
 }
 
-type rect struct{ Y, H float64 }
+type rect struct{ Y, H string }
 
 type tick struct {
-	X     float64
+	X     string
 	Label string
 }
+
+// coord writes a chart coordinate.
+func coord(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
 const (
 	chartWidth, chartHeight = 720, 240
@@ -238,10 +243,10 @@ func drawChart(v *visit, group string, series []bucket) chart {
 		stack := func(n int64) rect {
 			h := float64(n) * scale
 			y -= h
-			return rect{Y: y, H: h}
+			return rect{Y: coord(y), H: coord(h)}
 		}
-		br := bar{X: x + step*0.15, W: step * 0.7, Label: bucketLabel(v, group, b.Start),
-			AnsweredN: b.AnsweredCalls, MissedN: b.MissedCalls, OutboundN: b.OutboundCalls}
+		br := bar{X: coord(x + step*0.15), W: coord(step * 0.7), Label: bucketLabel(v, group, b.Start)}
+		br.Title = br.Label + ": " + translate(v.lang, "stats.bar", b.AnsweredCalls, b.MissedCalls, b.OutboundCalls)
 		br.Answered = stack(answered)
 		br.Missed = stack(b.MissedCalls)
 		br.Outbound = stack(b.OutboundCalls)
@@ -249,11 +254,11 @@ func drawChart(v *visit, group string, series []bucket) chart {
 		switch {
 		case days && b.Start.Hour() == 0:
 			if day%every == 0 {
-				c.Ticks = append(c.Ticks, tick{X: x, Label: bucketLabel(v, "day", b.Start)})
+				c.Ticks = append(c.Ticks, tick{X: coord(x), Label: bucketLabel(v, "day", b.Start)})
 			}
 			day++
 		case !days && i%every == 0:
-			c.Ticks = append(c.Ticks, tick{X: x + step/2, Label: br.Label})
+			c.Ticks = append(c.Ticks, tick{X: coord(x + step/2), Label: br.Label})
 		}
 	}
 	return c
@@ -306,9 +311,6 @@ func (p view) Decimal(f *float64) string {
 	}
 	return out
 }
-
-// F writes a chart coordinate.
-func (p view) F(f float64) string { return fmt.Sprintf("%.1f", f) }
 
 // exportStats is a CSV export: GET /v1/stats.csv as the signed-in
 // person, streamed to the browser as the API writes it (an export of
