@@ -4,7 +4,8 @@
 // the company's configuration and calls goes through the API's handler
 // (api.WithPrincipal), so that roles, validation, events and webhooks are
 // one mechanism. Only the accounts (passwords, invitations, sessions) are
-// its own, in the store.
+// its own, in the store, and one read: the names the filters offer
+// (store.Choices, see choices).
 package web
 
 import (
