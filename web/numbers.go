@@ -135,14 +135,9 @@ func (s *server) createNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.callAPI(r.Context(), r, http.MethodPost, "/v1/numbers",
 		map[string]any{"name": nn.Name, "digits": nn.Digits, "country": nn.Country, "type": nn.Type}, &created)
-	if apiErr := refused(err); apiErr != nil {
-		switch f := apiErr.Field(); f {
-		case "name", "digits", "country", "type":
-			nn.Errors = map[string]string{f: apiErr.Message()}
-		default:
-			nn.Error = apiErr.Message()
-		}
-		s.showNumbers(w, r, apiErr.Status, nn)
+	if errs, msg, status, ok := refusal(err, "name", "digits", "country", "type"); ok {
+		nn.Errors, nn.Error = errs, msg
+		s.showNumbers(w, r, status, nn)
 		return
 	}
 	if err != nil {

@@ -97,14 +97,9 @@ func (s *server) invite(w http.ResponseWriter, r *http.Request) {
 	var created struct{ User userRow }
 	err := s.callAPI(r.Context(), r, http.MethodPost, "/v1/users",
 		map[string]any{"first_name": inv.FirstName, "last_name": inv.LastName, "email": inv.Email, "role": inv.Role}, &created)
-	if apiErr := refused(err); apiErr != nil {
-		switch f := apiErr.Field(); f {
-		case "first_name", "last_name", "email", "role":
-			inv.Errors = map[string]string{f: apiErr.Message()}
-		default:
-			inv.Error = apiErr.Message()
-		}
-		s.showTeam(w, r, apiErr.Status, inv)
+	if errs, msg, status, ok := refusal(err, "first_name", "last_name", "email", "role"); ok {
+		inv.Errors, inv.Error = errs, msg
+		s.showTeam(w, r, status, inv)
 		return
 	}
 	if err != nil {

@@ -44,14 +44,8 @@ func (s *server) createTeam(w http.ResponseWriter, r *http.Request) {
 		Team teamView `json:"team"`
 	}
 	err := s.callAPI(r.Context(), r, http.MethodPost, "/v1/teams", map[string]any{"name": name}, &got)
-	if apiErr := refused(err); apiErr != nil {
-		page := teamsPage{Name: name, Errors: map[string]string{}}
-		if f := apiErr.Field(); f == "name" {
-			page.Errors[f] = apiErr.Message()
-		} else {
-			page.Error = apiErr.Message()
-		}
-		s.showTeams(w, r, apiErr.Status, page)
+	if errs, msg, status, ok := refusal(err, "name"); ok {
+		s.showTeams(w, r, status, teamsPage{Name: name, Errors: errs, Error: msg})
 		return
 	}
 	if err != nil {
