@@ -86,10 +86,10 @@ func (d *downDirectory) IsBlocked(ctx context.Context, company dialplan.CompanyI
 }
 
 // TestCachedDirectoryOutage: while the database is down, the numbers
-// read before keep routing as they were; one never read is unknown
-// unless read at start (Warm, teams too); a set of users is made of those
-// read before; a caller never checked
-// against the blocked numbers is let through.
+// read before keep routing as they were; one never read is unknown unless
+// read at start (Warm, teams too); a set of users is made of those read
+// before; a caller never checked against the blocked numbers is let
+// through.
 func TestCachedDirectoryOutage(t *testing.T) {
 	w := world(t)
 	under := &downDirectory{Directory: w.Directory}

@@ -54,9 +54,10 @@ const (
 
 // RTPHigh is the highest port of the instances' RTP ranges (20000 and
 // up). The ports above it, up to the kernel's ephemeral ones, are left to
-// the tests' SIP parties: a port of a server's range that a party holds
-// is not skipped by FreeSWITCH, whose answer of the call it fell to fails
-// (the call is hung up, INCOMPATIBLE_DESTINATION).
+// the tests' SIP parties, so that a server's range stays its own: a port
+// of it that a party held was handed to a call by FreeSWITCH, whose answer
+// then failed (rtp-port-usage-robustness, in the shipped switch.conf.xml
+// since, makes it try each port first).
 const RTPHigh = rtpLow + 3*rtpPorts - 1
 
 const rtpLow = 20000
