@@ -17,9 +17,10 @@ import (
 )
 
 // BenchmarkSoak drives a real media server at a steady rate of mixed
-// calls for a long while, and reports, every SWITCHBOARD_SOAK_EVERY (30s),
-// the calls offered, completed and failed in that slice, and
-// switchboard's resident memory and goroutines (its /metrics); at the end,
+// calls for a long while: a slice of calls starts every
+// SWITCHBOARD_SOAK_EVERY (30s), and as each slice ends it reports the
+// calls it offered, completed and failed, and switchboard's resident
+// memory and goroutines (its /metrics); at the end,
 // the call records left unfinished, which must be none. Memory and
 // goroutines are reported, not asserted: flat is the target, judged by
 // reading the table. The mix, of SWITCHBOARD_SOAK_RATE (50) calls a
@@ -52,16 +53,18 @@ func BenchmarkSoak(b *testing.B) {
 
 	var table strings.Builder
 	fmt.Fprintf(&table, "%8s %8s %9s %6s %9s %10s\n", "minute", "offered", "completed", "failed", "RSS MiB", "goroutines")
-	sample := func(at time.Duration, r loadResult) {
+	began := time.Now()
+	sample := func(r loadResult) {
 		rss, goroutines := a.gauge("process_resident_memory_bytes"), a.gauge("go_goroutines")
-		fmt.Fprintf(&table, "%8.1f %8d %9d %6d %9.1f %10.0f\n", at.Minutes(), r.offered, r.completed,
+		fmt.Fprintf(&table, "%8.1f %8d %9d %6d %9.1f %10.0f\n", time.Since(began).Minutes(), r.offered, r.completed,
 			r.offered-r.completed, rss/(1<<20), goroutines)
 	}
-	sample(0, loadResult{})
-	began := time.Now()
-	var offered, completed int
-	for i := 0; time.Since(began) < duration; i++ {
-		// Each part of the mix at its rate, side by side, for the slice.
+	sample(loadResult{})
+	// A slice of calls starts every SWITCHBOARD_SOAK_EVERY, each part of
+	// the mix at its rate, whether the last slice's calls have ended or
+	// not: the rate holds for the whole duration. A slice's row is
+	// written when its last call has ended.
+	slice := func(i int) loadResult {
 		results := make([]loadResult, len(loads))
 		var wg sync.WaitGroup
 		for j, l := range loads {
@@ -69,12 +72,33 @@ func BenchmarkSoak(b *testing.B) {
 			wg.Go(func() { results[j] = l.load.run(b, fmt.Sprintf("slice-%03d", i), r, r*int(every.Seconds()), false) })
 		}
 		wg.Wait()
-		var slice loadResult
+		var sum loadResult
 		for _, r := range results {
-			slice.offered, slice.completed = slice.offered+r.offered, slice.completed+r.completed
+			sum.offered, sum.completed = sum.offered+r.offered, sum.completed+r.completed
 		}
-		offered, completed = offered+slice.offered, completed+slice.completed
-		sample(time.Since(began), slice)
+		return sum
+	}
+	var offered, completed, started, ended int
+	done := make(chan loadResult)
+	record := func(r loadResult) {
+		ended++
+		offered, completed = offered+r.offered, completed+r.completed
+		sample(r)
+	}
+	for ; time.Since(began) < duration; started++ {
+		go func(i int) { done <- slice(i) }(started)
+		next := time.After(time.Until(began.Add(time.Duration(started+1) * every)))
+		for waiting := true; waiting; {
+			select {
+			case r := <-done:
+				record(r)
+			case <-next:
+				waiting = false
+			}
+		}
+	}
+	for ended < started {
+		record(<-done)
 	}
 	time.Sleep(benchSettle + 5*time.Second) // the queue's last callers, the agents' last calls
 	unfinished := 0
