@@ -5,6 +5,7 @@ package web
 var usersMessages = messages{
 	english: {
 		"account.mypage":                "Your availability, working hours and devices",
+		"agent.pending_tag":             "Tagging the last call",
 		"user.title":                    "User",
 		"user.live":                     "Now:",
 		"user.readonly":                 "Only admins and the user change these settings.",
@@ -54,6 +55,7 @@ var usersMessages = messages{
 	},
 	french: {
 		"account.mypage":                "Votre disponibilité, vos horaires et vos appareils",
+		"agent.pending_tag":             "Qualification du dernier appel",
 		"user.title":                    "Utilisateur",
 		"user.live":                     "En ce moment :",
 		"user.readonly":                 "Seuls les administrateurs et l'utilisateur modifient ces réglages.",
